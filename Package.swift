@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The CPU kernels are compiled for the machine that builds them: without a CPU target,
+/// `SIMD16.addingProduct` lowers to one `fmaf` call per lane and GEMM runs ~100× slower
+/// (DESIGN.md §4). Only the kernel target carries unsafe flags.
+let kernelFlags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "native"]),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "LCNN",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .executable(name: "lcnn", targets: ["lcnn"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "TensorKernels", swiftSettings: kernelFlags),
+        .target(name: "TensorCore", dependencies: ["TensorKernels"]),
+        .target(name: "_TestSupport", dependencies: ["TensorCore"]),
+        .executableTarget(
+            name: "lcnn",
+            dependencies: [
+                "TensorCore", "TensorKernels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "_TestSupport"]),
+    ]
+)

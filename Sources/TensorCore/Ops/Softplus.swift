@@ -1,0 +1,45 @@
+import TensorKernels
+
+/// Softplus activations (paper §3, eqs. 2–3; SPEC B1/B2).
+///
+/// `s(x; β) = log(1 + e^{βx}) / β` and the centered form `s₀(x; β) = (log(1 + e^{βx}) − log 2)/β`,
+/// with s₀(0) = 0, s₀ → x/2 as β → 0 and → ReLU as β → ∞. Their second derivative is
+/// β·σ(βx)(1 − σ(βx)) ≤ β/4, so β bounds the curvature of the activation.
+///
+/// Derivatives: ∂s/∂x = σ(βx); ∂s/∂β = (x·σ(βx) − s)/β (the same for both forms).
+
+/// σ(βx) with β a scalar tensor (learnable or constant); a fused kernel.
+/// ∂/∂x = g·β·σ(1−σ), ∂/∂β = Σ g·x·σ(1−σ).
+public func scaledSigmoid(_ x: Tensor, beta: Tensor) -> Tensor {
+    guard beta.count == 1 else { invalidShape("scaledSigmoid", beta.shape, "is not a scalar β") }
+    let out = Tensor(uninitializedShape: x.shape)
+    sigmoidScaled(x.storage.pointer, beta: beta.storage.pointer[0], out.storage.pointer, count: x.count)
+    return Tensor.record(out, op: "scaledSigmoid", inputs: [x, beta]) { c in
+        let (x, beta, g, s) = (c.inputs[0], c.inputs[1], c.gradOutput, c.output)
+        let slope = g * s * (1 - s)
+        return [c.needsGrad[0] ? slope * beta : nil,
+                c.needsGrad[1] ? (slope * x).sum().reshaped(to: beta.shape) : nil]
+    }
+}
+
+/// Softplus with a scalar-tensor β (learnable when `beta` requires gradients).
+/// - Parameters:
+///   - centered: subtract log 2 so that the activation passes through the origin (B2).
+public func softplus(_ x: Tensor, beta: Tensor, centered: Bool = false) -> Tensor {
+    guard beta.count == 1 else { invalidShape("softplus", beta.shape, "is not a scalar β") }
+    let b = beta.storage.pointer[0]
+    guard b > 0 else { fatalError("softplus: β must be positive, got \(b)") }
+    let out = Tensor(uninitializedShape: x.shape)
+    softplusForward(x.storage.pointer, beta: b, centered: centered, out.storage.pointer, count: x.count)
+    return Tensor.record(out, op: centered ? "centeredSoftplus" : "softplus", inputs: [x, beta]) { c in
+        let (x, beta, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
+        let s = scaledSigmoid(x, beta: beta)
+        return [c.needsGrad[0] ? g * s : nil,
+                c.needsGrad[1] ? ((g * (x * s - c.output)).sum() / beta).reshaped(to: beta.shape) : nil]
+    }
+}
+
+/// Softplus with a constant β (B1; the "Standard" baseline uses β = 1000).
+public func softplus(_ x: Tensor, beta: Float = 1, centered: Bool = false) -> Tensor {
+    softplus(x, beta: Tensor(beta), centered: centered)
+}
