@@ -117,3 +117,10 @@ public func conv2dWeightGradient(input x: Tensor, gradOutput y: Tensor, kernelSi
                                  stride: Int = 1, padding: Int = 0) -> Tensor {
     Tensor.conv2dWeightGradPrimitive(x, y, kernel: kernelSize, ConvOptions(stride: stride, padding: padding))
 }
+
+/// The adjoint of `conv2d(·, weight, stride, padding)` as a map onto inputs of `inputShape`:
+/// ⟨conv2d(x, w), y⟩ = ⟨x, conv2dAdjoint(y, w)⟩. Unlike ``convTranspose2d`` it takes the
+/// target shape directly, which spectral normalisation's power iteration needs.
+public func conv2dAdjoint(_ y: Tensor, weight: Tensor, inputShape: [Int], stride: Int = 1, padding: Int = 0) -> Tensor {
+    Tensor.conv2dInputGradPrimitive(y, weight, inputShape: inputShape, ConvOptions(stride: stride, padding: padding))
+}

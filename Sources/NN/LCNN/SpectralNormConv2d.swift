@@ -1,0 +1,74 @@
+import TensorCore
+
+/// Convolution normalised by the spectral norm of the true convolution operator
+/// ("real" spectral normalisation; paper §3.4.1; SPEC B5; Ryu et al. 2019).
+///
+/// The convolution is a linear map on images of the layer's input size; its operator norm is
+/// found by power iteration with the convolution and its adjoint at that size and stride:
+/// `v ← convᵀ(u)/‖convᵀ(u)‖`, `u ← conv(v)/‖conv(v)‖`, `σ̂ = ⟨u, conv(v)⟩`, where `u` has the
+/// shape of one output image `[1, O, OH, OW]` and `v` of one input image `[1, C, H, W]`.
+/// One iteration per training forward, none in evaluation, 15 at creation. The layer applies
+/// `conv(x; W/σ̂)`, with σ̂ recorded as a function of W (u, v constant).
+public final class SpectralNormConv2d: Layer {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let stride: Int
+    public let padding: Int
+    /// The spatial input size `(H, W)` the operator norm is computed for.
+    public let inputSize: (height: Int, width: Int)
+    public let u: Tensor
+    public let v: Tensor
+    public let powerIterations: Int
+
+    public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                bias: Bool = true, inputSize: (height: Int, width: Int), powerIterations: Int = 1,
+                initialIterations: Int = 15, generator: inout SeededGenerator) {
+        let plain = Conv2d(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
+                           stride: stride, padding: padding, bias: bias, generator: &generator)
+        weight = plain.weight
+        self.bias = plain.bias
+        self.stride = stride
+        self.padding = padding
+        self.inputSize = inputSize
+        let outH = (inputSize.height + 2 * padding - kernelSize) / stride + 1
+        let outW = (inputSize.width + 2 * padding - kernelSize) / stride + 1
+        precondition(outH > 0 && outW > 0, "SpectralNormConv2d: input \(inputSize) is too small for kernel \(kernelSize)")
+        u = PowerIteration.normalized(Tensor.normal([1, outChannels, outH, outW], generator: &generator))
+        v = PowerIteration.normalized(Tensor.normal([1, inChannels, inputSize.height, inputSize.width], generator: &generator))
+        self.powerIterations = powerIterations
+        iterate(initialIterations)
+    }
+
+    /// Runs `count` power-iteration steps, updating `u` and `v` in place.
+    public func iterate(_ count: Int) {
+        withoutGrad {
+            let w = weight.detached()
+            for _ in 0..<count {
+                v.assign(PowerIteration.normalized(conv2dAdjoint(u, weight: w, inputShape: v.shape, stride: stride, padding: padding)))
+                u.assign(PowerIteration.normalized(conv2d(v, weight: w, stride: stride, padding: padding)))
+            }
+        }
+    }
+
+    /// σ̂ = ⟨u, conv(v; W)⟩, recorded as a function of W.
+    public func spectralNorm() -> Tensor {
+        (u.detached() * conv2d(v.detached(), weight: weight, stride: stride, padding: padding)).sum()
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        guard x.rank == 4, x.shape[2] == inputSize.height, x.shape[3] == inputSize.width else {
+            invalidShape("SpectralNormConv2d", x.shape,
+                         "does not match the input size \(inputSize.height)×\(inputSize.width) the layer was built for")
+        }
+        if LearningPhase.isTraining { iterate(powerIterations) }
+        // conv(x; W/σ̂) = conv(x; W)/σ̂: dividing the (smaller) weight is cheaper.
+        return conv2d(x, weight: weight / spectralNorm(), bias: bias, stride: stride, padding: padding)
+    }
+
+    public func visit(_ vis: inout TensorVisitor) {
+        if let bias { vis.parameter("bias", bias) }
+        vis.parameter("parametrizations.weight.original", weight)
+        vis.buffer("parametrizations.weight.0._u", u)
+        vis.buffer("parametrizations.weight.0._v", v)
+    }
+}

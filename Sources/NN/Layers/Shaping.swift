@@ -1,0 +1,62 @@
+import TensorCore
+
+/// Layers without parameters: pooling, flattening, dropout.
+
+/// Max pooling with a square window (stride defaults to the window).
+public final class MaxPool2d: Layer {
+    public let kernelSize: Int, stride: Int, padding: Int
+    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+        (self.kernelSize, self.stride, self.padding) = (kernelSize, stride ?? kernelSize, padding)
+    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding) }
+    public func visit(_ v: inout TensorVisitor) {}
+}
+
+/// Average pooling with a square window (stride defaults to the window).
+public final class AvgPool2d: Layer {
+    public let kernelSize: Int, stride: Int, padding: Int
+    public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+        (self.kernelSize, self.stride, self.padding) = (kernelSize, stride ?? kernelSize, padding)
+    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding) }
+    public func visit(_ v: inout TensorVisitor) {}
+}
+
+/// Adaptive average pooling to 1×1: `[N, C, H, W] → [N, C, 1, 1]`.
+public final class AdaptiveAvgPool2d: Layer {
+    public init() {}
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.adaptiveAvgPool2dTo1x1() }
+    public func visit(_ v: inout TensorVisitor) {}
+}
+
+/// Flattens every axis after the batch axis: `[N, …] → [N, ∏…]`.
+public final class Flatten: Layer {
+    public init() {}
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.flattened(startAxis: 1) }
+    public func visit(_ v: inout TensorVisitor) {}
+}
+
+/// Inverted dropout with its own seeded generator; the identity in evaluation.
+public final class Dropout: Layer {
+    public let probability: Float
+    private var generator: SeededGenerator
+    public init(probability: Float, seed: UInt64) {
+        precondition(probability >= 0 && probability < 1, "Dropout: probability must be in [0, 1)")
+        self.probability = probability
+        generator = SeededGenerator(seed: seed)
+    }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        dropout(x, probability: probability, training: LearningPhase.isTraining, generator: &generator)
+    }
+    /// Re-seeds the mask stream (used when resuming a run).
+    public func reseed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
+    public func visit(_ v: inout TensorVisitor) {}
+}
+
+/// Layers applied in order; children are named `0`, `1`, … as in `nn.Sequential`.
+public final class Sequential: Layer {
+    public let layers: [any Layer]
+    public init(_ layers: [any Layer]) { self.layers = layers }
+    public func callAsFunction(_ x: Tensor) -> Tensor { layers.reduce(x) { $1($0) } }
+    public func visit(_ v: inout TensorVisitor) { v.children(layers) }
+}

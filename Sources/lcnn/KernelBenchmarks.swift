@@ -1,0 +1,134 @@
+import Foundation
+import TensorKernels
+
+/// Micro-benchmarks of the CPU kernels (TensorKernels). Prints one JSON object per line:
+/// {"name": ..., "shape": ..., "ms": median, "gflops" | "gbps": ..., "threads": ...}.
+/// `ms` is the median of ≥ 10 timed runs after 2 warm-up runs (monotonic clock); inputs are
+/// random and allocated once outside the timed region. `filter` keeps the benchmarks whose name
+/// contains it (case-sensitive substring); nil runs everything.
+enum KernelBenchmarks {
+    static let threads = 2
+
+    static func run(filter: String?) {
+        let saved = KernelThreads.count
+        KernelThreads.count = threads
+        defer { KernelThreads.count = saved }
+        func wanted(_ name: String) -> Bool {
+            guard let f = filter, !f.isEmpty else { return true }
+            return name.contains(f)
+        }
+
+        // GEMM: (M, K, N).
+        let gemms: [(String, Int, Int, Int)] = [
+            ("sgemm_square_512", 512, 512, 512), ("sgemm_square_1024", 1024, 1024, 1024),
+            ("sgemm_64x576x32768", 64, 576, 32768), ("sgemm_128x1152x8192", 128, 1152, 8192),
+            ("sgemm_256x2304x2048", 256, 2304, 2048), ("sgemm_512x4608x512", 512, 4608, 512),
+            ("sgemm_32x9x86528", 32, 9, 86528), ("sgemm_64x288x73728", 64, 288, 73728),
+        ]
+        for (name, m, k, n) in gemms where wanted(name) {
+            let a = randomBuffer(m * k, seed: 1), b = randomBuffer(k * n, seed: 2)
+            let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+            defer { a.deallocate(); b.deallocate(); c.deallocate() }
+            let ms = medianMilliseconds {
+                sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+                      beta: 0, c: c, ldc: n)
+            }
+            emit(name, "\(m)x\(k)x\(n)", ms, rateKey: "gflops", rate: 2.0 * Double(m) * Double(n) * Double(k) / ms / 1e6)
+        }
+
+        // Convolutions: (label, geometry).
+        func geo(_ n: Int, _ c: Int, _ h: Int, _ o: Int, _ k: Int, _ s: Int, _ p: Int) -> Conv2dGeometry {
+            Conv2dGeometry(batch: n, inChannels: c, inHeight: h, inWidth: h, outChannels: o, kernelHeight: k,
+                           kernelWidth: k, strideHeight: s, strideWidth: s, paddingHeight: p, paddingWidth: p)
+        }
+        let convs: [(String, Conv2dGeometry)] = [
+            ("smallcnn_conv1_1to32_3x3", geo(128, 1, 28, 32, 3, 1, 0)),
+            ("smallcnn_conv2_32to64_3x3", geo(128, 32, 26, 64, 3, 1, 0)),
+            ("resnet_3to64_3x3_32", geo(32, 3, 32, 64, 3, 1, 1)),
+            ("resnet_64to64_3x3_32", geo(32, 64, 32, 64, 3, 1, 1)),
+            ("resnet_64to128_3x3_s2", geo(32, 64, 32, 128, 3, 2, 1)),
+            ("resnet_128to128_3x3_16", geo(32, 128, 16, 128, 3, 1, 1)),
+            ("resnet_64to128_1x1_s2", geo(32, 64, 32, 128, 1, 2, 0)),
+            ("resnet_128to256_3x3_s2", geo(32, 128, 16, 256, 3, 2, 1)),
+            ("resnet_256to256_3x3_8", geo(32, 256, 8, 256, 3, 1, 1)),
+            ("resnet_128to256_1x1_s2", geo(32, 128, 16, 256, 1, 2, 0)),
+            ("resnet_256to512_3x3_s2", geo(32, 256, 8, 512, 3, 2, 1)),
+            ("resnet_512to512_3x3_4", geo(32, 512, 4, 512, 3, 1, 1)),
+            ("resnet_256to512_1x1_s2", geo(32, 256, 8, 512, 1, 2, 0)),
+        ]
+        for (label, g) in convs {
+            let names = ["conv2d_fwd_" + label, "conv2d_bwd_input_" + label, "conv2d_bwd_weight_" + label]
+            if !names.contains(where: wanted) { continue }
+            let xCount = g.batch * g.inChannels * g.inHeight * g.inWidth
+            let wCount = g.outChannels * g.inChannels * g.kernelHeight * g.kernelWidth
+            let yCount = g.batch * g.outChannels * g.outHeight * g.outWidth
+            let x = randomBuffer(xCount, seed: 3), w = randomBuffer(wCount, seed: 4)
+            let y = randomBuffer(yCount, seed: 5), dx = randomBuffer(xCount, seed: 6), dw = randomBuffer(wCount, seed: 7)
+            defer { x.deallocate(); w.deallocate(); y.deallocate(); dx.deallocate(); dw.deallocate() }
+            let shape = "\(g.batch)x\(g.inChannels)x\(g.inHeight)x\(g.inWidth)->\(g.outChannels)x\(g.outHeight)x"
+                + "\(g.outWidth),k\(g.kernelHeight)x\(g.kernelWidth),s\(g.strideHeight),p\(g.paddingHeight)"
+            let flops = 2.0 * Double(yCount) * Double(g.inChannels * g.kernelHeight * g.kernelWidth)
+            if wanted(names[0]) {
+                let ms = medianMilliseconds { conv2dForward(g, input: x, weight: w, output: y) }
+                emit(names[0], shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
+            }
+            if wanted(names[1]) {
+                let ms = medianMilliseconds { conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx) }
+                emit(names[1], shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
+            }
+            if wanted(names[2]) {
+                let ms = medianMilliseconds { conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw) }
+                emit(names[2], shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
+            }
+        }
+
+        // Softplus over 16M floats (8 bytes per element: one read, one write).
+        for centered in [false, true] {
+            let name = centered ? "softplus_centered_16M" : "softplus_16M"
+            if !wanted(name) { continue }
+            let n = 16 << 20
+            let x = randomBuffer(n, seed: 8, scale: 20)
+            let y = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            defer { x.deallocate(); y.deallocate() }
+            let ms = medianMilliseconds { softplusForward(x, beta: 5, centered: centered, y, count: n) }
+            emit(name, "\(n)", ms, rateKey: "gbps", rate: 8.0 * Double(n) / ms / 1e6)
+        }
+    }
+
+    /// Uniform values in [−scale, scale) from a fixed-seed generator (fast, deterministic).
+    static func randomBuffer(_ n: Int, seed: UInt64, scale: Float = 1) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+        var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        for i in 0..<n {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17
+            p[i] = (Float(s >> 40) / Float(1 << 24) * 2 - 1) * scale
+        }
+        return p
+    }
+
+    /// Median wall time in ms of `body` over ≥ 10 runs (more for fast kernels, up to ~1 s), after
+    /// 2 warm-up runs.
+    static func medianMilliseconds(_ body: () -> Void) -> Double {
+        body(); body()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        let estimate = max(1e-6, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        let runs = max(10, min(100, Int(1000 / estimate)))
+        var times: [Double] = []
+        times.reserveCapacity(runs)
+        for _ in 0..<runs {
+            let s = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e6)
+        }
+        times.sort()
+        return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2
+    }
+
+    static func emit(_ name: String, _ shape: String, _ ms: Double, rateKey: String, rate: Double) {
+        let line = "{\"name\": \"\(name)\", \"shape\": \"\(shape)\", \"ms\": \(String(format: "%.4f", ms)), "
+            + "\"\(rateKey)\": \(String(format: "%.2f", rate)), \"threads\": \(threads)}"
+        print(line)
+        fflush(nil)
+    }
+}
