@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "NN", targets: ["NN"]),
         .executable(name: "lcnn", targets: ["lcnn"]),
     ],
     dependencies: [
@@ -22,14 +23,16 @@ let package = Package(
     targets: [
         .target(name: "TensorKernels", swiftSettings: kernelFlags),
         .target(name: "TensorCore", dependencies: ["TensorKernels"]),
+        .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "_TestSupport", dependencies: ["TensorCore"]),
         .executableTarget(
             name: "lcnn",
             dependencies: [
-                "TensorCore", "TensorKernels",
+                "TensorCore", "TensorKernels", "NN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "_TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "_TestSupport"]),
     ]
 )

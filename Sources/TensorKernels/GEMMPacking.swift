@@ -110,6 +110,14 @@ func packBTransposedPanel(b: UnsafePointer<Float>, ldb: Int, p0: Int, kc: Int, j
                           panel: UnsafeMutablePointer<Float>) {
     let src = b + j * ldb + p0
     var p = 0
+    if cols == gemmNR {
+        // 16×16 SIMD transposes: rows c of the source become columns of the panel.
+        while p + 16 <= kc {
+            transpose16x16(src + p, ldb, panel + p * gemmNR, gemmNR)
+            transpose16x16(src + 16 * ldb + p, ldb, panel + p * gemmNR + 16, gemmNR)
+            p += 16
+        }
+    }
     while p + 8 <= kc {
         let d = panel + p * gemmNR
         for c in 0..<cols {
@@ -164,5 +172,43 @@ func packBRows(b: UnsafePointer<Float>, ldb: Int, p0: Int, kc: Int, j0: Int, nc:
             for c in 0..<rem { dd[c] = s[c] }
             for c in rem..<gemmNR { dd[c] = 0 }
         }
+    }
+}
+
+/// Interleaves the low halves of a and b: [a0, b0, a1, b1, …, a7, b7].
+@inline(__always)
+func zipLow(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    SIMD16<Float>(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3], a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+}
+
+/// Interleaves the high halves of a and b: [a8, b8, …, a15, b15].
+@inline(__always)
+func zipHigh(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    SIMD16<Float>(a[8], b[8], a[9], b[9], a[10], b[10], a[11], b[11], a[12], b[12], a[13], b[13], a[14], b[14], a[15], b[15])
+}
+
+/// dst[i·ldd + c] = src[c·lds + i] for a 16×16 block: four rounds of the perfect shuffle
+/// (row'[2i] = zipLow(row[i], row[i+8]), row'[2i+1] = zipHigh(row[i], row[i+8])) transpose it.
+@inline(__always)
+func transpose16x16(_ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
+    var r = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+             SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+             SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+    withUnsafeMutableBytes(of: &r) { raw in
+        let v = raw.baseAddress!.assumingMemoryBound(to: SIMD16<Float>.self)
+        for i in 0..<16 { v[i] = UnsafeRawPointer(src + i * lds).loadUnaligned(as: SIMD16<Float>.self) }
+        for _ in 0..<4 {
+            let t0 = v[0], t1 = v[1], t2 = v[2], t3 = v[3], t4 = v[4], t5 = v[5], t6 = v[6], t7 = v[7]
+            let t8 = v[8], t9 = v[9], t10 = v[10], t11 = v[11], t12 = v[12], t13 = v[13], t14 = v[14], t15 = v[15]
+            v[0] = zipLow(t0, t8); v[1] = zipHigh(t0, t8)
+            v[2] = zipLow(t1, t9); v[3] = zipHigh(t1, t9)
+            v[4] = zipLow(t2, t10); v[5] = zipHigh(t2, t10)
+            v[6] = zipLow(t3, t11); v[7] = zipHigh(t3, t11)
+            v[8] = zipLow(t4, t12); v[9] = zipHigh(t4, t12)
+            v[10] = zipLow(t5, t13); v[11] = zipHigh(t5, t13)
+            v[12] = zipLow(t6, t14); v[13] = zipHigh(t6, t14)
+            v[14] = zipLow(t7, t15); v[15] = zipHigh(t7, t15)
+        }
+        for i in 0..<16 { UnsafeMutableRawPointer(dst + i * ldd).storeBytes(of: v[i], as: SIMD16<Float>.self) }
     }
 }

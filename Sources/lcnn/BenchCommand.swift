@@ -5,7 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark suite; prints one JSON object per line.",
-        subcommands: [Kernels.self])
+        subcommands: [Kernels.self, Train.self])
 
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -21,5 +21,19 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             KernelBenchmarks.run(filter: filter)
         }
+    }
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Median ms per training step (forward, backward, SGD) for MLP2D, SmallCNN, ResNet-18.",
+            discussion: """
+                Standard and LCNN forms at the peer benchmark's batch sizes (256, 128, 32). Each line \
+                holds `name`, `model`, `variant`, `batch` and `ms`. Build with `-c release`.
+                """)
+
+        @Option(help: "Only run cases whose \"model variant\" contains this text, e.g. \"smallcnn\" or \"lcnn\".")
+        var filter: String?
+
+        func run() throws { TrainBenchmarks.run(filter: filter) }
     }
 }

@@ -2,8 +2,10 @@ import TensorCore
 
 /// ReLU, `max(x, 0)`.
 public final class ReLU: Layer {
+    /// Units per sample seen by the last forward pass (for the curvature bound).
+    public private(set) var lastWidth = 0
     public init() {}
-    public func callAsFunction(_ x: Tensor) -> Tensor { relu(x) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { lastWidth = x.sampleWidth; return relu(x) }
     public func visit(_ v: inout TensorVisitor) {}
 }
 
@@ -15,7 +17,9 @@ public final class Softplus: Layer {
         precondition(beta > 0, "Softplus: β must be positive")
         self.beta = beta
     }
-    public func callAsFunction(_ x: Tensor) -> Tensor { softplus(x, beta: beta) }
+    /// Units per sample seen by the last forward pass (for the curvature bound).
+    public private(set) var lastWidth = 0
+    public func callAsFunction(_ x: Tensor) -> Tensor { lastWidth = x.sampleWidth; return softplus(x, beta: beta) }
     public func visit(_ v: inout TensorVisitor) {}
 }
 
@@ -32,7 +36,12 @@ public final class CenteredSoftplus: Layer {
     }
     /// The current β = exp(log β).
     public var beta: Float { scalarExp(logBeta.item) }
-    public func callAsFunction(_ x: Tensor) -> Tensor { softplus(x, beta: exp(logBeta), centered: true) }
+    /// Units per sample seen by the last forward pass (for the curvature bound).
+    public private(set) var lastWidth = 0
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        lastWidth = x.sampleWidth
+        return softplus(x, beta: exp(logBeta), centered: true)
+    }
     public func visit(_ v: inout TensorVisitor) { v.parameter("log_beta", logBeta, noWeightDecay: true) }
 }
 
@@ -45,7 +54,17 @@ public final class ParametricSwish: Layer {
         logBeta = Tensor(scalarLog(initialBeta)).requiringGrad()
     }
     public var beta: Float { scalarExp(logBeta.item) }
-    public func callAsFunction(_ x: Tensor) -> Tensor { x * scaledSigmoid(x, beta: exp(logBeta)) }
+    /// Units per sample seen by the last forward pass (for the curvature bound).
+    public private(set) var lastWidth = 0
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        lastWidth = x.sampleWidth
+        return x * scaledSigmoid(x, beta: exp(logBeta))
+    }
     public func visit(_ v: inout TensorVisitor) { v.parameter("log_beta", logBeta, noWeightDecay: true) }
 }
 
+
+extension Tensor {
+    /// Elements per sample (everything but the first axis).
+    var sampleWidth: Int { rank == 0 ? 1 : count / Swift.max(shape[0], 1) }
+}

@@ -22,8 +22,12 @@ public final class Conv2d: Layer {
     public var outChannels: Int { weight.shape[0] }
     public var kernelSize: Int { weight.shape[2] }
 
+    /// Shape of the last input (the operator norm depends on the image size).
+    public private(set) var lastInputShape: [Int]?
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+        lastInputShape = x.shape
+        return conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
     }
 
     public func visit(_ v: inout TensorVisitor) {

@@ -43,12 +43,34 @@ public final class TensorStorage: @unchecked Sendable {
 /// exact element count, up to ``capacityBytes`` in total; smaller ones go straight to
 /// `malloc`/`free`, which is fast for them.
 public final class StoragePool: Sendable {
-    public static let shared = StoragePool()
+    public static let shared: StoragePool = {
+        keepFreedMemoryInHeap()
+        return StoragePool()
+    }()
+
+    /// Asks glibc to serve large blocks from the heap instead of fresh `mmap`s and not to hand
+    /// freed memory back: otherwise every multi-MB activation of every step page-faults and is
+    /// zeroed by the kernel, which cost PyTorch up to 3× on this machine
+    /// (`MALLOC_MMAP_MAX_=0`, `MALLOC_TRIM_THRESHOLD_` large, as the peer benchmarks set).
+    private static func keepFreedMemoryInHeap() {
+        #if canImport(Glibc)
+        _ = glibcMallopt(-4, 0)           // M_MMAP_MAX
+        _ = glibcMallopt(-1, Int32.max)   // M_TRIM_THRESHOLD
+        #endif
+    }
 
     /// Buffers smaller than this many floats (256 KiB) are not pooled.
     public let minimumPooledCount = 65_536
-    /// The most memory the pool keeps cached (bytes).
-    public let capacityBytes = 3 << 30
+    /// The most memory the pool keeps cached (bytes): a third of physical memory, so that the
+    /// steady state of a training loop (every step allocates the same sizes) never faults in
+    /// fresh pages.
+    public let capacityBytes: Int = {
+        #if canImport(Glibc)
+        let physical = sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE))
+        if physical > 0 { return physical / 3 }
+        #endif
+        return 4 << 30
+    }()
 
     private struct State: ~Copyable {
         var free: [Int: [UInt]] = [:]   // addresses, by element count
@@ -98,3 +120,9 @@ public final class StoragePool: Sendable {
         for p in all { free(UnsafeMutableRawPointer(bitPattern: p)) }
     }
 }
+
+#if canImport(Glibc)
+/// glibc's `mallopt` (declared in <malloc.h>, which the Glibc module does not export).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif

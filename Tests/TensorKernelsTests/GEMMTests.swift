@@ -1,0 +1,104 @@
+import Testing
+@testable import TensorKernels
+
+/// Naive Double reference: C = alpha·op(A)·op(B) + beta·C (beta == 0 ignores C).
+func referenceGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: [Float], _ lda: Int,
+                   _ b: [Float], _ ldb: Int, _ beta: Float, _ c: [Float], _ ldc: Int) -> [Double] {
+    var out = c.map { Double($0) }
+    for i in 0..<m {
+        for j in 0..<n {
+            var s = 0.0
+            for p in 0..<k {
+                let av = ta ? a[p * lda + i] : a[i * lda + p]
+                let bv = tb ? b[j * ldb + p] : b[p * ldb + j]
+                s += Double(av) * Double(bv)
+            }
+            out[i * ldc + j] = Double(alpha) * s + (beta == 0 ? 0 : Double(beta) * Double(c[i * ldc + j]))
+        }
+    }
+    return out
+}
+
+func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Float, beta: Float, pad: Int,
+               threads: Int = 2, seed: UInt64 = 1) -> Bool {
+    var rng = TestRNG(seed)
+    let rowsA = ta ? k : m, colsA = ta ? m : k
+    let rowsB = tb ? n : k, colsB = tb ? k : n
+    let lda = colsA + pad, ldb = colsB + pad, ldc = n + pad
+    let a = rng.array(max(1, rowsA * lda)), b = rng.array(max(1, rowsB * ldb))
+    var c = beta == 0 ? [Float](repeating: .nan, count: max(1, m * ldc)) : rng.array(max(1, m * ldc))
+    let ref = referenceGEMM(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in
+            c.withUnsafeMutableBufferPointer { cp in
+                sgemmThreads(threads, transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: alpha,
+                             a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: beta,
+                             c: cp.baseAddress!, ldc: ldc)
+            }
+        }
+    }
+    for i in 0..<m {
+        for j in 0..<n {
+            let got = Double(c[i * ldc + j]), want = ref[i * ldc + j]
+            if !(abs(got - want) <= 1e-5 * Double(k + 2) + 1e-5 * abs(want)) {
+                print("GEMM mismatch ta=\(ta) tb=\(tb) m=\(m) n=\(n) k=\(k) at (\(i),\(j)): \(got) vs \(want)")
+                return false
+            }
+        }
+        // Padding columns of C must be untouched.
+        if pad > 0 && beta == 0 && !c[i * ldc + n].isNaN { return false }
+    }
+    return true
+}
+
+@Suite struct GEMMTests {
+    static let shapes: [(Int, Int, Int)] = [
+        (1, 1, 1), (1, 7, 13), (7, 1, 13), (13, 33, 1), (33, 13, 7), (100, 33, 13), (13, 100, 33),
+        (33, 100, 100), (100, 7, 100), (7, 100, 100), (24, 64, 17), (12, 32, 5),
+    ]
+
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func awkwardShapes(_ t: (Bool, Bool)) {
+        for (idx, s) in Self.shapes.enumerated() {
+            let (alpha, beta): (Float, Float) = [(1, 0), (0.7, -1.3), (-2, 1), (1.5, 0)][idx % 4]
+            #expect(checkGEMM(t.0, t.1, s.0, s.1, s.2, alpha: alpha, beta: beta, pad: idx % 3 == 0 ? 0 : 5,
+                              threads: idx % 2 + 1, seed: UInt64(idx)))
+        }
+    }
+
+    @Test func blockedAndThreaded() {
+        // Crosses the KC, MC and NC block boundaries and takes the threaded path (both splits).
+        #expect(checkGEMM(false, false, 150, 1100, 300, alpha: 1, beta: 0, pad: 3))
+        #expect(checkGEMM(true, true, 300, 70, 520, alpha: 0.5, beta: 2, pad: 1, seed: 9))
+    }
+
+    @Test func degenerate() {
+        // k == 0: C ← beta·C; m or n == 0: nothing happens.
+        var c: [Float] = [1, 2, 3, 4]
+        let a: [Float] = [0], b: [Float] = [0]
+        sgemm(transposeA: false, transposeB: false, m: 2, n: 2, k: 0, alpha: 1, a: a, lda: 1, b: b, ldb: 2,
+              beta: 2, c: &c, ldc: 2)
+        #expect(c == [2, 4, 6, 8])
+        c = [.nan, .nan, .nan, .nan]
+        sgemm(transposeA: false, transposeB: false, m: 2, n: 2, k: 0, alpha: 1, a: a, lda: 1, b: b, ldb: 2,
+              beta: 0, c: &c, ldc: 2)
+        #expect(c == [0, 0, 0, 0])
+        sgemm(transposeA: false, transposeB: false, m: 0, n: 2, k: 3, alpha: 1, a: a, lda: 1, b: b, ldb: 2,
+              beta: 0, c: &c, ldc: 2)
+        #expect(c == [0, 0, 0, 0])
+    }
+
+    @Test func batched() {
+        var rng = TestRNG(42)
+        let batch = 3, m = 5, n = 9, k = 7
+        let a = rng.array(batch * m * k), b = rng.array(k * n)
+        var c = [Float](repeating: .nan, count: batch * m * n)
+        sgemmBatched(batch: batch, transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1,
+                     a: a, lda: k, strideA: m * k, b: b, ldb: n, strideB: 0, beta: 0, c: &c, ldc: n, strideC: m * n)
+        for q in 0..<batch {
+            let ref = referenceGEMM(false, false, m, n, k, 1, Array(a[(q * m * k)..<((q + 1) * m * k)]), k, b, n, 0,
+                                    [Float](repeating: 0, count: m * n), n)
+            for i in 0..<(m * n) { #expect(abs(Double(c[q * m * n + i]) - ref[i]) < 1e-4) }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import Foundation
+
+/// Deterministic pseudo-random floats in [-1, 1) (SplitMix64).
+struct TestRNG {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Float { Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) }
+    mutating func array(_ n: Int) -> [Float] { (0..<n).map { _ in uniform() } }
+}
