@@ -120,6 +120,25 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
         return storage.pointer[offset]
     }
 
+    /// Releases the recorded history iteratively: letting each Node free its inputs, which free
+    /// their Nodes, … nests one `deinit` per recorded op and overflows the stack on deep graphs.
+    deinit {
+        guard node != nil else { return }
+        var pending: [Node] = [node!]
+        node = nil
+        while var n = pending.popLast() {
+            guard isKnownUniquelyReferenced(&n) else { continue }
+            var inputs = n.inputs
+            n.inputs = []
+            for i in inputs.indices where isKnownUniquelyReferenced(&inputs[i]) {
+                if let child = inputs[i].node {
+                    inputs[i].node = nil
+                    pending.append(child)
+                }
+            }
+        }
+    }
+
     public var description: String {
         let shown = scalars.prefix(8).map { "\($0)" }.joined(separator: ", ")
         return "Tensor(shape: \(shape), [\(shown)\(count > 8 ? ", …" : "")]"

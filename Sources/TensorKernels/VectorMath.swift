@@ -500,3 +500,53 @@ public func sigmoidScaled(_ x: UnsafePointer<Float>, beta: Float, _ y: UnsafeMut
                           count: Int) {
     stream1(x, y, count, minWork: streamingMinHeavy, OpSigmoidScaled(beta: beta))
 }
+
+struct OpSigmoidScaledProduct: BinaryVectorOp {
+    let beta: Vec16
+    @_transparent func apply(_ g: Vec16, _ x: Vec16) -> Vec16 { g * vsigmoidImpl(x * beta) }
+}
+
+/// y[i] = g[i]·σ(β·x[i]): the input gradient of softplus_β (and of centered softplus) in one pass.
+public func softplusBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, beta: Float,
+                             _ y: UnsafeMutablePointer<Float>, count: Int) {
+    stream2(g, 1, x, 1, y, count, minWork: streamingMinHeavy, OpSigmoidScaledProduct(beta: Vec16(repeating: beta)))
+}
+
+/// The backward pass of softplus with a learnable β in one pass: writes
+/// `gradInput[i] = g[i]·σ(β·x[i])` (when `gradInput` is non-nil) and returns
+/// `Σᵢ g[i]·(x[i]·σ(β·x[i]) − y[i])`, which divided by β is ∂L/∂β (y = the forward output).
+public func softplusBackwardWithBeta(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
+                                     beta: Float, gradInput: UnsafeMutablePointer<Float>?, count: Int) -> Float {
+    if count <= 0 { return 0 }
+    let blocks = (count + 15) / 16
+    let threads = max(1, min(KernelThreads.count, blocks / max(1, streamingMinHeavy / 16)))
+    var partial = [Double](repeating: 0, count: threads)
+    let out = gradInput.map(SendablePointer.init)
+    partial.withUnsafeMutableBufferPointer { sums in
+        let sp = SendablePointer(sums.baseAddress!)
+        parallelChunks(threads) { t in
+            let start = t * blocks / threads * 16, end = min(count, (t + 1) * blocks / threads * 16)
+            let vb = Vec16(repeating: beta)
+            var acc = Vec16()
+            var i = start
+            while i + 16 <= end {
+                let gv = UnsafeRawPointer(g + i).loadUnaligned(as: Vec16.self)
+                let xv = UnsafeRawPointer(x + i).loadUnaligned(as: Vec16.self)
+                let yv = UnsafeRawPointer(y + i).loadUnaligned(as: Vec16.self)
+                let s = vsigmoidImpl(xv * vb)
+                if let out { UnsafeMutableRawPointer(out.p + i).storeBytes(of: gv * s, as: Vec16.self) }
+                acc = acc.addingProduct(gv, xv * s - yv)
+                i += 16
+            }
+            var tail: Float = 0
+            while i < end {
+                let s = 1 / (1 + expf(-beta * x[i]))
+                out?.p[i] = g[i] * s
+                tail += g[i] * (x[i] * s - y[i])
+                i += 1
+            }
+            sp.p[t] = Double(acc.sum()) + Double(tail)
+        }
+    }
+    return Float(partial.reduce(0, +))
+}

@@ -29,7 +29,7 @@ enum KernelBenchmarks {
             let a = randomBuffer(m * k, seed: 1), b = randomBuffer(k * n, seed: 2)
             let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
             defer { a.deallocate(); b.deallocate(); c.deallocate() }
-            let ms = medianMilliseconds {
+            let ms = BenchmarkClock.medianMilliseconds {
                 sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
                       beta: 0, c: c, ldc: n)
             }
@@ -69,15 +69,15 @@ enum KernelBenchmarks {
                 + "\(g.outWidth),k\(g.kernelHeight)x\(g.kernelWidth),s\(g.strideHeight),p\(g.paddingHeight)"
             let flops = 2.0 * Double(yCount) * Double(g.inChannels * g.kernelHeight * g.kernelWidth)
             if wanted(names[0]) {
-                let ms = medianMilliseconds { conv2dForward(g, input: x, weight: w, output: y) }
+                let ms = BenchmarkClock.medianMilliseconds { conv2dForward(g, input: x, weight: w, output: y) }
                 emit(names[0], shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
             }
             if wanted(names[1]) {
-                let ms = medianMilliseconds { conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx) }
+                let ms = BenchmarkClock.medianMilliseconds { conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx) }
                 emit(names[1], shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
             }
             if wanted(names[2]) {
-                let ms = medianMilliseconds { conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw) }
+                let ms = BenchmarkClock.medianMilliseconds { conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw) }
                 emit(names[2], shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
             }
         }
@@ -90,7 +90,7 @@ enum KernelBenchmarks {
             let x = randomBuffer(n, seed: 8, scale: 20)
             let y = UnsafeMutablePointer<Float>.allocate(capacity: n)
             defer { x.deallocate(); y.deallocate() }
-            let ms = medianMilliseconds { softplusForward(x, beta: 5, centered: centered, y, count: n) }
+            let ms = BenchmarkClock.medianMilliseconds { softplusForward(x, beta: 5, centered: centered, y, count: n) }
             emit(name, "\(n)", ms, rateKey: "gbps", rate: 8.0 * Double(n) / ms / 1e6)
         }
     }
@@ -104,25 +104,6 @@ enum KernelBenchmarks {
             p[i] = (Float(s >> 40) / Float(1 << 24) * 2 - 1) * scale
         }
         return p
-    }
-
-    /// Median wall time in ms of `body` over ≥ 10 runs (more for fast kernels, up to ~1 s), after
-    /// 2 warm-up runs.
-    static func medianMilliseconds(_ body: () -> Void) -> Double {
-        body(); body()
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        body()
-        let estimate = max(1e-6, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-        let runs = max(10, min(100, Int(1000 / estimate)))
-        var times: [Double] = []
-        times.reserveCapacity(runs)
-        for _ in 0..<runs {
-            let s = DispatchTime.now().uptimeNanoseconds
-            body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - s) / 1e6)
-        }
-        times.sort()
-        return runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2
     }
 
     static func emit(_ name: String, _ shape: String, _ ms: Double, rateKey: String, rate: Double) {

@@ -36,7 +36,7 @@ enum TrainBenchmarks {
             let optimizer = SGD(parameters: model.namedParameters, learningRate: 0.01, momentum: 0.9,
                                 weightDecay: 5e-4, decayAll: true)
             let penalty = LCNNPenalty.paper
-            let ms = KernelBenchmarks.medianMilliseconds {
+            let ms = BenchmarkClock.medianMilliseconds {
                 training {
                     var loss = crossEntropy(logits: model(x), labels: labels)
                     if c.config.lcnn { loss = loss + penalty(model) }

@@ -40,10 +40,12 @@ public final class LipschitzBatchNorm: Layer {
         let s = runningScale
         let isTraining = LearningPhase.isTraining
         if isTraining { numBatchesTracked.withUnsafeMutableBufferPointer { $0[0] += 1 } }
-        let normalized = batchNorm(x, runningMean: runningMean, runningVar: runningVar,
-                                   training: isTraining, momentum: momentum, epsilon: epsilon)
+        // The gain s·min(1/s, γ) is one scalar; passed as the per-channel weight of the fused
+        // batch norm, it costs no extra pass over the activations.
         let gain = minimum(exp(logLipschitz), Tensor(1 / s)) * s
-        return normalized * gain
+        return batchNorm(x, runningMean: runningMean, runningVar: runningVar,
+                         weight: gain.expanded(to: [runningMean.count]),
+                         training: isTraining, momentum: momentum, epsilon: epsilon)
     }
 
     public func visit(_ v: inout TensorVisitor) {

@@ -12,7 +12,7 @@
 /// - Parameters:
 ///   - output: the tensor to differentiate; a scalar unless `seed` is given.
 ///   - wrt: tensors to differentiate with respect to (leaves or intermediate results).
-///   - seed: ∂L/∂output (defaults to ones, so a non-scalar output is summed).
+///   - seed: ∂L/∂output; required when `output` is not a scalar (for a scalar it defaults to 1).
 ///   - createGraph: record the backward computation so the result can be differentiated again.
 /// - Returns: one gradient per tensor in `wrt`, with its shape; zeros where `output` does not
 ///   depend on it.

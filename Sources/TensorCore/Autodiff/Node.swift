@@ -21,7 +21,7 @@ public final class Node: @unchecked Sendable {
     /// The operation's name, for error messages and debugging.
     public let op: String
     /// The recorded operands.
-    public let inputs: [Tensor]
+    public internal(set) var inputs: [Tensor]
     let rule: BackwardRule
 
     init(op: String, inputs: [Tensor], rule: @escaping BackwardRule) {

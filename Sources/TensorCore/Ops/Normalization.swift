@@ -1,11 +1,17 @@
+import TensorKernels
+
 /// Batch normalisation and dropout.
 
 /// Batch normalisation over `[N, C]` or `[N, C, H, W]` (statistics per channel C).
 ///
-/// In training the batch mean and biased variance normalise `x`, and the running statistics
-/// are updated in place as `r ← (1−m)·r + m·stat` (the variance unbiased, as PyTorch does);
-/// in evaluation the running statistics are used. `out = (x − μ)/√(σ² + ε) · weight + bias`.
-/// Composed from differentiable operations, so it can be differentiated twice.
+/// In training the batch mean μ and biased variance σ² normalise `x`, and the running
+/// statistics are updated in place as `r ← (1−m)·r + m·stat` (the variance unbiased, as PyTorch
+/// does); in evaluation the running statistics are used. `y = (x − μ)/√(σ² + ε) · weight + bias`.
+///
+/// A fused kernel computes the forward pass. Its rule, with x̂ = (x − μ)·ρ and ρ = 1/√(σ²+ε):
+/// `∂bias = Σ g`, `∂weight = Σ g·x̂`, `∂x = ρ·(ĝ − mean ĝ − x̂·mean(ĝ·x̂))` with ĝ = g·weight.
+/// When the backward pass is itself recorded (double backprop) the rule is evaluated in tensor
+/// operations from x, so it can be differentiated again; otherwise a fused kernel evaluates it.
 public func batchNorm(_ x: Tensor, runningMean: Tensor, runningVar: Tensor,
                       weight: Tensor? = nil, bias: Tensor? = nil,
                       training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
@@ -15,30 +21,116 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor, runningVar: Tensor,
         + (bias.map { [("bias", $0)] } ?? []) where t.shape != [channels] {
         shapeMismatch("batchNorm \(name)", t.shape, x.shape, "disagree on channels (\(channels))")
     }
-    let axes = x.rank == 2 ? [0] : [0, 2, 3]
-    let statShape = x.rank == 2 ? [1, channels] : [1, channels, 1, 1]
-    let normalized: Tensor
+    let geometry = ChannelGeometry(x)
     if training {
-        let n = x.count / Swift.max(channels, 1)
-        guard n > 1 else { invalidShape("batchNorm", x.shape, "has one value per channel; training needs more") }
-        let mean = x.mean(axes: axes, keepDims: true)
-        let centered = x - mean
-        let variance = square(centered).mean(axes: axes, keepDims: true)
-        normalized = centered / sqrt(variance + epsilon)
-        withoutGrad {
-            let unbiased = variance.detached() * (Float(n) / Float(n - 1))
-            runningMean.assign(runningMean * (1 - momentum) + mean.detached().reshaped(to: [channels]) * momentum)
-            runningVar.assign(runningVar * (1 - momentum) + unbiased.reshaped(to: [channels]) * momentum)
-        }
-    } else {
-        let mean = runningMean.detached().reshaped(to: statShape)
-        let scale = withoutGrad { 1 / sqrt(runningVar.detached() + epsilon) }.reshaped(to: statShape)
-        normalized = (x - mean) * scale
+        return BatchNormOp.training(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                    momentum: momentum, epsilon: epsilon, geometry)
     }
-    var out = normalized
-    if let weight { out = out * weight.reshaped(to: statShape) }
-    if let bias { out = out + bias.reshaped(to: statShape) }
-    return out
+    return BatchNormOp.evaluation(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                  epsilon: epsilon, geometry)
+}
+
+/// A tensor viewed as `[outer, channels, inner]` with per-channel statistics over axes 0, 2, 3.
+struct ChannelGeometry {
+    let outer, channels, inner: Int
+    let axes: [Int]
+    let statShape: [Int]
+    init(_ x: Tensor) {
+        (outer, channels) = (x.shape[0], x.shape[1])
+        inner = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
+        axes = x.rank == 2 ? [0] : [0, 2, 3]
+        statShape = x.rank == 2 ? [1, channels] : [1, channels, 1, 1]
+    }
+}
+
+enum BatchNormOp {
+    static func training(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
+                         momentum: Float, epsilon: Float, _ geo: ChannelGeometry) -> Tensor {
+        let n = geo.outer * geo.inner
+        guard n > 1 else { invalidShape("batchNorm", x.shape, "has one value per channel; training needs more") }
+        let mean = Tensor(uninitializedShape: [geo.channels]), variance = Tensor(uninitializedShape: [geo.channels])
+        let inverseStd = Tensor(uninitializedShape: [geo.channels])
+        batchNormStatistics(x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner, epsilon: epsilon,
+                            mean: mean.storage.pointer, variance: variance.storage.pointer, inverseStd: inverseStd.storage.pointer)
+        withoutGrad {
+            runningMean.assign(runningMean * (1 - momentum) + mean * momentum)
+            runningVar.assign(runningVar * (1 - momentum) + variance * (momentum * Float(n) / Float(n - 1)))
+        }
+        let scale = withoutGrad { weight.map { inverseStd * $0.detached() } ?? inverseStd }
+        let shift = bias?.detached() ?? Tensor.zeros([geo.channels])
+        let out = Tensor(uninitializedShape: x.shape)
+        channelAffine(x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
+                      scale: scale.storage.pointer, mean: mean.storage.pointer, shift: shift.storage.pointer, out.storage.pointer)
+        let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
+        let hasWeight = weight != nil, hasBias = bias != nil
+        return Tensor.record(out, op: "batchNorm", inputs: inputs) { c in
+            let x = c.inputs[0], w = hasWeight ? c.inputs[1] : nil
+            let needX = c.needsGrad[0], needW = hasWeight && c.needsGrad[1], needB = hasBias && c.needsGrad[hasWeight ? 2 : 1]
+            var grads: [Tensor?]
+            if GradMode.isEnabled {
+                grads = trainingRule(c.gradOutput, x, w, needX: needX, needW: needW, needB: needB, epsilon: epsilon, geo)
+            } else {
+                grads = fusedTrainingRule(c.gradOutput, x, w, mean: mean, inverseStd: inverseStd,
+                                          needX: needX, needW: needW, needB: needB, geo)
+            }
+            return Array(grads.prefix(1)) + (hasWeight ? [grads[1]] : []) + (hasBias ? [grads[2]] : [])
+        }
+    }
+
+    /// The rule in tensor operations (differentiable again): statistics are recomputed from x.
+    static func trainingRule(_ g: Tensor, _ x: Tensor, _ w: Tensor?, needX: Bool, needW: Bool, needB: Bool,
+                             epsilon: Float, _ geo: ChannelGeometry) -> [Tensor?] {
+        let centered = x - x.mean(axes: geo.axes, keepDims: true)
+        let rho = 1 / sqrt(square(centered).mean(axes: geo.axes, keepDims: true) + epsilon)
+        let xhat = centered * rho
+        var gx: Tensor? = nil
+        if needX {
+            let gh = w.map { g * $0.reshaped(to: geo.statShape) } ?? g
+            gx = rho * (gh - gh.mean(axes: geo.axes, keepDims: true) - xhat * (gh * xhat).mean(axes: geo.axes, keepDims: true))
+        }
+        return [gx, needW ? (g * xhat).sum(axes: geo.axes) : nil, needB ? g.sum(axes: geo.axes) : nil]
+    }
+
+    /// The same rule by the fused kernel (first-order backward passes).
+    static func fusedTrainingRule(_ g: Tensor, _ x: Tensor, _ w: Tensor?, mean: Tensor, inverseStd: Tensor,
+                                  needX: Bool, needW: Bool, needB: Bool, _ geo: ChannelGeometry) -> [Tensor?] {
+        let gx = needX ? Tensor(uninitializedShape: x.shape) : nil
+        let gw = needW ? Tensor(uninitializedShape: [geo.channels]) : nil
+        let gb = needB ? Tensor(uninitializedShape: [geo.channels]) : nil
+        batchNormBackward(g.storage.pointer, x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
+                          mean: mean.storage.pointer, inverseStd: inverseStd.storage.pointer, weight: w?.storage.pointer,
+                          gradInput: gx?.storage.pointer, gradWeight: gw?.storage.pointer, gradBias: gb?.storage.pointer)
+        return [gx, gw, gb]
+    }
+
+    /// Evaluation: `y = (x − running_mean)·ρ·weight + bias` with ρ = 1/√(running_var + ε), an
+    /// affine map of x; its rule is written in tensor operations.
+    static func evaluation(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
+                           epsilon: Float, _ geo: ChannelGeometry) -> Tensor {
+        let (mean, rho) = withoutGrad { (runningMean.copy(), 1 / sqrt(runningVar + epsilon)) }
+        let scale = withoutGrad { weight.map { rho * $0.detached() } ?? rho }
+        let shift = bias?.detached() ?? Tensor.zeros([geo.channels])
+        let out = Tensor(uninitializedShape: x.shape)
+        channelAffine(x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
+                      scale: scale.storage.pointer, mean: mean.storage.pointer, shift: shift.storage.pointer, out.storage.pointer)
+        let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
+        let hasWeight = weight != nil, hasBias = bias != nil
+        return Tensor.record(out, op: "batchNormEval", inputs: inputs) { c in
+            let g = c.gradOutput, x = c.inputs[0]
+            let rhoS = rho.reshaped(to: geo.statShape)
+            var grads: [Tensor?] = []
+            if c.needsGrad[0] {
+                grads.append(hasWeight ? g * (rhoS * c.inputs[1].reshaped(to: geo.statShape)) : g * rhoS)
+            } else {
+                grads.append(nil)
+            }
+            if hasWeight {
+                grads.append(c.needsGrad[1] ? (g * ((x - mean.reshaped(to: geo.statShape)) * rhoS)).sum(axes: geo.axes) : nil)
+            }
+            if hasBias { grads.append(c.needsGrad[hasWeight ? 2 : 1] ? g.sum(axes: geo.axes) : nil) }
+            return grads
+        }
+    }
 }
 
 /// Inverted dropout: in training, zeroes each element with probability `p` and scales the rest

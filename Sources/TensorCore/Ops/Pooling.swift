@@ -27,6 +27,10 @@ extension Tensor {
         var indices = [Int32](repeating: 0, count: planes * w.outH * w.outW)
         let p = storage.pointer
         indices.withUnsafeMutableBufferPointer { idx in
+            if w.kernel == 2 && w.stride == 2 && w.padding == 0 {
+                Self.maxPool2x2Indices(p, idx.baseAddress!, planes: planes, w)
+                return
+            }
             var o = 0
             for plane in 0..<planes {
                 let base = plane * w.inH * w.inW
@@ -49,6 +53,27 @@ extension Tensor {
             }
         }
         return gathered(flatIndices: indices, shape: [shape[0], shape[1], w.outH, w.outW])
+    }
+
+    /// Indices of the maxima of non-overlapping 2×2 windows (the common case, unrolled).
+    private static func maxPool2x2Indices(_ p: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>,
+                                          planes: Int, _ w: PoolWindow) {
+        var o = 0
+        for plane in 0..<planes {
+            let base = plane * w.inH * w.inW
+            for oy in 0..<w.outH {
+                let row = base + 2 * oy * w.inW
+                for ox in 0..<w.outW {
+                    let k0 = row + 2 * ox, k2 = k0 + w.inW
+                    var best = k0
+                    if p[k0 + 1] > p[best] { best = k0 + 1 }
+                    if p[k2] > p[best] { best = k2 }
+                    if p[k2 + 1] > p[best] { best = k2 + 1 }
+                    idx[o] = Int32(best)
+                    o += 1
+                }
+            }
+        }
     }
 
     /// Average pooling with a square window; padded zeros count in the divisor (PyTorch's

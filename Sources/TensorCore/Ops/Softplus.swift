@@ -17,7 +17,7 @@ public func scaledSigmoid(_ x: Tensor, beta: Tensor) -> Tensor {
     return Tensor.record(out, op: "scaledSigmoid", inputs: [x, beta]) { c in
         let (x, beta, g, s) = (c.inputs[0], c.inputs[1], c.gradOutput, c.output)
         let slope = g * s * (1 - s)
-        return [c.needsGrad[0] ? slope * beta : nil,
+        return [c.needsGrad[0] ? slope * beta.reshaped(to: []) : nil,
                 c.needsGrad[1] ? (slope * x).sum().reshaped(to: beta.shape) : nil]
     }
 }
@@ -33,6 +33,17 @@ public func softplus(_ x: Tensor, beta: Tensor, centered: Bool = false) -> Tenso
     softplusForward(x.storage.pointer, beta: b, centered: centered, out.storage.pointer, count: x.count)
     return Tensor.record(out, op: centered ? "centeredSoftplus" : "softplus", inputs: [x, beta]) { c in
         let (x, beta, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
+        if !GradMode.isEnabled {
+            // First-order pass (not recorded): one fused kernel for ∂x = g·σ(βx) and Σ g·(xσ − y).
+            let gx = c.needsGrad[0] ? Tensor(uninitializedShape: x.shape) : nil
+            guard c.needsGrad[1] else {
+                softplusBackward(g.storage.pointer, x.storage.pointer, beta: b, gx!.storage.pointer, count: x.count)
+                return [gx, nil]
+            }
+            let total = softplusBackwardWithBeta(g.storage.pointer, x.storage.pointer, c.output.storage.pointer, beta: b,
+                                                 gradInput: gx?.storage.pointer, count: x.count)
+            return [gx, Tensor([total / b], shape: beta.shape)]
+        }
         let s = scaledSigmoid(x, beta: beta)
         return [c.needsGrad[0] ? g * s : nil,
                 c.needsGrad[1] ? ((g * (x * s - c.output)).sum() / beta).reshaped(to: beta.shape) : nil]

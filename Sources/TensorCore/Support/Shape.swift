@@ -46,7 +46,7 @@ public enum Shape {
     /// Maps a possibly negative axis into `0..<rank`; stops with a message otherwise.
     public static func normalize(axis: Int, rank: Int, op: String) -> Int {
         let a = axis < 0 ? axis + rank : axis
-        guard a >= 0 && a < max(rank, 1) else {
+        guard a >= 0 && a < rank else {
             fatalError("\(op): axis \(axis) is out of range for a tensor of rank \(rank)")
         }
         return a
