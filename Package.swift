@@ -1,9 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The CPU kernels are compiled for the machine that builds them: without a CPU target,
-/// `SIMD16.addingProduct` lowers to one `fmaf` call per lane and GEMM runs ~100× slower
-/// (DESIGN.md §4). Only the kernel target carries unsafe flags.
+/// The CPU kernels and the tensor loops are compiled for the machine that builds them: without
+/// a CPU target, `SIMD16.addingProduct` lowers to one `fmaf` call per lane and GEMM runs ~100×
+/// slower (DESIGN.md §4). Only these two targets carry unsafe flags.
 let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", "native"]),
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
@@ -22,7 +22,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "TensorKernels", swiftSettings: kernelFlags),
-        .target(name: "TensorCore", dependencies: ["TensorKernels"]),
+        .target(name: "TensorCore", dependencies: ["TensorKernels"], swiftSettings: kernelFlags),
         .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "_TestSupport", dependencies: ["TensorCore"]),
         .executableTarget(

@@ -16,7 +16,7 @@ extension Tensor {
         let out = Tensor(uninitializedShape: shape)
         guard out.count > 0 else { return out }
         let pa = a.storage.pointer, pb = b.storage.pointer, po = out.storage.pointer
-        BroadcastLoop(output: shape, a: a.shape, b: b.shape).forEachBlock { oa, sa, ob, sb, oo, n in
+        BroadcastLoop(output: shape, a: a.shape, b: b.shape).forEachBlockInParallel { oa, sa, ob, sb, oo, n in
             applyBinary(kernel, pa + oa, strideA: sa, pb + ob, strideB: sb, po + oo, count: n)
         }
         return out

@@ -1,7 +1,14 @@
+import TensorKernels
+
 extension Tensor {
     /// A tensor of the given shape with every element equal to `value`.
     public static func full(_ shape: [Int], _ value: Float) -> Tensor {
-        Tensor(shape: shape, storage: TensorStorage(count: Shape.count(shape), repeating: value))
+        let out = Tensor(uninitializedShape: shape)
+        let p = out.storage.pointer
+        parallelFor(out.count, minimumWorkPerThread: 262_144) { range in
+            (p + range.lowerBound).initialize(repeating: value, count: range.count)
+        }
+        return out
     }
     /// Zeros of the given shape.
     public static func zeros(_ shape: [Int]) -> Tensor { full(shape, 0) }

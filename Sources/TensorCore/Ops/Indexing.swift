@@ -1,41 +1,57 @@
+import TensorKernels
+
 /// Slicing, gathering and concatenation. Each op is paired with its adjoint
 /// (gather ↔ scatter-add, slice ↔ place-into-zeros), so the rules close under differentiation.
 
 extension Tensor {
     /// `out[i] = self.flat[indices[i]]`, reshaped to `shape`. ∂/∂x = scatter-add of g.
-    public func gathered(flatIndices indices: [Int32], shape outShape: [Int]) -> Tensor {
+    /// - Parameter indicesAreDistinct: promise that no index repeats, which lets the backward
+    ///   scatter run in parallel (max-pooling with non-overlapping windows).
+    public func gathered(flatIndices indices: [Int32], shape outShape: [Int], indicesAreDistinct: Bool = false) -> Tensor {
         guard Shape.count(outShape) == indices.count else {
             invalidShape("gather", outShape, "does not hold \(indices.count) indices")
         }
+        Tensor.checkIndices(indices, count: count, op: "gather")
         let out = Tensor(uninitializedShape: outShape)
-        let src = storage.pointer, dst = out.storage.pointer, n = count
+        let src = storage.pointer, dst = out.storage.pointer
         indices.withUnsafeBufferPointer { idx in
-            for i in 0..<idx.count {
-                let k = Int(idx[i])
-                precondition(k >= 0 && k < n, "gather: index \(k) is out of range for \(n) elements")
-                dst[i] = src[k]
+            let ip = idx.baseAddress!
+            parallelFor(idx.count, minimumWorkPerThread: 32_768) { range in
+                for i in range { dst[i] = src[Int(ip[i])] }
             }
         }
         return Tensor.record(out, op: "gather", inputs: [self]) { c in
-            [c.gradOutput.scatterAdded(flatIndices: indices, shape: c.inputs[0].shape)]
+            [c.gradOutput.scatterAdded(flatIndices: indices, shape: c.inputs[0].shape, indicesAreDistinct: indicesAreDistinct)]
         }
     }
 
     /// Zeros of `shape` with `self.flat[i]` added at `indices[i]`. ∂/∂g = gather of the gradient.
-    public func scatterAdded(flatIndices indices: [Int32], shape outShape: [Int]) -> Tensor {
+    public func scatterAdded(flatIndices indices: [Int32], shape outShape: [Int], indicesAreDistinct: Bool = false) -> Tensor {
         guard count == indices.count else { invalidShape("scatterAdd", shape, "does not match \(indices.count) indices") }
+        Tensor.checkIndices(indices, count: Shape.count(outShape), op: "scatterAdd")
         let out = Tensor.zeros(outShape)
-        let src = storage.pointer, dst = out.storage.pointer, n = out.count
+        let src = storage.pointer, dst = out.storage.pointer
         indices.withUnsafeBufferPointer { idx in
-            for i in 0..<idx.count {
-                let k = Int(idx[i])
-                precondition(k >= 0 && k < n, "scatterAdd: index \(k) is out of range for \(n) elements")
-                dst[k] += src[i]
+            let ip = idx.baseAddress!
+            if indicesAreDistinct {
+                parallelFor(idx.count, minimumWorkPerThread: 32_768) { range in
+                    for i in range { dst[Int(ip[i])] += src[i] }
+                }
+            } else {
+                for i in 0..<idx.count { dst[Int(ip[i])] += src[i] }
             }
         }
         let inShape = shape
         return Tensor.record(out, op: "scatterAdd", inputs: [self]) { c in
-            [c.gradOutput.gathered(flatIndices: indices, shape: inShape)]
+            [c.gradOutput.gathered(flatIndices: indices, shape: inShape, indicesAreDistinct: indicesAreDistinct)]
+        }
+    }
+
+    /// Stops with a message if an index falls outside `0..<count`.
+    static func checkIndices(_ indices: [Int32], count: Int, op: String) {
+        guard let low = indices.min(), let high = indices.max() else { return }
+        if low < 0 || Int(high) >= count {
+            fatalError("\(op): index \(low < 0 ? Int(low) : Int(high)) is out of range for \(count) elements")
         }
     }
 

@@ -1,3 +1,5 @@
+import TensorKernels
+
 /// Spatial pooling over NCHW batches.
 
 struct PoolWindow {
@@ -24,15 +26,15 @@ extension Tensor {
     public func maxPool2d(kernelSize: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
         let w = PoolWindow("maxPool2d", shape: shape, kernel: kernelSize, stride: stride, padding: padding)
         let planes = shape[0] * shape[1]
+        if w.kernel == 2 && w.stride == 2 && w.padding == 0 { return maxPool2x2() }
         var indices = [Int32](repeating: 0, count: planes * w.outH * w.outW)
         let p = storage.pointer
-        indices.withUnsafeMutableBufferPointer { idx in
-            if w.kernel == 2 && w.stride == 2 && w.padding == 0 {
-                Self.maxPool2x2Indices(p, idx.baseAddress!, planes: planes, w)
-                return
-            }
-            var o = 0
-            for plane in 0..<planes {
+        indices.withUnsafeMutableBufferPointer { buffer in
+            let idx = buffer.baseAddress!
+            let perPlane = w.outH * w.outW
+            parallelFor(planes, minimumWorkPerThread: Swift.max(1, 16_384 / Swift.max(perPlane * w.kernel * w.kernel, 1))) { range in
+            var o = range.lowerBound * perPlane
+            for plane in range {
                 let base = plane * w.inH * w.inW
                 for oy in 0..<w.outH {
                     let y0 = oy * w.stride - w.padding
@@ -51,28 +53,26 @@ extension Tensor {
                     }
                 }
             }
+            }
         }
-        return gathered(flatIndices: indices, shape: [shape[0], shape[1], w.outH, w.outW])
+        // Windows that do not overlap pick distinct inputs, so the backward scatter can run in parallel.
+        return gathered(flatIndices: indices, shape: [shape[0], shape[1], w.outH, w.outW],
+                        indicesAreDistinct: w.stride >= w.kernel)
     }
 
-    /// Indices of the maxima of non-overlapping 2×2 windows (the common case, unrolled).
-    private static func maxPool2x2Indices(_ p: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>,
-                                          planes: Int, _ w: PoolWindow) {
-        var o = 0
-        for plane in 0..<planes {
-            let base = plane * w.inH * w.inW
-            for oy in 0..<w.outH {
-                let row = base + 2 * oy * w.inW
-                for ox in 0..<w.outW {
-                    let k0 = row + 2 * ox, k2 = k0 + w.inW
-                    var best = k0
-                    if p[k0 + 1] > p[best] { best = k0 + 1 }
-                    if p[k2] > p[best] { best = k2 }
-                    if p[k2 + 1] > p[best] { best = k2 + 1 }
-                    idx[o] = Int32(best)
-                    o += 1
-                }
-            }
+    /// Non-overlapping 2×2 max pooling by the SIMD kernel; the rule is the gather's (a
+    /// parallel scatter-add of the gradient to the winning positions).
+    private func maxPool2x2() -> Tensor {
+        let (outH, outW) = (shape[2] / 2, shape[3] / 2)
+        let outShape = [shape[0], shape[1], outH, outW]
+        let out = Tensor(uninitializedShape: outShape)
+        var indices = [Int32](repeating: 0, count: out.count)
+        indices.withUnsafeMutableBufferPointer { idx in
+            TensorKernels.maxPool2x2(storage.pointer, planes: shape[0] * shape[1], height: shape[2], width: shape[3],
+                                     values: out.storage.pointer, indices: idx.baseAddress!)
+        }
+        return Tensor.record(out, op: "maxPool2d", inputs: [self]) { c in
+            [c.gradOutput.scatterAdded(flatIndices: indices, shape: c.inputs[0].shape, indicesAreDistinct: true)]
         }
     }
 

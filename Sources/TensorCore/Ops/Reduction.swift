@@ -1,3 +1,5 @@
+import TensorKernels
+
 /// Reductions over any set of axes: sum, mean, max (values and indices), argmax,
 /// log-sum-exp, norms.
 
@@ -28,24 +30,36 @@ extension Tensor {
         return current
     }
 
-    /// One `[outer, r, inner] → [outer, inner]` reduction.
+    /// One `[outer, r, inner] → [outer, inner]` reduction, spread over the kernel threads by
+    /// outer index, or by column ranges of `inner` when there is a single outer index.
     private static func reduceAxis(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
                                    outer: Int, r: Int, inner: Int, _ kind: ReduceKind) {
-        for o in 0..<outer {
+        func reduce(_ o: Int, _ columns: Range<Int>) {
             let base = src + o * r * inner
             let out = dst + o * inner
             if inner == 1 {
                 out[0] = kind == .sum ? contiguousSum(base, r) : contiguousMax(base, r)
-                continue
+                return
             }
-            if r == 0 { out.update(repeating: kind == .sum ? 0 : -.infinity, count: inner); continue }
-            out.update(from: base, count: inner)
+            if r == 0 {
+                for i in columns { out[i] = kind == .sum ? 0 : -.infinity }
+                return
+            }
+            for i in columns { out[i] = base[i] }
             for j in 1..<r {
                 let row = base + j * inner
                 switch kind {
-                case .sum: for i in 0..<inner { out[i] += row[i] }
-                case .max: for i in 0..<inner { out[i] = Swift.max(out[i], row[i]) }
+                case .sum: for i in columns { out[i] += row[i] }
+                case .max: for i in columns { out[i] = Swift.max(out[i], row[i]) }
                 }
+            }
+        }
+        let perOuter = Swift.max(r * inner, 1)
+        if outer == 1 && inner > 1 {
+            parallelFor(inner, minimumWorkPerThread: Swift.max(1, 65_536 / Swift.max(r, 1))) { reduce(0, $0) }
+        } else {
+            parallelFor(outer, minimumWorkPerThread: Swift.max(1, 65_536 / perOuter)) { range in
+                for o in range { reduce(o, 0..<inner) }
             }
         }
     }

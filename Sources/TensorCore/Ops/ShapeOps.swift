@@ -75,7 +75,7 @@ extension Tensor {
         let out = Tensor(uninitializedShape: target)
         if out.count > 0 {
             let src = storage.pointer, dst = out.storage.pointer
-            BroadcastLoop(output: target, a: shape, b: []).forEachBlock { oa, sa, _, _, oo, n in
+            BroadcastLoop(output: target, a: shape, b: []).forEachBlockInParallel { oa, sa, _, _, oo, n in
                 if sa == 0 { (dst + oo).update(repeating: src[oa], count: n) }
                 else { (dst + oo).update(from: src + oa, count: n) }
             }

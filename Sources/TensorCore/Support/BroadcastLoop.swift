@@ -1,3 +1,5 @@
+import TensorKernels
+
 /// Iteration over the elements of a broadcast binary operation.
 ///
 /// The output shape is walked with an odometer over all but the innermost dimension, after
@@ -32,17 +34,43 @@ struct BroadcastLoop {
         extents = ext; stridesA = sa; stridesB = sb
     }
 
+    /// Number of inner blocks.
+    var blockCount: Int { extents.dropLast().reduce(1, *) }
+
     /// Calls `body(offsetA, innerStrideA, offsetB, innerStrideB, offsetOut, innerCount)` for each
     /// inner block, in output order.
     func forEachBlock(_ body: (Int, Int, Int, Int, Int, Int) -> Void) {
+        forEachBlock(in: 0..<blockCount, body)
+    }
+
+    /// Like ``forEachBlock(_:)``, but spreads the blocks over the kernel threads when there are
+    /// many small ones (large blocks are left to the kernel's own threading). `body` must be safe
+    /// to run concurrently on different blocks.
+    func forEachBlockInParallel(_ body: (Int, Int, Int, Int, Int, Int) -> Void) {
+        let blocks = blockCount, inner = extents[extents.count - 1]
+        guard blocks > 1, inner < 65_536 else { return forEachBlock(body) }
+        parallelFor(blocks, minimumWorkPerThread: max(1, 65_536 / max(inner, 1))) { range in
+            forEachBlock(in: range, body)
+        }
+    }
+
+    /// The blocks with indices in `range` (row-major over the outer extents).
+    func forEachBlock(in range: Range<Int>, _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
         let rank = extents.count
         let inner = extents[rank - 1]
         let isa = stridesA[rank - 1], isb = stridesB[rank - 1]
-        if rank == 1 { body(0, isa, 0, isb, 0, inner); return }
+        if rank == 1 { if !range.isEmpty { body(0, isa, 0, isb, 0, inner) }; return }
+        // Multi-index and offsets of the first block.
         var index = [Int](repeating: 0, count: rank - 1)
-        var offA = 0, offB = 0, offOut = 0
-        let outerCount = extents[0..<(rank - 1)].reduce(1, *)
-        for _ in 0..<outerCount {
+        var offA = 0, offB = 0
+        var rest = range.lowerBound
+        for axis in stride(from: rank - 2, through: 0, by: -1) {
+            index[axis] = rest % extents[axis]
+            rest /= extents[axis]
+            offA += index[axis] * stridesA[axis]; offB += index[axis] * stridesB[axis]
+        }
+        var offOut = range.lowerBound * inner
+        for _ in range {
             body(offA, isa, offB, isb, offOut, inner)
             offOut += inner
             var axis = rank - 2
