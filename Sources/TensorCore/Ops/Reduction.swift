@@ -93,8 +93,9 @@ extension Tensor {
         let ax = Shape.normalize(axes: axes, rank: rank, op: "sum")
         let kept = Tensor.reduceKernel(self, axes: ax, .sum)
         let out = keepDims ? kept : Tensor(shape: reducedShape(ax, keepDims: false), storage: kept.storage)
+        let keptShape = kept.shape   // capture the shape, not the tensor: `out` may be `kept`
         return Tensor.record(out, op: "sum", inputs: [self]) { c in
-            [c.gradOutput.reshaped(to: kept.shape).expanded(to: c.inputs[0].shape)]
+            [c.gradOutput.reshaped(to: keptShape).expanded(to: c.inputs[0].shape)]
         }
     }
 

@@ -75,6 +75,26 @@ public final class StoragePool: Sendable {
     private struct State: ~Copyable {
         var free: [Int: [UInt]] = [:]   // addresses, by element count
         var cachedBytes = 0
+        var statistics = Statistics()
+    }
+
+    /// Counters of the pool's activity since the process started.
+    public struct Statistics: Sendable {
+        /// Large requests served from the cache.
+        public var reused = 0
+        /// Large requests that needed fresh memory from `malloc`.
+        public var fresh = 0
+        /// Bytes currently cached.
+        public var cachedBytes = 0
+    }
+
+    /// A snapshot of the pool's counters.
+    public var statistics: Statistics {
+        state.withLock { s in
+            var copy = s.statistics
+            copy.cachedBytes = s.cachedBytes
+            return copy
+        }
     }
     private let state = Mutex(State())
 
@@ -82,9 +102,13 @@ public final class StoragePool: Sendable {
         let n = max(count, 1)
         if n >= minimumPooledCount {
             let reused: UInt? = state.withLock { s in
-                guard var list = s.free[n], let p = list.popLast() else { return nil }
+                guard var list = s.free[n], let p = list.popLast() else {
+                    s.statistics.fresh += 1
+                    return nil
+                }
                 s.free[n] = list.isEmpty ? nil : list
                 s.cachedBytes -= n * 4
+                s.statistics.reused += 1
                 return p
             }
             if let reused, let p = UnsafeMutablePointer<Float>(bitPattern: reused) { return p }
