@@ -15,6 +15,8 @@ let package = Package(
     products: [
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "LCNNKit", targets: ["LCNNKit"]),
         .executable(name: "lcnn", targets: ["lcnn"]),
     ],
     dependencies: [
@@ -25,14 +27,19 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["TensorKernels"], swiftSettings: kernelFlags),
         .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "_TestSupport", dependencies: ["TensorCore"]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"]),
+        .target(name: "LCNNKit", dependencies: ["TensorCore", "NN", "Datasets"]),
         .executableTarget(
             name: "lcnn",
             dependencies: [
-                "TensorCore", "TensorKernels", "NN",
+                "TensorCore", "TensorKernels", "NN", "Datasets", "LCNNKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "_TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "_TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
+        .testTarget(name: "LCNNKitTests", dependencies: ["LCNNKit", "NN", "Datasets", "TensorCore", "_TestSupport"]),
     ]
 )

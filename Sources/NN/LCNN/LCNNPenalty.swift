@@ -6,8 +6,8 @@ import TensorCore
 /// (appendix E). Reference-code form: `R = λβ Σᵢ βᵢ + λγ Σⱼ |log γⱼ|` with 1e-2 and 1e-2.
 /// βᵢ ranges over the learnable-β activations (centered softplus, parametric swish) and γⱼ
 /// over the γ-Lipschitz batch norms.
-public struct LCNNPenalty: Sendable, Equatable {
-    public enum Form: String, Sendable, CaseIterable { case paper, reference }
+public struct LCNNPenalty: Sendable, Equatable, Codable {
+    public enum Form: String, Sendable, CaseIterable, Codable { case paper, reference }
 
     public var form: Form
     public var betaWeight: Float

@@ -1,0 +1,29 @@
+import TensorCore
+
+/// A function from a batch of inputs to logits, as attacks and measurements see a model
+/// (usually `{ model($0) }` in evaluation mode).
+public typealias Classifier = (Tensor) -> Tensor
+
+/// Per-sample input gradients of the summed cross-entropy, `∇ₓℓ(xᵢ, yᵢ)` for each sample: with
+/// the model in evaluation mode samples do not interact, so the gradient of Σᵢℓᵢ w.r.t. the
+/// batch holds each sample's own gradient.
+public func inputGradient(of classifier: Classifier, at x: Tensor, labels: [Int], createGraph: Bool = false) -> (loss: Tensor, gradient: Tensor) {
+    let input = x.detached().requiringGrad()
+    let loss = withGrad { crossEntropy(logits: classifier(input), labels: labels, reduction: .sum) }
+    guard loss.requiresGrad else { return (loss, Tensor.zeros(x.shape)) }
+    return (loss, gradients(of: loss, wrt: [input], createGraph: createGraph)[0])
+}
+
+extension Tensor {
+    /// Scales each sample (row of the first axis) to unit ℓ2 norm; zero samples stay zero.
+    public func perSampleNormalized(epsilon: Float = 1e-12) -> Tensor {
+        let norms = perSampleNorm().reshaped(to: [shape[0]] + [Int](repeating: 1, count: rank - 1))
+        return self / maximum(norms, epsilon)
+    }
+
+    /// Projects each sample onto the ℓ2 ball of radius `radius` (samples inside are unchanged).
+    public func perSampleClippedNorm(_ radius: Float) -> Tensor {
+        let norms = perSampleNorm().reshaped(to: [shape[0]] + [Int](repeating: 1, count: rank - 1))
+        return self * minimum(radius / maximum(norms, 1e-12), 1)
+    }
+}

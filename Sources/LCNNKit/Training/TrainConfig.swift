@@ -1,0 +1,118 @@
+import Foundation
+import NN
+
+/// Everything that defines a training run; `lcnn train` builds it from options or from a JSON
+/// file (the same keys), and every checkpoint stores it, so `--resume` needs nothing else.
+public struct TrainConfig: Sendable, Codable, Equatable {
+    public enum OptimizerKind: String, Sendable, Codable, CaseIterable { case sgd, adam, adamw }
+    public enum ScheduleKind: String, Sendable, Codable, CaseIterable {
+        /// ×0.1 at 75 % and 87.5 % of the epochs (the paper, SPEC T8).
+        case multistep
+        case cosine
+        case constant
+    }
+
+    public var dataset: DatasetName = .fashionMNIST
+    /// Directory of the dataset files (nil: the dataset's default location).
+    public var dataDirectory: String? = nil
+    public var architecture: Architecture = .smallcnn
+    public var method: TrainingMethod = .standard
+    /// Overrides the method's activation (`--activation`).
+    public var activation: ActivationKind? = nil
+    public var epochs: Int = 10
+    public var batchSize: Int = 128
+    public var optimizer: OptimizerKind = .sgd
+    public var learningRate: Float = 0.1
+    public var momentum: Float = 0.9
+    public var weightDecay: Float = 5e-4
+    public var schedule: ScheduleKind = .multistep
+    public var seed: UInt64 = 0
+    public var objective = ObjectiveOptions()
+    /// Use only the first N training / test samples (quick runs); nil means all.
+    public var trainSubset: Int? = nil
+    public var testSubset: Int? = nil
+    /// Two moons: points, noise and label-noise fraction.
+    public var moonsCount: Int = 1000
+    public var moonsNoise: Float = 0.1
+    public var moonsLabelNoise: Float = 0
+    /// MLP hidden widths (two moons).
+    public var hiddenWidths: [Int] = [64, 64]
+
+    public init() {}
+
+    /// Reads a JSON configuration; absent keys keep their defaults.
+    public static func load(from url: URL) throws -> TrainConfig {
+        let data = try Data(contentsOf: url)
+        do {
+            return try JSONDecoder().decode(TrainConfig.self, from: data)
+        } catch {
+            throw TrainingError.invalidConfiguration("\(url.path): \(error)")
+        }
+    }
+
+    /// The configuration as pretty-printed JSON (stored in checkpoints and `config.json`).
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    /// Checks option combinations before anything runs.
+    public func validate() throws {
+        func fail(_ message: String) throws -> Never { throw TrainingError.invalidConfiguration(message) }
+        if epochs < 1 { try fail("epochs must be at least 1, got \(epochs)") }
+        if batchSize < 1 { try fail("batch size must be at least 1, got \(batchSize)") }
+        if !(learningRate > 0) { try fail("learning rate must be positive, got \(learningRate)") }
+        if weightDecay < 0 { try fail("weight decay must be non-negative, got \(weightDecay)") }
+        if dataset == .moons && architecture != .mlp { try fail("two moons needs --model mlp, got \(architecture.rawValue)") }
+        if let n = trainSubset, n < 1 { try fail("train subset must be positive") }
+        if let n = testSubset, n < 1 { try fail("test subset must be positive") }
+    }
+
+    /// The decoding keeps defaults for absent keys.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.dataset, &dataset)
+        dataDirectory = try c.decodeIfPresent(String.self, forKey: .dataDirectory)
+        try read(.architecture, &architecture)
+        try read(.method, &method)
+        activation = try c.decodeIfPresent(ActivationKind.self, forKey: .activation)
+        try read(.epochs, &epochs)
+        try read(.batchSize, &batchSize)
+        try read(.optimizer, &optimizer)
+        try read(.learningRate, &learningRate)
+        try read(.momentum, &momentum)
+        try read(.weightDecay, &weightDecay)
+        try read(.schedule, &schedule)
+        try read(.seed, &seed)
+        try read(.objective, &objective)
+        trainSubset = try c.decodeIfPresent(Int.self, forKey: .trainSubset)
+        testSubset = try c.decodeIfPresent(Int.self, forKey: .testSubset)
+        try read(.moonsCount, &moonsCount)
+        try read(.moonsNoise, &moonsNoise)
+        try read(.moonsLabelNoise, &moonsLabelNoise)
+        try read(.hiddenWidths, &hiddenWidths)
+    }
+}
+
+/// Why a run stopped.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case invalidConfiguration(String)
+    /// A loss term was NaN or infinite: the run stops and the last good checkpoint stays.
+    case nonFiniteLoss(epoch: Int, step: Int, term: String, value: Float)
+    case checkpoint(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let m): return "invalid configuration: \(m)"
+        case let .nonFiniteLoss(epoch, step, term, value):
+            return "training stopped: the \(term) term was \(value) at epoch \(epoch + 1), step \(step + 1); "
+                + "the last good checkpoint is kept (try a smaller learning rate)"
+        case .checkpoint(let m): return "checkpoint: \(m)"
+        }
+    }
+}

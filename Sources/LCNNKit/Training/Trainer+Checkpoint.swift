@@ -1,0 +1,68 @@
+import Foundation
+import NN
+import TensorCore
+
+/// Checkpoints of a training run: written atomically after every epoch, read by `--resume`.
+extension Trainer {
+    /// Key prefix of the optimiser's state inside `last.safetensors`.
+    static let optimizerPrefix = "optimizer."
+
+    /// Writes `metrics.jsonl`, `last.safetensors` and, when the test accuracy improved,
+    /// `best.safetensors`. Each file is replaced atomically, so an interrupted write leaves the
+    /// previous version intact.
+    func saveCheckpoints(after metrics: EpochMetrics) throws {
+        guard let dir = outputDirectory else {
+            bestTestAccuracy = max(bestTestAccuracy, metrics.testAccuracy)
+            return
+        }
+        let lines = history.map { $0.jsonLine() + "\n" }.joined()
+        try Data(lines.utf8).write(to: dir.appendingPathComponent(Self.metricsName), options: .atomic)
+
+        let improved = metrics.testAccuracy > bestTestAccuracy
+        if improved { bestTestAccuracy = metrics.testAccuracy }
+        var tensors = model.stateDict()
+        for (key, value) in optimizer.stateTensors() { tensors[Self.optimizerPrefix + key] = value }
+        let metadata = checkpointMetadata(epoch: metrics.epoch)
+        try saveSafeTensors(tensors, to: dir.appendingPathComponent(Self.lastCheckpointName), metadata: metadata)
+        if improved {
+            try model.saveCheckpoint(to: dir.appendingPathComponent(Self.bestCheckpointName), metadata: metadata)
+        }
+    }
+
+    func checkpointMetadata(epoch: Int) -> [String: String] {
+        ["format": "lcnn-training-checkpoint", "epoch": String(epoch), "next_epoch": String(nextEpoch),
+         "best_test_accuracy": String(bestTestAccuracy), "config": config.json(),
+         "model_config": String(decoding: (try? JSONEncoder().encode(modelConfig)) ?? Data(), as: UTF8.self)]
+    }
+
+    /// Continues from `outputDirectory/last.safetensors`: restores the weights, buffers and
+    /// optimiser state, and the metrics of the epochs already run. The stored configuration must
+    /// equal this trainer's except for the number of epochs (which may grow).
+    public func resume() throws {
+        guard let dir = outputDirectory else { throw TrainingError.checkpoint("--resume needs --out") }
+        let url = dir.appendingPathComponent(Self.lastCheckpointName)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw TrainingError.checkpoint("\(url.path) does not exist: nothing to resume")
+        }
+        let file = try SafeTensors.read(from: url)
+        guard let stored = file.metadata["config"], let next = file.metadata["next_epoch"].flatMap(Int.init) else {
+            throw TrainingError.checkpoint("\(url.path) is not a training checkpoint (no configuration or epoch in its metadata)")
+        }
+        var storedConfig = try JSONDecoder().decode(TrainConfig.self, from: Data(stored.utf8))
+        storedConfig.epochs = config.epochs
+        guard storedConfig == config else {
+            throw TrainingError.checkpoint("\(url.path) was written by a run with another configuration:\n\(stored)")
+        }
+        var modelTensors: [String: Tensor] = [:], optimizerTensors: [String: Tensor] = [:]
+        for (key, value) in file.tensors {
+            if key.hasPrefix(Self.optimizerPrefix) { optimizerTensors[String(key.dropFirst(Self.optimizerPrefix.count))] = value }
+            else { modelTensors[key] = value }
+        }
+        try model.loadStateDict(modelTensors)
+        try optimizer.loadState(optimizerTensors)
+        nextEpoch = next
+        bestTestAccuracy = file.metadata["best_test_accuracy"].flatMap(Double.init) ?? -1
+        let metricsURL = dir.appendingPathComponent(Self.metricsName)
+        history = (try? EpochMetrics.readLines(metricsURL))?.filter { $0.epoch < next } ?? []
+    }
+}

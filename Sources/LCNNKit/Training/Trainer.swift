@@ -1,0 +1,167 @@
+import Datasets
+import Foundation
+import NN
+import TensorCore
+
+/// Trains one model by one method (SPEC T1–T8): SGD or Adam with the paper's schedule,
+/// per-epoch metrics, atomic checkpoints each epoch plus the best one, deterministic resumption,
+/// and a stop with a clear message on a NaN or infinite loss.
+///
+/// Output directory layout: `config.json`, `metrics.jsonl` (one ``EpochMetrics`` per line),
+/// `last.safetensors` (model, optimiser state under `optimizer.`, and the epoch and
+/// configuration in the metadata) and `best.safetensors` (the model with the best test accuracy).
+///
+/// Every random choice of epoch e — the sample order, the dropout masks, the adversarial random
+/// starts — is derived from (seed, e), so a run resumed from the checkpoint of epoch e − 1
+/// produces exactly the weights of an uninterrupted run.
+public final class Trainer {
+    public let config: TrainConfig
+    public let model: any Layer
+    public let modelConfig: ModelConfig
+    public let optimizer: ParameterOptimizer
+    public let train: Dataset
+    public let test: Dataset
+    public let outputDirectory: URL?
+    public let objective: Objective
+    /// The next epoch to run (after a resume, the one after the checkpoint's).
+    public internal(set) var nextEpoch = 0
+    public internal(set) var bestTestAccuracy = -1.0
+    public internal(set) var history: [EpochMetrics] = []
+    /// Reports progress; nil is silent.
+    public var progress: TrainingProgress?
+
+    public static let lastCheckpointName = "last.safetensors"
+    public static let bestCheckpointName = "best.safetensors"
+    public static let metricsName = "metrics.jsonl"
+
+    /// Builds the model and optimiser for `config` on already loaded data.
+    public init(config: TrainConfig, train: Dataset, test: Dataset, outputDirectory: URL?) throws {
+        try config.validate()
+        guard train.count > 0, test.count > 0 else { throw TrainingError.invalidConfiguration("empty dataset") }
+        guard train.sampleShape == test.sampleShape else {
+            throw TrainingError.invalidConfiguration("train samples \(train.sampleShape) and test samples \(test.sampleShape) differ")
+        }
+        self.config = config
+        self.train = config.trainSubset.map { train.prefix($0) } ?? train
+        self.test = config.testSubset.map { test.prefix($0) } ?? test
+        let base = ModelConfig(architecture: config.architecture, inputShape: train.sampleShape, classes: train.classes,
+                               hiddenWidths: config.hiddenWidths, seed: config.seed)
+        modelConfig = config.method.modelConfig(from: base, activationOverride: config.activation)
+        model = modelConfig.makeModel()
+        optimizer = Self.makeOptimizer(config, model: model)
+        objective = Objective(method: config.method, options: config.objective)
+        self.outputDirectory = outputDirectory
+        if let outputDirectory {
+            try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        }
+    }
+
+    static func makeOptimizer(_ c: TrainConfig, model: any Layer) -> ParameterOptimizer {
+        switch c.optimizer {
+        case .sgd:
+            return SGD(parameters: model.namedParameters, learningRate: c.learningRate, momentum: c.momentum, weightDecay: c.weightDecay)
+        case .adam:
+            return Adam(parameters: model.namedParameters, learningRate: c.learningRate, weightDecay: c.weightDecay)
+        case .adamw:
+            return AdamW(parameters: model.namedParameters, learningRate: c.learningRate, weightDecay: c.weightDecay)
+        }
+    }
+
+    /// The learning rate of `epoch` under the configured schedule.
+    public func learningRate(epoch: Int) -> Float {
+        switch config.schedule {
+        case .multistep: return MultiStepSchedule.paper(base: config.learningRate, epochs: config.epochs).learningRate(epoch: epoch)
+        case .cosine: return CosineSchedule(base: config.learningRate, epochs: config.epochs).learningRate(epoch: epoch)
+        case .constant: return config.learningRate
+        }
+    }
+
+    /// Derives the seed of one random stream of one epoch.
+    func seed(_ stream: UInt64, epoch: Int) -> UInt64 {
+        var g = SeededGenerator(seed: config.seed ^ (stream &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(epoch) &* 0xBF58_476D_1CE4_E5B9))
+        return g.next()
+    }
+
+    /// Runs the remaining epochs; returns every epoch's metrics (including those before a resume).
+    @discardableResult
+    public func run() throws -> [EpochMetrics] {
+        if let dir = outputDirectory, nextEpoch == 0 {
+            try Data(config.json().utf8).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
+            try Data().write(to: dir.appendingPathComponent(Self.metricsName), options: .atomic)
+        }
+        while nextEpoch < config.epochs {
+            let metrics = try runEpoch(nextEpoch)
+            history.append(metrics)
+            nextEpoch += 1
+            try saveCheckpoints(after: metrics)
+            progress?.epochEnded(metrics)
+        }
+        return history
+    }
+
+    /// One epoch: training, then evaluation on the test set.
+    func runEpoch(_ epoch: Int) throws -> EpochMetrics {
+        let lr = learningRate(epoch: epoch)
+        optimizer.learningRate = lr
+        for (i, d) in model.sublayers(of: Dropout.self).enumerated() { d.reseed(seed(0xD0 &+ UInt64(i), epoch: epoch)) }
+        var generator = SeededGenerator(seed: seed(0xADE, epoch: epoch))
+        let loader = DataLoader(dataset: train, batchSize: config.batchSize, shuffle: true, dropLast: false,
+                                seed: config.seed, augmentation: config.dataset.augmentation)
+        let batches = loader.batches(epoch: epoch)
+        var lossSum = 0.0, correct = 0, seen = 0
+        var termSums: [String: Double] = [:]
+        let start = Date()
+        for (step, batch) in batches.enumerated() {
+            let value = training { objective.evaluate(model: model, x: batch.images, labels: batch.labels, generator: &generator) }
+            for (name, t) in value.terms {
+                let v = t.item
+                guard v.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, term: name, value: v) }
+                termSums[name, default: 0] += Double(v)
+            }
+            let total = value.total.item
+            guard total.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, term: "total", value: total) }
+            optimizer.zeroGrad()
+            value.total.backward()
+            optimizer.step()
+            lossSum += Double(total)
+            correct += zip(value.logits.argmax(axis: 1), batch.labels).filter { $0 == $1 }.count
+            seen += batch.count
+            let elapsed = Date().timeIntervalSince(start)
+            let rate = Double(seen) / max(elapsed, 1e-9)
+            progress?.step(epoch: epoch, step: step, steps: batches.count, loss: lossSum / Double(step + 1),
+                           accuracy: Double(correct) / Double(seen), samplesPerSecond: rate,
+                           secondsLeft: Double(loader.sampleCount - seen) / rate
+                               + Double(config.epochs - epoch - 1) * Double(loader.sampleCount) / rate)
+        }
+        let trainSeconds = Date().timeIntervalSince(start)
+        let evalStart = Date()
+        let (testLoss, testAccuracy) = evaluate(test)
+        let betas = LCNNPenalty.logBetas(of: model).map { Double(Foundation.exp($0.item)) }
+        let gammas = LCNNPenalty.logGammas(of: model).map { Double(Foundation.exp($0.item)) }
+        return EpochMetrics(
+            epoch: epoch, learningRate: lr, trainLoss: lossSum / Double(max(batches.count, 1)),
+            trainAccuracy: Double(correct) / Double(max(seen, 1)), testLoss: testLoss, testAccuracy: testAccuracy,
+            terms: termSums.mapValues { $0 / Double(max(batches.count, 1)) },
+            meanBeta: betas.isEmpty ? nil : betas.reduce(0, +) / Double(betas.count),
+            meanGamma: gammas.isEmpty ? nil : gammas.reduce(0, +) / Double(gammas.count),
+            trainSeconds: trainSeconds, evalSeconds: Date().timeIntervalSince(evalStart),
+            samplesPerSecond: Double(seen) / max(trainSeconds, 1e-9))
+    }
+
+    /// Mean cross-entropy and accuracy on `dataset` in evaluation mode.
+    public func evaluate(_ dataset: Dataset, batchSize: Int = 500) -> (loss: Double, accuracy: Double) {
+        Self.evaluate(model, on: dataset, batchSize: batchSize)
+    }
+
+    /// Mean cross-entropy and accuracy of `model` on `dataset` in evaluation mode.
+    public static func evaluate(_ model: any Layer, on dataset: Dataset, batchSize: Int = 500) -> (loss: Double, accuracy: Double) {
+        let loader = DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false)
+        var loss = 0.0, correct = 0
+        for batch in loader.batches(epoch: 0) {
+            let logits = model.predict(batch.images)
+            loss += Double(withoutGrad { crossEntropy(logits: logits, labels: batch.labels, reduction: .sum) }.item)
+            correct += zip(logits.argmax(axis: 1), batch.labels).filter { $0 == $1 }.count
+        }
+        return (loss / Double(dataset.count), Double(correct) / Double(dataset.count))
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import LCNNKit
+import NN
+
+extension DatasetName: ExpressibleByArgument {}
+extension Architecture: ExpressibleByArgument {}
+extension TrainingMethod: ExpressibleByArgument {}
+extension ActivationKind: ExpressibleByArgument {}
+extension TrainConfig.OptimizerKind: ExpressibleByArgument {}
+extension TrainConfig.ScheduleKind: ExpressibleByArgument {}
+extension LCNNPenalty.Form: ExpressibleByArgument {}
+
+/// `lcnn train`: trains one model by one method and writes checkpoints and metrics.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model by one of the paper's methods (Standard, LCNN, GradReg, …).",
+        discussion: """
+            Writes to --out: config.json, metrics.jsonl (one JSON object per epoch), last.safetensors \
+            (weights + optimiser state, rewritten atomically every epoch) and best.safetensors. \
+            --resume continues an interrupted run from last.safetensors with identical results. \
+            Options given on the command line override those of --config.
+            Example: lcnn train --dataset fashion-mnist --model smallcnn --method lcnn+gradreg --epochs 10 --out runs/x
+            """)
+
+    @Option(help: "A JSON file with any of the configuration keys (see config.json of a run).")
+    var config: String?
+
+    @Option(help: "moons, mnist, fashion-mnist, cifar10 or cifar100.")
+    var dataset: DatasetName?
+    @Option(help: "Directory holding the dataset files (default for fashion-mnist: /usr/share/datasets/fashion-mnist).")
+    var data: String?
+    @Option(help: "mlp, smallcnn, resnet18, resnet34 or vgg11 (default: mlp for moons, smallcnn for (fashion-)MNIST, resnet18 for CIFAR).")
+    var model: Architecture?
+    @Option(help: "standard, lcnn, gradreg, lcnn+gradreg, cure, softplus-wd or adversarial.")
+    var method: TrainingMethod?
+    @Option(help: "Override the method's activation: softplus, centered-softplus, swish or relu.")
+    var activation: ActivationKind?
+
+    @Option(help: "Number of epochs.") var epochs: Int?
+    @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize: Int?
+    @Option(help: "sgd, adam or adamw.") var optimizer: TrainConfig.OptimizerKind?
+    @Option(name: .customLong("lr"), help: "Initial learning rate.") var learningRate: Float?
+    @Option(help: "SGD momentum.") var momentum: Float?
+    @Option(name: .customLong("weight-decay"), help: "Weight decay (not applied to log β and log γ).") var weightDecay: Float?
+    @Option(help: "multistep (×0.1 at 75% and 87.5% of the epochs), cosine or constant.") var schedule: TrainConfig.ScheduleKind?
+    @Option(help: "Seed of the initialisation, the data order, dropout and attacks.") var seed: UInt64?
+
+    @Option(name: .customLong("penalty-form"), help: "LCNN penalty form: paper (λβ Σ log β + λγ Σ log γ) or reference (λβ Σ β + λγ Σ |log γ|).")
+    var penaltyForm: LCNNPenalty.Form?
+    @Option(name: .customLong("beta-penalty"), help: "λβ of the LCNN penalty (paper: 1e-4; reference form: 1e-2).") var betaPenalty: Float?
+    @Option(name: .customLong("gamma-penalty"), help: "λγ of the LCNN penalty (paper: 1e-5; reference form: 1e-2).") var gammaPenalty: Float?
+    @Option(name: .customLong("gradreg-weight"), help: "λg of GradReg: λg·mean ‖∇ₓℓ‖² (default 1e-3).") var gradregWeight: Float?
+    @Option(name: .customLong("cure-weight"), help: "λ of CURE (default 1e-3).") var cureWeight: Float?
+    @Option(name: .customLong("cure-step"), help: "h of CURE (default 1).") var cureStep: Float?
+    @Option(name: .customLong("adv-epsilon"), help: "ε of adversarial training's ℓ2 PGD (default 0.1).") var advEpsilon: Float?
+    @Option(name: .customLong("adv-steps"), help: "Steps of adversarial training's PGD (default 3).") var advSteps: Int?
+    @Option(name: .customLong("adv-step-size"), help: "Step size of that PGD (default 2.5·ε/steps).") var advStepSize: Float?
+
+    @Option(name: .customLong("train-subset"), help: "Use only the first N training samples.") var trainSubset: Int?
+    @Option(name: .customLong("test-subset"), help: "Use only the first N test samples.") var testSubset: Int?
+    @Option(name: .customLong("moons-count"), help: "Two moons: number of training points (default 1000).") var moonsCount: Int?
+    @Option(name: .customLong("moons-noise"), help: "Two moons: noise std (default 0.1).") var moonsNoise: Float?
+    @Option(name: .customLong("label-noise"), help: "Two moons: fraction of flipped training labels (default 0).") var labelNoise: Float?
+
+    @Option(help: "Output directory for checkpoints and metrics.") var out: String?
+    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Flag(name: .customLong("no-progress"), help: "Plain per-epoch lines even on a terminal.") var noProgress = false
+
+    /// The configuration these options describe (on top of --config, if given).
+    func makeConfig() throws -> TrainConfig {
+        var c = try config.map { try TrainConfig.load(from: URL(fileURLWithPath: $0)) } ?? TrainConfig()
+        if let dataset {
+            c.dataset = dataset
+            if model == nil, config == nil { c.architecture = Architecture(rawValue: dataset.defaultArchitecture) ?? c.architecture }
+        }
+        if let data { c.dataDirectory = data }
+        if let model { c.architecture = model }
+        if let method { c.method = method }
+        if let activation { c.activation = activation }
+        if let epochs { c.epochs = epochs }
+        if let batchSize { c.batchSize = batchSize }
+        if let optimizer { c.optimizer = optimizer }
+        if let learningRate { c.learningRate = learningRate }
+        if let momentum { c.momentum = momentum }
+        if let weightDecay { c.weightDecay = weightDecay }
+        if let schedule { c.schedule = schedule }
+        if let seed { c.seed = seed }
+        if let penaltyForm {
+            c.objective.penalty = penaltyForm == .paper ? .paper : .reference
+        }
+        if let betaPenalty { c.objective.penalty.betaWeight = betaPenalty }
+        if let gammaPenalty { c.objective.penalty.gammaWeight = gammaPenalty }
+        if let gradregWeight { c.objective.gradientPenaltyWeight = gradregWeight }
+        if let cureWeight { c.objective.cureWeight = cureWeight }
+        if let cureStep { c.objective.cureStep = cureStep }
+        if let advEpsilon { c.objective.adversarialEpsilon = advEpsilon }
+        if let advSteps { c.objective.adversarialSteps = advSteps }
+        if let advStepSize { c.objective.adversarialStepSize = advStepSize }
+        if let trainSubset { c.trainSubset = trainSubset }
+        if let testSubset { c.testSubset = testSubset }
+        if let moonsCount { c.moonsCount = moonsCount }
+        if let moonsNoise { c.moonsNoise = moonsNoise }
+        if let labelNoise { c.moonsLabelNoise = labelNoise }
+        try c.validate()
+        return c
+    }
+
+    func run() throws {
+        // Errors propagate: ArgumentParser prints their description and exits with status 1.
+            var c = try makeConfig()
+            let outURL = out.map { URL(fileURLWithPath: $0) }
+            if resume {
+                guard let outURL else { throw ValidationError("--resume needs --out DIR") }
+                // The run's own configuration is authoritative; only --epochs may extend it.
+                let stored = outURL.appendingPathComponent("config.json")
+                if FileManager.default.fileExists(atPath: stored.path) {
+                    let requestedEpochs = epochs
+                    c = try TrainConfig.load(from: stored)
+                    if let requestedEpochs { c.epochs = requestedEpochs }
+                }
+            }
+            let (train, test) = try c.dataset.load(directory: c.dataDirectory, seed: c.seed, moonsCount: c.moonsCount,
+                                                   moonsNoise: c.moonsNoise, moonsLabelNoise: c.moonsLabelNoise)
+            let trainer = try Trainer(config: c, train: train, test: test, outputDirectory: outURL)
+            if resume { try trainer.resume() }
+            trainer.progress = TrainingProgress(totalEpochs: c.epochs, isTerminal: noProgress ? false : nil)
+            print("training \(c.architecture.rawValue) (\(trainer.modelConfig.lcnn ? "LCNN" : "standard") form, "
+                  + "\(trainer.model.parameterCount) parameters) by \(c.method.rawValue) on \(train.name) "
+                  + "(\(trainer.train.count) train / \(trainer.test.count) test)"
+                  + (trainer.nextEpoch > 0 ? ", resuming at epoch \(trainer.nextEpoch + 1)" : ""))
+            try trainer.run()
+            if let outURL { print("checkpoints and metrics in \(outURL.path)") }
+    }
+}
