@@ -5,7 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark suite; prints one JSON object per line.",
-        subcommands: [Kernels.self, Train.self])
+        subcommands: [Kernels.self, Train.self, Methods.self])
 
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -35,5 +35,21 @@ struct BenchCommand: ParsableCommand {
         var filter: String?
 
         func run() throws { TrainBenchmarks.run(filter: filter) }
+    }
+
+    struct Methods: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seconds per epoch of every training method (SmallCNN on Fashion-MNIST) and the ratio to Standard.",
+            discussion: """
+                Trains one epoch of each method on the first --samples training images (batch 128) and \
+                scales to the full 60,000. Each line holds `method`, `seconds_per_epoch`, `ms_per_step` and \
+                `ratio_to_standard` (Standard is measured first, in the same run).
+                """)
+
+        @Option(help: "Training images measured per method.") var samples = 6400
+        @Option(help: "Fashion-MNIST directory (default: /usr/share/datasets/fashion-mnist).") var data: String?
+        @Option(help: "Only methods whose name contains this text (Standard always runs).") var filter: String?
+
+        func run() throws { try MethodBenchmarks.run(samples: samples, dataDirectory: data, filter: filter) }
     }
 }
