@@ -65,6 +65,13 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         if !(learningRate > 0) { try fail("learning rate must be positive, got \(learningRate)") }
         if weightDecay < 0 { try fail("weight decay must be non-negative, got \(weightDecay)") }
         if dataset == .moons && architecture != .mlp { try fail("two moons needs --model mlp, got \(architecture.rawValue)") }
+        if dataset == .moons {
+            if moonsCount < 2 { try fail("two moons needs at least 2 points, got \(moonsCount)") }
+            if !(moonsNoise >= 0) || !moonsNoise.isFinite { try fail("moons noise must be a finite value ≥ 0, got \(moonsNoise)") }
+            if !(0...1).contains(moonsLabelNoise) { try fail("label noise must lie in [0, 1], got \(moonsLabelNoise)") }
+        }
+        if hiddenWidths.isEmpty || hiddenWidths.contains(where: { $0 < 1 }) { try fail("hidden widths must be positive, got \(hiddenWidths)") }
+        if objective.adversarialEpsilon < 0 || objective.adversarialSteps < 0 { try fail("adversarial ε and steps must be non-negative") }
         if let n = trainSubset, n < 1 { try fail("train subset must be positive") }
         if let n = testSubset, n < 1 { try fail("test subset must be positive") }
     }
