@@ -550,3 +550,15 @@ public func softplusBackwardWithBeta(_ g: UnsafePointer<Float>, _ x: UnsafePoint
     }
     return Float(partial.reduce(0, +))
 }
+
+struct OpSigmoidSlopeProduct: BinaryVectorOp {
+    let beta: Vec16
+    @_transparent func apply(_ g: Vec16, _ s: Vec16) -> Vec16 { g * beta * s * (1 - s) }
+}
+
+/// y[i] = β·g[i]·s[i]·(1 − s[i]) with s = σ(β·x) already computed: the input gradient of
+/// σ(β·x), in one pass.
+public func sigmoidSlopeProduct(_ g: UnsafePointer<Float>, _ s: UnsafePointer<Float>, beta: Float,
+                                _ y: UnsafeMutablePointer<Float>, count: Int) {
+    stream2(g, 1, s, 1, y, count, minWork: streamingMinCheap, OpSigmoidSlopeProduct(beta: Vec16(repeating: beta)))
+}

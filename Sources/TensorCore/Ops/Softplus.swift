@@ -16,6 +16,12 @@ public func scaledSigmoid(_ x: Tensor, beta: Tensor) -> Tensor {
     sigmoidScaled(x.storage.pointer, beta: beta.storage.pointer[0], out.storage.pointer, count: x.count)
     return Tensor.record(out, op: "scaledSigmoid", inputs: [x, beta]) { c in
         let (x, beta, g, s) = (c.inputs[0], c.inputs[1], c.gradOutput, c.output)
+        if !GradMode.isEnabled && !c.needsGrad[1] {
+            // Not recorded: β·g·s(1−s) in one fused pass.
+            let gx = Tensor(uninitializedShape: x.shape)
+            sigmoidSlopeProduct(g.storage.pointer, s.storage.pointer, beta: beta.storage.pointer[0], gx.storage.pointer, count: x.count)
+            return [gx, nil]
+        }
         let slope = g * s * (1 - s)
         return [c.needsGrad[0] ? slope * beta.reshaped(to: []) : nil,
                 c.needsGrad[1] ? (slope * x).sum().reshaped(to: beta.shape) : nil]
