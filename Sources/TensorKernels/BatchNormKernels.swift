@@ -119,3 +119,54 @@ public func batchNormBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
     while i < n { sg += g[i]; sgx += g[i] * (x[i] - mu); i += 1 }
     return (sg, sgx)
 }
+
+/// The backward pass of ``batchNormBackward``'s input gradient, for double backprop.
+///
+/// Per channel, with ĝ = w·g, x̂ = (x − μ)·ρ, n values, and the projection
+/// P(v) = v − mean(v) − x̂·mean(v·x̂), the first backward pass computed ∂x = ρ·P(ĝ). Given the
+/// gradient `u` with respect to that ∂x, this writes
+/// - `gradG = w·ρ·P(u)` (∂/∂g: P is self-adjoint),
+/// - `gradX = −(ρ²/n)·[x̂·(Σu(ĝ − ḡ) − Σĝx̂·Σux̂/n) + Σux̂·P(ĝ) + Σĝx̂·P(u)]` (∂/∂x),
+/// - `gradWeight[c] = Σ g·ρ·P(u)` (∂/∂w).
+/// Any output may be nil when not needed.
+public func batchNormDoubleBackward(_ u: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                                    outer: Int, channels: Int, inner: Int,
+                                    mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
+                                    gradG: UnsafeMutablePointer<Float>?, gradX: UnsafeMutablePointer<Float>?,
+                                    gradWeight: UnsafeMutablePointer<Float>?) {
+    let n = Double(outer * inner)
+    parallelFor(channels, minimumWorkPerThread: max(1, 65_536 / max(outer * inner, 1))) { range in
+        for c in range {
+            let mu = mean[c], rho = inverseStd[c], w = weight?[c] ?? 1
+            // Pass 1: Σu, Σg, Σu·x̂, Σg·x̂, Σu·g.
+            var su = 0.0, sg = 0.0, sux = 0.0, sgx = 0.0, sug = 0.0
+            for o in 0..<outer {
+                let off = (o * channels + c) * inner
+                for i in 0..<inner {
+                    let uv = Double(u[off + i]), gv = Double(g[off + i]), xh = Double((x[off + i] - mu) * rho)
+                    su += uv; sg += gv; sux += uv * xh; sgx += gv * xh; sug += uv * gv
+                }
+            }
+            let wd = Double(w), r = Double(rho)
+            let meanU = su / n, meanGhat = wd * sg / n
+            let sumGhatX = wd * sgx, sumUX = sux
+            let centeredUG = wd * sug - n * meanGhat * meanU          // Σu(ĝ − ḡ)
+            let a = centeredUG - sumGhatX * sumUX / n
+            let k = -r * r / n
+            var sumGP = 0.0
+            // Pass 2: the outputs.
+            for o in 0..<outer {
+                let off = (o * channels + c) * inner
+                for i in 0..<inner {
+                    let uv = Double(u[off + i]), gv = Double(g[off + i]), xh = Double((x[off + i] - mu) * rho)
+                    let pu = uv - meanU - xh * sumUX / n
+                    let pg = wd * gv - meanGhat - xh * sumGhatX / n
+                    gradG?[off + i] = Float(wd * r * pu)
+                    gradX?[off + i] = Float(k * (xh * a + sumUX * pg + sumGhatX * pu))
+                    sumGP += gv * r * pu
+                }
+            }
+            gradWeight?[c] = Float(sumGP)
+        }
+    }
+}

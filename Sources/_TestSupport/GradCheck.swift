@@ -38,7 +38,8 @@ public struct GradCheck {
         let phi = { (args: [Tensor]) -> Tensor in (f(args) * weights).sum() }
         let analytic = gradients(of: phi(xs), wrt: xs)
         return xs.indices.map { i in
-            let numeric = centralDifference(xs, input: i) { args in withoutGrad { phi(args) }.item }
+            // Recording stays on: `f` may itself take gradients (double backprop).
+            let numeric = centralDifference(xs, input: i) { args in phi(args).item }
             return compare(analytic[i], numeric, input: i)
         }
     }

@@ -68,7 +68,8 @@ enum BatchNormOp {
             let needX = c.needsGrad[0], needW = hasWeight && c.needsGrad[1], needB = hasBias && c.needsGrad[hasWeight ? 2 : 1]
             var grads: [Tensor?]
             if GradMode.isEnabled {
-                grads = trainingRule(c.gradOutput, x, w, needX: needX, needW: needW, needB: needB, epsilon: epsilon, geo)
+                grads = trainingRule(c.gradOutput, x, w, needX: needX, needW: needW, needB: needB,
+                                     mean: mean, inverseStd: inverseStd, epsilon: epsilon, geo)
             } else {
                 grads = fusedTrainingRule(c.gradOutput, x, w, mean: mean, inverseStd: inverseStd,
                                           needX: needX, needW: needW, needB: needB, geo)
@@ -77,18 +78,72 @@ enum BatchNormOp {
         }
     }
 
-    /// The rule in tensor operations (differentiable again): statistics are recomputed from x.
+    /// The rule when the backward pass is recorded (double backprop): ∂x is a recorded
+    /// primitive (``inputGradient``) with its own rule; ∂weight and ∂bias are tensor operations.
     static func trainingRule(_ g: Tensor, _ x: Tensor, _ w: Tensor?, needX: Bool, needW: Bool, needB: Bool,
-                             epsilon: Float, _ geo: ChannelGeometry) -> [Tensor?] {
-        let centered = x - x.mean(axes: geo.axes, keepDims: true)
-        let rho = 1 / sqrt(square(centered).mean(axes: geo.axes, keepDims: true) + epsilon)
-        let xhat = centered * rho
-        var gx: Tensor? = nil
-        if needX {
-            let gh = w.map { g * $0.reshaped(to: geo.statShape) } ?? g
-            gx = rho * (gh - gh.mean(axes: geo.axes, keepDims: true) - xhat * (gh * xhat).mean(axes: geo.axes, keepDims: true))
+                             mean: Tensor, inverseStd: Tensor, epsilon: Float, _ geo: ChannelGeometry) -> [Tensor?] {
+        let gx = needX ? inputGradient(g, x, w, mean: mean, inverseStd: inverseStd, epsilon: epsilon, geo) : nil
+        var gw: Tensor? = nil
+        if needW {
+            let stats = Statistics(x, epsilon: epsilon, geo)
+            gw = (g * stats.xhat).sum(axes: geo.axes)
         }
-        return [gx, needW ? (g * xhat).sum(axes: geo.axes) : nil, needB ? g.sum(axes: geo.axes) : nil]
+        return [gx, gw, needB ? g.sum(axes: geo.axes) : nil]
+    }
+
+    /// x̂ = (x − μ)·ρ and ρ = 1/√(σ² + ε) as recorded functions of x.
+    struct Statistics {
+        let rho: Tensor, xhat: Tensor
+        init(_ x: Tensor, epsilon: Float, _ geo: ChannelGeometry) {
+            let centered = x - x.mean(axes: geo.axes, keepDims: true)
+            rho = 1 / sqrt(square(centered).mean(axes: geo.axes, keepDims: true) + epsilon)
+            xhat = centered * rho
+        }
+    }
+
+    /// ∂x = ρ·P(ĝ) with ĝ = w·g and P(v) = v − mean(v) − x̂·mean(v·x̂) (per channel), as a recorded
+    /// primitive computed by the fused kernel. Its rule (see `batchNormDoubleBackward`) gives
+    /// ∂g = w·ρ·P(u), ∂w = Σ g·ρ·P(u) and ∂x = −(ρ²/n)[x̂(Σu(ĝ−ḡ) − Σĝx̂·Σux̂/n) + Σux̂·P(ĝ) + Σĝx̂·P(u)]
+    /// for upstream u: a fused kernel when not recorded, tensor operations when recorded.
+    static func inputGradient(_ g: Tensor, _ x: Tensor, _ w: Tensor?, mean: Tensor, inverseStd: Tensor,
+                              epsilon: Float, _ geo: ChannelGeometry) -> Tensor {
+        let out = Tensor(uninitializedShape: x.shape)
+        batchNormBackward(g.storage.pointer, x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
+                          mean: mean.storage.pointer, inverseStd: inverseStd.storage.pointer, weight: w?.storage.pointer,
+                          gradInput: out.storage.pointer, gradWeight: nil, gradBias: nil)
+        let hasWeight = w != nil
+        return Tensor.record(out, op: "batchNormInputGradient", inputs: [g, x] + (w.map { [$0] } ?? [])) { c in
+            let (u, g, x) = (c.gradOutput, c.inputs[0], c.inputs[1])
+            let w = hasWeight ? c.inputs[2] : nil
+            let needW = hasWeight && c.needsGrad[2]
+            if !GradMode.isEnabled {
+                let gg = c.needsGrad[0] ? Tensor(uninitializedShape: x.shape) : nil
+                let gx = c.needsGrad[1] ? Tensor(uninitializedShape: x.shape) : nil
+                let gw = needW ? Tensor(uninitializedShape: [geo.channels]) : nil
+                batchNormDoubleBackward(u.storage.pointer, g.storage.pointer, x.storage.pointer, outer: geo.outer,
+                                        channels: geo.channels, inner: geo.inner, mean: mean.storage.pointer,
+                                        inverseStd: inverseStd.storage.pointer, weight: w?.storage.pointer,
+                                        gradG: gg?.storage.pointer, gradX: gx?.storage.pointer, gradWeight: gw?.storage.pointer)
+                return [gg, gx] + (hasWeight ? [gw] : [])
+            }
+            let stats = Statistics(x, epsilon: epsilon, geo)
+            let (rho, xhat) = (stats.rho, stats.xhat)
+            func average(_ v: Tensor) -> Tensor { v.mean(axes: geo.axes, keepDims: true) }
+            func total(_ v: Tensor) -> Tensor { v.sum(axes: geo.axes, keepDims: true) }
+            func project(_ v: Tensor) -> Tensor { v - average(v) - xhat * average(v * xhat) }
+            let gh = w.map { g * $0.reshaped(to: geo.statShape) } ?? g
+            let pu = project(u)
+            var grads: [Tensor?] = [nil, nil]
+            if c.needsGrad[0] { grads[0] = w.map { rho * pu * $0.reshaped(to: geo.statShape) } ?? rho * pu }
+            if c.needsGrad[1] {
+                let n = Float(geo.outer * geo.inner)
+                let sumUX = total(u * xhat), sumGX = total(gh * xhat)
+                let a = total(u * (gh - average(gh))) - sumGX * sumUX / n
+                grads[1] = -(rho * rho / n) * (xhat * a + sumUX * project(gh) + sumGX * pu)
+            }
+            if hasWeight { grads.append(needW ? (g * rho * pu).sum(axes: geo.axes) : nil) }
+            return grads
+        }
     }
 
     /// The same rule by the fused kernel (first-order backward passes).
