@@ -41,5 +41,6 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
         .testTarget(name: "LCNNKitTests", dependencies: ["LCNNKit", "NN", "Datasets", "TensorCore", "_TestSupport"]),
+        .testTarget(name: "LCNNCommandTests", dependencies: ["lcnn", "LCNNKit", "NN"]),
     ]
 )

@@ -16,7 +16,7 @@ enum TrainBenchmarks {
     static func cases() -> [Case] {
         var list: [Case] = []
         for lcnn in [false, true] {
-            list.append(Case(model: "mlp2d", config: ModelConfig(architecture: .mlp, lcnn: lcnn, classes: 2, hiddenWidths: [64, 64], seed: 1), batch: 256))
+            list.append(Case(model: "mlp2d", config: ModelConfig(architecture: .mlp, lcnn: lcnn, classes: 2, hiddenWidths: [64, 64], batchNorm: false, seed: 1), batch: 256))
             list.append(Case(model: "smallcnn", config: ModelConfig(architecture: .smallcnn, lcnn: lcnn, seed: 1), batch: 128))
             list.append(Case(model: "resnet18", config: ModelConfig(architecture: .resnet18, lcnn: lcnn, seed: 1), batch: 32))
         }

@@ -32,6 +32,7 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     public func jsonLine() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 
@@ -39,7 +40,9 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     public static func readLines(_ url: URL) throws -> [EpochMetrics] {
         let text = try String(contentsOf: url, encoding: .utf8)
         return try text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map {
-            try JSONDecoder().decode(EpochMetrics.self, from: Data($0.utf8))
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            return try decoder.decode(EpochMetrics.self, from: Data($0.utf8))
         }
     }
 }

@@ -17,8 +17,32 @@ public struct ObjectiveOptions: Sendable, Codable, Equatable {
     public var adversarialSteps: Int = 3
     /// α; nil means 2.5·ε/steps (the reference code uses 0.01).
     public var adversarialStepSize: Float? = nil
+    /// The range adversarial inputs are clipped to: [0, 1] for images, nil for two moons.
+    public var inputRange: ClosedRange<Float>? = 0...1
 
     public init(penalty: LCNNPenalty = .paper) { self.penalty = penalty }
+
+    /// Decoding keeps the defaults of absent keys, so a configuration file may set only some.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.penalty, &penalty)
+        try read(.gradientPenaltyWeight, &gradientPenaltyWeight)
+        try read(.cureWeight, &cureWeight)
+        try read(.cureStep, &cureStep)
+        try read(.adversarialEpsilon, &adversarialEpsilon)
+        try read(.adversarialSteps, &adversarialSteps)
+        adversarialStepSize = try c.decodeIfPresent(Float.self, forKey: .adversarialStepSize)
+        if c.contains(.inputRange) { inputRange = try c.decodeIfPresent(ClosedRange<Float>.self, forKey: .inputRange) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case penalty, gradientPenaltyWeight, cureWeight, cureStep, adversarialEpsilon, adversarialSteps
+        case adversarialStepSize, inputRange
+    }
 }
 
 
@@ -47,7 +71,7 @@ public struct Objective {
         var input = x
         if method == .adversarial {
             let attack = PGD(norm: .l2, epsilon: options.adversarialEpsilon, steps: options.adversarialSteps,
-                             stepSize: options.adversarialStepSize)
+                             stepSize: options.adversarialStepSize, inputRange: options.inputRange)
             input = inference { attack.attack({ model($0) }, x, labels: labels, generator: &generator) }
         }
         let needsInputGradient = method.usesGradientPenalty || method == .cure

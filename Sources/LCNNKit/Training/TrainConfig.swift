@@ -117,7 +117,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .invalidConfiguration(let m): return "invalid configuration: \(m)"
         case let .nonFiniteLoss(epoch, step, term, value):
-            return "training stopped: the \(term) term was \(value) at epoch \(epoch + 1), step \(step + 1); "
+            let position = step >= 0 ? "at epoch \(epoch + 1), step \(step + 1)" : "at the end of epoch \(epoch + 1)"
+            return "training stopped: the \(term) term was \(value) \(position); "
                 + "the last good checkpoint is kept (try a smaller learning rate)"
         case .checkpoint(let m): return "checkpoint: \(m)"
         }

@@ -49,7 +49,9 @@ public final class Trainer {
         modelConfig = config.method.modelConfig(from: base, activationOverride: config.activation)
         model = modelConfig.makeModel()
         optimizer = Self.makeOptimizer(config, model: model)
-        objective = Objective(method: config.method, options: config.objective)
+        var options = config.objective
+        if config.dataset == .moons { options.inputRange = nil }   // coordinates, not pixels
+        objective = Objective(method: config.method, options: options)
         self.outputDirectory = outputDirectory
         if let outputDirectory {
             try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
@@ -91,6 +93,10 @@ public final class Trainer {
         }
         while nextEpoch < config.epochs {
             let metrics = try runEpoch(nextEpoch)
+            for (term, value) in [("train_loss", metrics.trainLoss), ("test_loss", metrics.testLoss)] where !value.isFinite {
+                // The weights have diverged: keep the previous epoch's checkpoint as the last good one.
+                throw TrainingError.nonFiniteLoss(epoch: nextEpoch, step: -1, term: term, value: Float(value))
+            }
             history.append(metrics)
             nextEpoch += 1
             try saveCheckpoints(after: metrics)

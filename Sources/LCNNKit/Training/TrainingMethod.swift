@@ -34,6 +34,8 @@ public enum TrainingMethod: String, Sendable, CaseIterable, Codable {
         config.lcnn = usesLCNNArchitecture
         config.activation = activationOverride ?? (usesLCNNArchitecture ? .centeredSoftplus : .softplus)
         config.softplusBeta = self == .softplusWD ? 10 : 1000
+        // The MLP has (γ-Lipschitz) batch norm in LCNN form only.
+        if config.architecture == .mlp { config.batchNorm = usesLCNNArchitecture }
         return config
     }
 }

@@ -38,7 +38,9 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var classes: Int
     /// Hidden widths of the MLP.
     public var hiddenWidths: [Int]
-    /// Whether the SmallCNN has batch norm after its convolutions (always in LCNN form).
+    /// Whether the MLP has batch norm after its hidden layers, and the SmallCNN after its
+    /// convolutions (the SmallCNN always does in LCNN form). Defaults: the SmallCNN has it; the
+    /// MLP has it in LCNN form only (γ-Lipschitz BN gives the 1-Lipschitz MLP its scale).
     public var batchNorm: Bool
     /// Seed of the weight initialisation and of the dropout masks.
     public var seed: UInt64
@@ -46,7 +48,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public init(architecture: Architecture, lcnn: Bool = false, activation: ActivationKind? = nil,
                 softplusBeta: Float = 1000, initialBeta: Float = 5, initialGamma: Float = 10,
                 inputShape: [Int]? = nil, classes: Int = 10, hiddenWidths: [Int] = [64, 64],
-                batchNorm: Bool = true, seed: UInt64 = 0) {
+                batchNorm: Bool? = nil, seed: UInt64 = 0) {
         self.architecture = architecture
         self.lcnn = lcnn
         self.activation = activation ?? (lcnn ? .centeredSoftplus : .softplus)
@@ -56,7 +58,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         self.inputShape = inputShape ?? Self.defaultInputShape(architecture)
         self.classes = classes
         self.hiddenWidths = hiddenWidths
-        self.batchNorm = batchNorm
+        self.batchNorm = batchNorm ?? (architecture == .mlp ? lcnn : true)
         self.seed = seed
     }
 

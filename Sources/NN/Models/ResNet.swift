@@ -85,6 +85,7 @@ public final class ResNet: Layer {
     public func visit(_ v: inout TensorVisitor) {
         v.child("conv1", conv1); v.child("bn1", bn1); v.child("act1", act1)
         for (i, stage) in stages.enumerated() { v.child("layer\(i + 1)", stage) }
+        v.child("pool", pool)
         v.child("linear", linear)
     }
 }
