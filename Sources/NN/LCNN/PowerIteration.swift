@@ -9,4 +9,15 @@ enum PowerIteration {
             return v / max(n, epsilon)
         }
     }
+
+    /// `count` steps of power iteration for the top singular pair of a linear operator A, updating
+    /// the estimates in place: `v ← Aᵀu/‖Aᵀu‖`, then `u ← Av/‖Av‖` (not recorded).
+    static func iterate(_ count: Int, u: Tensor, v: Tensor, apply: (Tensor) -> Tensor, adjoint: (Tensor) -> Tensor) {
+        withoutGrad {
+            for _ in 0..<count {
+                v.assign(normalized(adjoint(u)))
+                u.assign(normalized(apply(v)))
+            }
+        }
+    }
 }

@@ -41,13 +41,10 @@ public final class SpectralNormConv2d: Layer {
 
     /// Runs `count` power-iteration steps, updating `u` and `v` in place.
     public func iterate(_ count: Int) {
-        withoutGrad {
-            let w = weight.detached()
-            for _ in 0..<count {
-                v.assign(PowerIteration.normalized(conv2dAdjoint(u, weight: w, inputShape: v.shape, stride: stride, padding: padding)))
-                u.assign(PowerIteration.normalized(conv2d(v, weight: w, stride: stride, padding: padding)))
-            }
-        }
+        let (w, shape, stride, padding) = (weight.detached(), v.shape, stride, padding)
+        PowerIteration.iterate(count, u: u, v: v,
+                               apply: { conv2d($0, weight: w, stride: stride, padding: padding) },
+                               adjoint: { conv2dAdjoint($0, weight: w, inputShape: shape, stride: stride, padding: padding) })
     }
 
     /// σ̂ = ⟨u, conv(v; W)⟩, recorded as a function of W.

@@ -31,13 +31,10 @@ public final class SpectralNormLinear: Layer {
 
     /// Runs `count` power-iteration steps on the current weight, updating `u` and `v` in place.
     public func iterate(_ count: Int) {
-        withoutGrad {
-            let w = weight.detached()
-            for _ in 0..<count {
-                v.assign(PowerIteration.normalized(matmul(u.reshaped(to: [1, -1]), w).reshaped(to: v.shape)))
-                u.assign(PowerIteration.normalized(matmul(w, v.reshaped(to: [-1, 1])).reshaped(to: u.shape)))
-            }
-        }
+        let w = weight.detached()
+        PowerIteration.iterate(count, u: u, v: v,
+                               apply: { matmul(w, $0.reshaped(to: [-1, 1])).reshaped(to: [w.shape[0]]) },
+                               adjoint: { matmul($0.reshaped(to: [1, -1]), w).reshaped(to: [w.shape[1]]) })
     }
 
     /// σ̂ = uᵀWv, recorded as a function of W.

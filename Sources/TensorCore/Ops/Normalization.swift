@@ -56,11 +56,7 @@ enum BatchNormOp {
             runningMean.assign(runningMean * (1 - momentum) + mean * momentum)
             runningVar.assign(runningVar * (1 - momentum) + variance * (momentum * Float(n) / Float(n - 1)))
         }
-        let scale = withoutGrad { weight.map { inverseStd * $0.detached() } ?? inverseStd }
-        let shift = bias?.detached() ?? Tensor.zeros([geo.channels])
-        let out = Tensor(uninitializedShape: x.shape)
-        channelAffine(x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
-                      scale: scale.storage.pointer, mean: mean.storage.pointer, shift: shift.storage.pointer, out.storage.pointer)
+        let out = normalize(x, mean: mean, inverseStd: inverseStd, weight: weight, bias: bias, geo)
         let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
         let hasWeight = weight != nil, hasBias = bias != nil
         return Tensor.record(out, op: "batchNorm", inputs: inputs) { c in
@@ -158,16 +154,23 @@ enum BatchNormOp {
         return [gx, gw, gb]
     }
 
+    /// `(x − mean)·ρ·weight + bias` per channel by the fused kernel (not recorded).
+    static func normalize(_ x: Tensor, mean: Tensor, inverseStd: Tensor, weight: Tensor?, bias: Tensor?,
+                          _ geo: ChannelGeometry) -> Tensor {
+        let scale = withoutGrad { weight.map { inverseStd * $0.detached() } ?? inverseStd }
+        let shift = bias?.detached() ?? Tensor.zeros([geo.channels])
+        let out = Tensor(uninitializedShape: x.shape)
+        channelAffine(x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
+                      scale: scale.storage.pointer, mean: mean.storage.pointer, shift: shift.storage.pointer, out.storage.pointer)
+        return out
+    }
+
     /// Evaluation: `y = (x − running_mean)·ρ·weight + bias` with ρ = 1/√(running_var + ε), an
     /// affine map of x; its rule is written in tensor operations.
     static func evaluation(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
                            epsilon: Float, _ geo: ChannelGeometry) -> Tensor {
         let (mean, rho) = withoutGrad { (runningMean.copy(), 1 / sqrt(runningVar + epsilon)) }
-        let scale = withoutGrad { weight.map { rho * $0.detached() } ?? rho }
-        let shift = bias?.detached() ?? Tensor.zeros([geo.channels])
-        let out = Tensor(uninitializedShape: x.shape)
-        channelAffine(x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
-                      scale: scale.storage.pointer, mean: mean.storage.pointer, shift: shift.storage.pointer, out.storage.pointer)
+        let out = normalize(x, mean: mean, inverseStd: rho, weight: weight, bias: bias, geo)
         let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
         let hasWeight = weight != nil, hasBias = bias != nil
         return Tensor.record(out, op: "batchNormEval", inputs: inputs) { c in
