@@ -138,14 +138,28 @@ public func batchNormDoubleBackward(_ u: UnsafePointer<Float>, _ g: UnsafePointe
     parallelFor(channels, minimumWorkPerThread: max(1, 65_536 / max(outer * inner, 1))) { range in
         for c in range {
             let mu = mean[c], rho = inverseStd[c], w = weight?[c] ?? 1
-            // Pass 1: Σu, Σg, Σu·x̂, Σg·x̂, Σu·g.
+            // Pass 1: Σu, Σg, Σu·x̂, Σg·x̂, Σu·g (SIMD rows, Double totals).
             var su = 0.0, sg = 0.0, sux = 0.0, sgx = 0.0, sug = 0.0
+            let vmu = SIMD16<Float>(repeating: mu), vrho = SIMD16<Float>(repeating: rho)
             for o in 0..<outer {
                 let off = (o * channels + c) * inner
-                for i in 0..<inner {
-                    let uv = Double(u[off + i]), gv = Double(g[off + i]), xh = Double((x[off + i] - mu) * rho)
-                    su += uv; sg += gv; sux += uv * xh; sgx += gv * xh; sug += uv * gv
+                var au = SIMD16<Float>(), ag = SIMD16<Float>(), aux = SIMD16<Float>(), agx = SIMD16<Float>(), aug = SIMD16<Float>()
+                var i = 0
+                while i + 16 <= inner {
+                    let uv = UnsafeRawPointer(u + off + i).loadUnaligned(as: SIMD16<Float>.self)
+                    let gv = UnsafeRawPointer(g + off + i).loadUnaligned(as: SIMD16<Float>.self)
+                    let xh = (UnsafeRawPointer(x + off + i).loadUnaligned(as: SIMD16<Float>.self) - vmu) * vrho
+                    au += uv; ag += gv
+                    aux = aux.addingProduct(uv, xh); agx = agx.addingProduct(gv, xh); aug = aug.addingProduct(uv, gv)
+                    i += 16
                 }
+                var tu = au.sum(), tg = ag.sum(), tux = aux.sum(), tgx = agx.sum(), tug = aug.sum()
+                while i < inner {
+                    let uv = u[off + i], gv = g[off + i], xh = (x[off + i] - mu) * rho
+                    tu += uv; tg += gv; tux += uv * xh; tgx += gv * xh; tug += uv * gv
+                    i += 1
+                }
+                su += Double(tu); sg += Double(tg); sux += Double(tux); sgx += Double(tgx); sug += Double(tug)
             }
             let wd = Double(w), r = Double(rho)
             let meanU = su / n, meanGhat = wd * sg / n
@@ -153,18 +167,40 @@ public func batchNormDoubleBackward(_ u: UnsafePointer<Float>, _ g: UnsafePointe
             let centeredUG = wd * sug - n * meanGhat * meanU          // Σu(ĝ − ḡ)
             let a = centeredUG - sumGhatX * sumUX / n
             let k = -r * r / n
+            // Pass 2: the outputs, as gx = k·(x̂·a + Σux̂·P(ĝ) + Σĝx̂·P(u)), gg = w·ρ·P(u), with
+            // P(u) = u − ū − x̂·Σux̂/n and P(ĝ) = w·g − ḡ − x̂·Σĝx̂/n.
+            let (fk, fa, fsux, fsgx) = (Float(k), Float(a), Float(sumUX), Float(sumGhatX))
+            let (fmeanU, fmeanG, fn, fw, fr) = (Float(meanU), Float(meanGhat), Float(n), w, rho)
             var sumGP = 0.0
-            // Pass 2: the outputs.
             for o in 0..<outer {
                 let off = (o * channels + c) * inner
-                for i in 0..<inner {
-                    let uv = Double(u[off + i]), gv = Double(g[off + i]), xh = Double((x[off + i] - mu) * rho)
-                    let pu = uv - meanU - xh * sumUX / n
-                    let pg = wd * gv - meanGhat - xh * sumGhatX / n
-                    gradG?[off + i] = Float(wd * r * pu)
-                    gradX?[off + i] = Float(k * (xh * a + sumUX * pg + sumGhatX * pu))
-                    sumGP += gv * r * pu
+                var acc = SIMD16<Float>()
+                var i = 0
+                while i + 16 <= inner {
+                    let uv = UnsafeRawPointer(u + off + i).loadUnaligned(as: SIMD16<Float>.self)
+                    let gv = UnsafeRawPointer(g + off + i).loadUnaligned(as: SIMD16<Float>.self)
+                    let xh = (UnsafeRawPointer(x + off + i).loadUnaligned(as: SIMD16<Float>.self) - vmu) * vrho
+                    let pu = uv - fmeanU - xh * (fsux / fn)
+                    let pg = gv * fw - fmeanG - xh * (fsgx / fn)
+                    if let gradG { UnsafeMutableRawPointer(gradG + off + i).storeBytes(of: pu * (fw * fr), as: SIMD16<Float>.self) }
+                    if let gradX {
+                        let v = (xh * fa + pg * fsux + pu * fsgx) * fk
+                        UnsafeMutableRawPointer(gradX + off + i).storeBytes(of: v, as: SIMD16<Float>.self)
+                    }
+                    acc = acc.addingProduct(gv, pu)
+                    i += 16
                 }
+                var tail: Float = 0
+                while i < inner {
+                    let uv = u[off + i], gv = g[off + i], xh = (x[off + i] - mu) * rho
+                    let pu = uv - fmeanU - xh * (fsux / fn)
+                    let pg = gv * fw - fmeanG - xh * (fsgx / fn)
+                    gradG?[off + i] = pu * (fw * fr)
+                    gradX?[off + i] = (xh * fa + pg * fsux + pu * fsgx) * fk
+                    tail += gv * pu
+                    i += 1
+                }
+                sumGP += Double(acc.sum() + tail) * r
             }
             gradWeight?[c] = Float(sumGP)
         }

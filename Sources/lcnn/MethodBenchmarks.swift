@@ -13,7 +13,7 @@ enum MethodBenchmarks {
         let train = try FashionMNIST.load(directory: dataDirectory, split: .train)
         let subset = train.prefix(samples)
         var standardSeconds: Double?
-        for method in TrainingMethod.allCases {
+        for (index, method) in TrainingMethod.allCases.enumerated() {
             if let filter, !method.rawValue.contains(filter), method != .standard { continue }
             var config = TrainConfig()
             config.dataset = .fashionMNIST
@@ -21,6 +21,10 @@ enum MethodBenchmarks {
             config.method = method
             config.epochs = 1
             config.seed = 1
+            if index == 0 {
+                // Warm-up (not timed): the first steps of a process fault in fresh memory.
+                _ = try Trainer(config: config, train: subset.prefix(512), test: subset.prefix(128), outputDirectory: nil).run()
+            }
             let trainer = try Trainer(config: config, train: subset, test: subset.prefix(128), outputDirectory: nil)
             let metrics = try trainer.run()[0]
             let perEpoch = metrics.trainSeconds * Double(train.count) / Double(subset.count)
