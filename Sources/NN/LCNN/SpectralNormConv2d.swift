@@ -48,8 +48,17 @@ public final class SpectralNormConv2d: Layer {
     }
 
     /// σ̂ = ⟨u, conv(v; W)⟩, recorded as a function of W.
+    ///
+    /// The convolution is linear in W, so σ̂ = ⟨W, M⟩ with M = ∇_W⟨u, conv(v; W)⟩, the weight
+    /// gradient of the convolution of v for output gradient u. With u and v constant, M is one
+    /// unrecorded single-image weight-gradient convolution, and σ̂ and its gradient M cost one
+    /// pass over W instead of a recorded convolution and its backward pass.
     public func spectralNorm() -> Tensor {
-        (u.detached() * conv2d(v.detached(), weight: weight, stride: stride, padding: padding)).sum()
+        let m = withoutGrad {
+            conv2dWeightGradient(input: v.detached(), gradOutput: u.detached(),
+                                 kernelSize: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
+        }
+        return (weight * m).sum()
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
