@@ -5,7 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark suite; prints one JSON object per line.",
-        subcommands: [Kernels.self, Train.self, Methods.self])
+        subcommands: [Kernels.self, Train.self, Methods.self, Curvature.self, Attack.self])
 
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -51,5 +51,17 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Only methods whose name contains this text (Standard always runs).") var filter: String?
 
         func run() throws { try MethodBenchmarks.run(samples: samples, dataDirectory: data, filter: filter) }
+    }
+
+    struct Curvature: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Hessian power iteration: SmallCNN, batch 32, 10 iterations + Rayleigh quotient (peer task T2).")
+        func run() throws { CurvatureBenchmarks.run() }
+    }
+
+    struct Attack: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "ℓ2 PGD: SmallCNN, 256 images, ε 0.1, 10 steps of 0.01 (peer task T3).")
+        func run() throws { AttackBenchmarks.run() }
     }
 }

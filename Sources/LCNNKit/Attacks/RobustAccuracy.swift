@@ -1,0 +1,196 @@
+import Datasets
+import Foundation
+import NN
+import TensorCore
+
+/// The attacks `lcnn attack` and ``robustAccuracy(model:dataset:attack:epsilons:options:batchSize:seed:)``
+/// can run (SPEC A1–A4); the raw values are the command-line names.
+public enum AttackKind: String, Sendable, CaseIterable, Codable {
+    /// ℓ2 PGD with random start (A1, the paper's Table 2).
+    case pgdL2 = "pgd-l2"
+    /// ℓ∞ PGD with random start (A3).
+    case pgdLinf = "pgd-linf"
+    /// ℓ∞ FGSM, `x + ε·sign(∇ₓℓ)` (A2).
+    case fgsmLinf = "fgsm-linf"
+    /// ℓ2 FGSM, `x + ε·∇ₓℓ/‖∇ₓℓ‖₂` (A2).
+    case fgsmL2 = "fgsm-l2"
+    /// ℓ2 DeepFool (A4): a sample counts as broken at ε when DeepFool changes its label with ‖δ‖₂ ≤ ε.
+    case deepfool
+
+    /// The paper's ε list for ℓ2 robust accuracy (Table 2), inputs in [0, 1].
+    public static let paperEpsilons: [Float] = [0.05, 0.1, 0.15, 0.2]
+
+    /// The norm the attack's ε is measured in.
+    public var norm: PGD.Norm {
+        switch self {
+        case .pgdL2, .fgsmL2, .deepfool: return .l2
+        case .pgdLinf, .fgsmLinf: return .linf
+        }
+    }
+}
+
+/// Settings shared by the attacks of a robust-accuracy evaluation.
+public struct AttackOptions: Sendable, Codable, Equatable {
+    /// PGD steps.
+    public var steps: Int
+    /// PGD step size α as a multiple of ε (the authors' `l2_pgd_10_100000` and the peer benchmark use
+    /// 0.1, i.e. α = 0.01 at ε = 0.1); nil gives PGD's default α = 2.5·ε/steps.
+    public var relativeStepSize: Float?
+    /// PGD random start (uniform in [−ε, ε] per pixel, projected to the ℓ2 ball for ℓ2).
+    public var randomStart: Bool
+    /// The valid input range ([0, 1] for images; nil for unbounded inputs such as two moons).
+    public var inputRange: ClosedRange<Float>?
+    public var deepFoolOvershoot: Float
+    public var deepFoolMaxSteps: Int
+    /// When true, a sample broken at some ε counts as broken at every larger ε too (its adversarial
+    /// example lies in the larger ball as well), which makes the curve non-increasing by
+    /// construction: the strongest of the attacks run. Off by default: each ε is its own attack.
+    public var cumulative: Bool
+
+    public init(steps: Int = 10, relativeStepSize: Float? = nil, randomStart: Bool = true,
+                inputRange: ClosedRange<Float>? = 0...1, deepFoolOvershoot: Float = 0.02,
+                deepFoolMaxSteps: Int = 50, cumulative: Bool = false) {
+        self.steps = steps
+        self.relativeStepSize = relativeStepSize
+        self.randomStart = randomStart
+        self.inputRange = inputRange
+        self.deepFoolOvershoot = deepFoolOvershoot
+        self.deepFoolMaxSteps = deepFoolMaxSteps
+        self.cumulative = cumulative
+    }
+
+    /// The PGD attack these options describe at radius ε.
+    public func pgd(_ norm: PGD.Norm, epsilon: Float) -> PGD {
+        PGD(norm: norm, epsilon: epsilon, steps: steps, stepSize: relativeStepSize.map { $0 * epsilon },
+            randomStart: randomStart, inputRange: inputRange)
+    }
+}
+
+/// Adversarial examples of `kind` at radius ε for a batch (for DeepFool ε is ignored: it returns
+/// its minimal-perturbation examples). `generator` feeds PGD's random start.
+public func adversarialExamples(_ kind: AttackKind, _ classifier: Classifier, _ x: Tensor, labels: [Int],
+                                epsilon: Float, options: AttackOptions = .init(),
+                                generator: inout SeededGenerator) -> Tensor {
+    switch kind {
+    case .pgdL2: return options.pgd(.l2, epsilon: epsilon).attack(classifier, x, labels: labels, generator: &generator)
+    case .pgdLinf: return options.pgd(.linf, epsilon: epsilon).attack(classifier, x, labels: labels, generator: &generator)
+    case .fgsmLinf: return FGSM(norm: .linf, epsilon: epsilon, inputRange: options.inputRange).attack(classifier, x, labels: labels)
+    case .fgsmL2: return FGSM(norm: .l2, epsilon: epsilon, inputRange: options.inputRange).attack(classifier, x, labels: labels)
+    case .deepfool:
+        return DeepFool(overshoot: options.deepFoolOvershoot, maxSteps: options.deepFoolMaxSteps,
+                        inputRange: options.inputRange).attack(classifier, x).adversarial
+    }
+}
+
+/// Robust accuracy at one ε: one JSON line of `lcnn attack`.
+public struct RobustAccuracyPoint: Sendable, Codable, Equatable {
+    public var attack: AttackKind
+    public var epsilon: Float
+    public var samples: Int
+    /// Samples classified correctly without attack.
+    public var cleanCorrect: Int
+    /// Samples classified correctly without attack *and* after the attack.
+    public var robustCorrect: Int
+    public var cleanAccuracy: Double
+    public var robustAccuracy: Double
+}
+
+/// The result of ``robustAccuracy(model:dataset:attack:epsilons:options:batchSize:seed:)``.
+public struct RobustAccuracyReport: Sendable, Codable, Equatable {
+    public var dataset: String
+    public var attack: AttackKind
+    public var options: AttackOptions
+    public var seed: UInt64
+    public var samples: Int
+    public var cleanCorrect: Int
+    public var cleanAccuracy: Double
+    /// One entry per ε, in the order given.
+    public var points: [RobustAccuracyPoint]
+    /// DeepFool only: mean ‖δ‖₂ over the correctly classified samples whose label it changed (A4).
+    public var meanMinimalPerturbation: Float?
+    /// DeepFool only: how many correctly classified samples it broke.
+    public var deepFoolSucceeded: Int?
+
+    /// The points as JSON objects, one per line (sorted keys).
+    public func jsonLines() -> [String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return points.compactMap { (try? encoder.encode($0)).flatMap { String(data: $0, encoding: .utf8) } }
+    }
+}
+
+/// Robust accuracy (SPEC A1–A4): the fraction of samples that the model classifies correctly both
+/// as given and after the attack at radius ε,
+///
+///     robust(ε) = (1/N) · #{ i : argmax f(xᵢ) = yᵢ  and  argmax f(attack_ε(xᵢ)) = yᵢ },
+///
+/// so already-misclassified samples count as not robust whatever the attack does, and
+/// robust(ε) ≤ clean accuracy. ε is in the [0, 1] input scale (ℓ2 for `pgd-l2`, `fgsm-l2` and
+/// `deepfool`, ℓ∞ for `pgd-linf` and `fgsm-linf`). The model runs in evaluation mode.
+///
+/// Randomness: batch b draws PGD's random start from a generator seeded by (seed, b), reseeded
+/// for every ε, so all radii share one random start direction (ε-scaled) and a run is
+/// reproducible. DeepFool runs once per batch; a sample counts as broken at ε when it succeeded
+/// with ‖δ‖₂ ≤ ε.
+public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKind = .pgdL2,
+                           epsilons: [Float] = AttackKind.paperEpsilons, options: AttackOptions = .init(),
+                           batchSize: Int = 256, seed: UInt64 = 0) -> RobustAccuracyReport {
+    precondition(batchSize > 0, "robustAccuracy: batchSize must be positive")
+    precondition(epsilons.allSatisfy { $0 >= 0 }, "robustAccuracy: ε must be non-negative")
+    let classifier: Classifier = { x in inference { model(x) } }
+    let loader = DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false)
+    var cleanCorrect = 0
+    var robust = [Int](repeating: 0, count: epsilons.count)
+    var deepFoolNorms: [Float] = []
+    // With `cumulative`, ε is processed in increasing order and a broken sample stays broken.
+    let order = epsilons.indices.sorted { epsilons[$0] < epsilons[$1] }
+    for (b, batch) in loader.batches(epoch: 0).enumerated() {
+        let x = batch.images, y = batch.labels
+        let predicted = withoutGrad { classifier(x) }.argmax(axis: -1)
+        let correct = zip(predicted, y).map { $0 == $1 }
+        cleanCorrect += correct.filter { $0 }.count
+        let batchSeed = batchSeed(seed, b)
+        if attack == .deepfool {
+            let result = DeepFool(overshoot: options.deepFoolOvershoot, maxSteps: options.deepFoolMaxSteps,
+                                  inputRange: options.inputRange).attack(classifier, x)
+            for i in 0..<y.count where correct[i] && result.succeeded[i] { deepFoolNorms.append(result.perturbationNorms[i]) }
+            for (e, eps) in epsilons.enumerated() {
+                robust[e] += (0..<y.count).filter { i in
+                    correct[i] && !(result.succeeded[i] && result.perturbationNorms[i] <= eps)
+                }.count
+            }
+            continue
+        }
+        var alive = correct
+        for e in order {
+            var generator = SeededGenerator(seed: batchSeed)
+            let adv = adversarialExamples(attack, classifier, x, labels: y, epsilon: epsilons[e],
+                                          options: options, generator: &generator)
+            let after = withoutGrad { classifier(adv) }.argmax(axis: -1)
+            let ok = (0..<y.count).map { i in correct[i] && after[i] == y[i] && (!options.cumulative || alive[i]) }
+            if options.cumulative { alive = ok }
+            robust[e] += ok.filter { $0 }.count
+        }
+    }
+    let n = dataset.count
+    func fraction(_ k: Int) -> Double { n == 0 ? 0 : Double(k) / Double(n) }
+    let points = epsilons.enumerated().map { e, eps in
+        RobustAccuracyPoint(attack: attack, epsilon: eps, samples: n, cleanCorrect: cleanCorrect,
+                            robustCorrect: robust[e], cleanAccuracy: fraction(cleanCorrect),
+                            robustAccuracy: fraction(robust[e]))
+    }
+    return RobustAccuracyReport(
+        dataset: dataset.name, attack: attack, options: options, seed: seed, samples: n,
+        cleanCorrect: cleanCorrect, cleanAccuracy: fraction(cleanCorrect), points: points,
+        meanMinimalPerturbation: attack == .deepfool && !deepFoolNorms.isEmpty
+            ? deepFoolNorms.reduce(0, +) / Float(deepFoolNorms.count) : nil,
+        deepFoolSucceeded: attack == .deepfool ? deepFoolNorms.count : nil)
+}
+
+/// A seed for batch `b` of a run seeded with `seed` (SplitMix64 finaliser).
+private func batchSeed(_ seed: UInt64, _ b: Int) -> UInt64 {
+    var h = seed ^ (UInt64(b) &* 0x9E37_79B9_7F4A_7C15) &+ 0xD1B5_4A32_D192_ED03
+    h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
+    return h ^ (h >> 31)
+}

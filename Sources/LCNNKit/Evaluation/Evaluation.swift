@@ -1,0 +1,87 @@
+import Datasets
+import Foundation
+import NN
+import TensorCore
+
+/// What `lcnn eval` measures for one model, in the shape of the paper's Tables 1–3.
+public struct EvaluationResult: Codable, Sendable {
+    public var label: String
+    public var checkpoint: String
+    public var dataset: String
+    public var testAccuracy: Double
+    /// G1–G4 (and G5 when asked) on the test subset, and on the training subset for G6.
+    public var test: CurvatureSummary?
+    public var train: CurvatureSummary?
+    /// G6: |g(test) − g(train)| / g(test) for G1–G3 (paper Table 3).
+    public var discrepancy: TrainTestDiscrepancy?
+    /// ℓ2-PGD robust accuracy at the paper's ε (Table 2) and FGSM (ℓ∞).
+    public var pgd: RobustAccuracyReport?
+    public var fgsm: RobustAccuracyReport?
+    /// B8: the data-free curvature bound and its log.
+    public var curvatureBound: Double
+    public var logCurvatureBound: Double
+    /// G7: mean training seconds per epoch from the run's metrics.jsonl, if found.
+    public var trainSecondsPerEpoch: Double?
+}
+
+/// Which measurements `lcnn eval` runs, and on how many samples.
+public struct EvaluationOptions: Sendable {
+    public var samples = 500
+    public var batchSize = 100
+    public var curvature = true
+    public var discrepancy = true
+    public var robustness = true
+    public var fgsm = true
+    public var frobenius = false
+    public var gradientRobustness = false
+    public var powerIterations = 20
+    public var epsilons: [Float] = AttackKind.paperEpsilons
+    public var seed: UInt64 = 0
+    public init() {}
+}
+
+/// Runs the measurements of SPEC §4–§5 on one checkpoint.
+public enum Evaluation {
+    public static func evaluate(_ checkpoint: CheckpointModel, train: Dataset, test: Dataset,
+                                options: EvaluationOptions) throws -> EvaluationResult {
+        try checkpoint.checkInput(sampleShape: test.sampleShape, dataset: test.name)
+        let model = checkpoint.model
+        let testSubset = test.prefix(options.samples), trainSubset = train.prefix(options.samples)
+        let measurement = CurvatureMeasurement(
+            powerIteration: HessianPowerIteration(iterations: options.powerIterations, seed: options.seed),
+            hutchinson: options.frobenius ? HutchinsonFrobenius(samples: 10, seed: options.seed) : nil,
+            robustness: options.gradientRobustness ? GradientRobustness(seed: options.seed) : nil)
+        var result = EvaluationResult(
+            label: checkpoint.label, checkpoint: checkpoint.url.path, dataset: test.name,
+            testAccuracy: Trainer.evaluate(model, on: test).accuracy, curvatureBound: 0, logCurvatureBound: 0)
+        if options.curvature {
+            result.test = CurvatureSummary.evaluate(model: model, dataset: testSubset, batchSize: options.batchSize,
+                                                    measurement: measurement)
+            if options.discrepancy, let testSummary = result.test {
+                let trainSummary = CurvatureSummary.evaluate(model: model, dataset: trainSubset, batchSize: options.batchSize,
+                                                             measurement: measurement)
+                result.train = trainSummary
+                result.discrepancy = TrainTestDiscrepancy(train: trainSummary, test: testSummary)
+            }
+        }
+        let imageRange: ClosedRange<Float>? = test.images.rank == 4 ? 0...1 : nil
+        var attackOptions = AttackOptions()
+        attackOptions.inputRange = imageRange
+        if options.robustness {
+            result.pgd = robustAccuracy(model: model, dataset: testSubset, attack: .pgdL2, epsilons: options.epsilons,
+                                        options: attackOptions, batchSize: options.batchSize, seed: options.seed)
+        }
+        if options.fgsm {
+            result.fgsm = robustAccuracy(model: model, dataset: testSubset, attack: .fgsmLinf, epsilons: options.epsilons,
+                                         options: attackOptions, batchSize: options.batchSize, seed: options.seed)
+        }
+        let bound = CurvatureBound.compute(for: model, inputShape: checkpoint.modelConfig.inputShape)
+        result.curvatureBound = bound.value
+        result.logCurvatureBound = bound.logValue
+        let metrics = checkpoint.url.deletingLastPathComponent().appendingPathComponent(Trainer.metricsName)
+        if let lines = try? EpochMetrics.readLines(metrics), !lines.isEmpty {
+            result.trainSecondsPerEpoch = lines.map(\.trainSeconds).reduce(0, +) / Double(lines.count)
+        }
+        return result
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Tables in the shape of the paper's Tables 1–3, as Markdown and CSV, from evaluation results.
+public struct EvaluationReport {
+    public let results: [EvaluationResult]
+
+    public init(_ results: [EvaluationResult]) { self.results = results }
+
+    static func f(_ x: Double?, _ digits: Int = 4) -> String {
+        guard let x, x.isFinite else { return "—" }
+        return String(format: "%.\(digits)g", x)
+    }
+    static func pm(_ m: MeanStd?) -> String { m.map { "\(f($0.mean)) ± \(f($0.std, 2))" } ?? "—" }
+
+    /// The training-cost ratio of a result (G7) to the Standard run among the results, if any.
+    func costRatio(_ r: EvaluationResult) -> Double? {
+        guard let own = r.trainSecondsPerEpoch,
+              let standard = results.first(where: { $0.label.hasPrefix("standard") })?.trainSecondsPerEpoch,
+              standard > 0 else { return nil }
+        return own / standard
+    }
+
+    /// Table 1: accuracy, G1, G2, G3 (mean ± std), the data-free bound and the training cost.
+    public var table1: String {
+        var rows = ["| model | accuracy | ‖∇ₓℓ‖₂ | ‖∇²ₓℓ‖₂ | C(x) | log bound | cost ×Standard |",
+                    "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in results {
+            rows.append("| \(r.label) | \(Self.f(100 * r.testAccuracy, 4))% | \(Self.pm(r.test?.gradientNorm)) | "
+                        + "\(Self.pm(r.test?.spectralNorm)) | \(Self.pm(r.test?.curvature)) | \(Self.f(r.logCurvatureBound)) | "
+                        + "\(Self.f(costRatio(r), 3)) |")
+        }
+        return rows.joined(separator: "\n")
+    }
+
+    /// Table 2: robust accuracy under ℓ2 PGD (and FGSM ℓ∞) per ε.
+    public var table2: String {
+        let epsilons = results.first?.pgd?.points.map(\.epsilon) ?? results.first?.fgsm?.points.map(\.epsilon) ?? []
+        let header = "| model | attack | clean | " + epsilons.map { "ε = \($0)" }.joined(separator: " | ") + " |"
+        var rows = [header, "|---|---|---:|" + String(repeating: "---:|", count: epsilons.count)]
+        for r in results {
+            for report in [r.pgd, r.fgsm].compactMap({ $0 }) {
+                rows.append("| \(r.label) | \(report.attack.rawValue) | \(Self.f(100 * report.cleanAccuracy, 4))% | "
+                            + report.points.map { "\(Self.f(100 * $0.robustAccuracy, 4))%" }.joined(separator: " | ") + " |")
+            }
+        }
+        return rows.joined(separator: "\n")
+    }
+
+    /// Table 3: train–test discrepancy |g(test) − g(train)|/g(test) of G1–G3.
+    public var table3: String {
+        var rows = ["| model | gradient norm | Hessian norm | curvature |", "|---|---:|---:|---:|"]
+        for r in results {
+            let d = r.discrepancy
+            rows.append("| \(r.label) | \(Self.f(d?.gradientNorm, 3)) | \(Self.f(d?.spectralNorm, 3)) | \(Self.f(d?.curvature, 3)) |")
+        }
+        return rows.joined(separator: "\n")
+    }
+
+    /// All three tables with headings.
+    public var markdown: String {
+        "## Table 1 — accuracy and curvature (test set, per sample, mean ± std)\n\n\(table1)\n\n"
+            + "## Table 2 — robust accuracy\n\n\(table2)\n\n"
+            + "## Table 3 — train–test discrepancy\n\n\(table3)\n"
+    }
+
+    /// One CSV row per model with every scalar.
+    public var csv: String {
+        var lines = ["label,checkpoint,dataset,test_accuracy,gradient_norm,gradient_norm_std,hessian_norm,hessian_norm_std,"
+                     + "curvature,curvature_std,log_bound,train_seconds_per_epoch,discrepancy_gradient,discrepancy_hessian,"
+                     + "discrepancy_curvature," + (results.first?.pgd?.points.map { "pgd_l2_\($0.epsilon)" } ?? []).joined(separator: ",")]
+        for r in results {
+            var fields: [String] = [r.label, r.checkpoint, r.dataset, "\(r.testAccuracy)"]
+            for m in [r.test?.gradientNorm, r.test?.spectralNorm, r.test?.curvature] {
+                fields += [m.map { "\($0.mean)" } ?? "", m.map { "\($0.std)" } ?? ""]
+            }
+            fields += ["\(r.logCurvatureBound)", r.trainSecondsPerEpoch.map { "\($0)" } ?? ""]
+            fields += [r.discrepancy?.gradientNorm, r.discrepancy?.spectralNorm, r.discrepancy?.curvature].map { $0.map { "\($0)" } ?? "" }
+            fields += r.pgd?.points.map { "\($0.robustAccuracy)" } ?? []
+            lines.append(fields.map { $0.contains(",") ? "\"\($0)\"" : $0 }.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
