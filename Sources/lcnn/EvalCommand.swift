@@ -25,6 +25,7 @@ struct EvalCommand: ParsableCommand {
         @Option(help: "Samples measured (from the test set, and from the training set for the discrepancy).") var samples = 500
         @Option(name: .customLong("batch-size"), help: "Batch size of the measurements.") var batchSize = 100
         @Option(name: .customLong("power-iterations"), help: "Power iterations for the Hessian spectral norm.") var powerIterations = 20
+        @Option(help: "Relative tolerance at which a sample's power iteration counts as converged.") var tolerance: Float = 1e-3
         @Option(help: "Comma-separated ε list for the attacks (inputs in [0, 1]).") var epsilons = "0.05,0.1,0.15,0.2"
         @Flag(name: .customLong("no-curvature"), help: "Skip G1–G3 and G6.") var noCurvature = false
         @Flag(name: .customLong("no-discrepancy"), help: "Skip the train–test discrepancy (G6).") var noDiscrepancy = false
@@ -42,6 +43,7 @@ struct EvalCommand: ParsableCommand {
         o.samples = a.samples
         o.batchSize = a.batchSize
         o.powerIterations = a.powerIterations
+        o.tolerance = a.tolerance
         o.curvature = curvature && !a.noCurvature
         o.discrepancy = !a.noDiscrepancy
         o.robustness = attacks && !a.noAttacks

@@ -35,6 +35,8 @@ public struct EvaluationOptions: Sendable {
     public var frobenius = false
     public var gradientRobustness = false
     public var powerIterations = 20
+    /// Relative tolerance of the power iteration's convergence test.
+    public var tolerance: Float = 1e-3
     public var epsilons: [Float] = AttackKind.paperEpsilons
     public var seed: UInt64 = 0
     public init() {}
@@ -48,7 +50,7 @@ public enum Evaluation {
         let model = checkpoint.model
         let testSubset = test.prefix(options.samples), trainSubset = train.prefix(options.samples)
         let measurement = CurvatureMeasurement(
-            powerIteration: HessianPowerIteration(iterations: options.powerIterations, seed: options.seed),
+            powerIteration: HessianPowerIteration(iterations: options.powerIterations, tolerance: options.tolerance, seed: options.seed),
             hutchinson: options.frobenius ? HutchinsonFrobenius(samples: 10, seed: options.seed) : nil,
             robustness: options.gradientRobustness ? GradientRobustness(seed: options.seed) : nil)
         var result = EvaluationResult(

@@ -22,11 +22,12 @@ public struct EvaluationReport {
 
     /// Table 1: accuracy, G1, G2, G3 (mean ± std), the data-free bound and the training cost.
     public var table1: String {
-        var rows = ["| model | accuracy | ‖∇ₓℓ‖₂ | ‖∇²ₓℓ‖₂ | C(x) | log bound | cost ×Standard |",
-                    "|---|---:|---:|---:|---:|---:|---:|"]
+        var rows = ["| model | accuracy | ‖∇ₓℓ‖₂ | ‖∇²ₓℓ‖₂ | C(x) | converged | log bound | cost ×Standard |",
+                    "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in results {
             rows.append("| \(r.label) | \(Self.f(100 * r.testAccuracy, 4))% | \(Self.pm(r.test?.gradientNorm)) | "
-                        + "\(Self.pm(r.test?.spectralNorm)) | \(Self.pm(r.test?.curvature)) | \(Self.f(r.logCurvatureBound)) | "
+                        + "\(Self.pm(r.test?.spectralNorm)) | \(Self.pm(r.test?.curvature)) | "
+                        + "\(r.test.map { "\($0.convergedCount)/\($0.count)" } ?? "—") | \(Self.f(r.logCurvatureBound)) | "
                         + "\(Self.f(costRatio(r), 3)) |")
         }
         return rows.joined(separator: "\n")
