@@ -212,15 +212,8 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
     let layout = ForwardInputLayout(g)
     let prep = PreparedImages(images: N, imgStride: layout.imgStride)
     defer { prep.free() }
-    let rowOff = UnsafeMutablePointer<Int>.allocate(capacity: R)
+    let rowOff = layout.rowOffsetTable(g)
     defer { rowOff.deallocate() }
-    for c in 0..<g.inChannels {
-        for kh in 0..<g.kernelHeight {
-            for kw in 0..<g.kernelWidth {
-                rowOff[(c * g.kernelHeight + kh) * g.kernelWidth + kw] = layout.rowOffset(c: c, kh: kh, kw: kw)
-            }
-        }
-    }
     let kcBlock = evenBlock(R, convKC, quantum: 16)
     let mPad = (O + gemmMR - 1) / gemmMR * gemmMR
     let aBuf = ScratchBuffer(mPad * R)
@@ -621,5 +614,23 @@ func interleavePhases(dx: UnsafeMutablePointer<Float>, images: Range<Int>, temp:
                 }
             }
         }
+    }
+}
+
+extension ForwardInputLayout {
+    /// The offset of every GEMM row (c, kh, kw), in row order, into the prepared input of one
+    /// image: the table both the forward pass and the weight gradient gather panels with.
+    /// The caller deallocates it.
+    func rowOffsetTable(_ g: Conv2dGeometry) -> UnsafeMutablePointer<Int> {
+        let rows = g.inChannels * g.kernelHeight * g.kernelWidth
+        let table = UnsafeMutablePointer<Int>.allocate(capacity: max(rows, 1))
+        for c in 0..<g.inChannels {
+            for kh in 0..<g.kernelHeight {
+                for kw in 0..<g.kernelWidth {
+                    table[(c * g.kernelHeight + kh) * g.kernelWidth + kw] = rowOffset(c: c, kh: kh, kw: kw)
+                }
+            }
+        }
+        return table
     }
 }

@@ -171,15 +171,8 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
     let layout = ForwardInputLayout(g)
     let prep = PreparedImages(images: N, imgStride: layout.imgStride)
     defer { prep.free() }
-    let rowOff = UnsafeMutablePointer<Int>.allocate(capacity: R)
+    let rowOff = layout.rowOffsetTable(g)
     defer { rowOff.deallocate() }
-    for c in 0..<g.inChannels {
-        for kh in 0..<g.kernelHeight {
-            for kw in 0..<g.kernelWidth {
-                rowOff[(c * g.kernelHeight + kh) * g.kernelWidth + kw] = layout.rowOffset(c: c, kh: kh, kw: kw)
-            }
-        }
-    }
     let K = N * P
     let pr = WeightGradProblem(o: O, r: R, grid: ColumnGrid(gh: OH, gw: OW), dy: gradOutput, dyImg: O * P,
                                dyRow: OW, dyCount: N * O * P, x: prep.x, xImg: layout.imgStride,

@@ -2,49 +2,33 @@ import TensorCore
 
 /// Per-sample reductions on plain values (no recording): rows are the first axis.
 enum PerSample {
-    /// `⟨aᵢ, bᵢ⟩` for each sample i.
-    static func dot(_ a: Tensor, _ b: Tensor) -> [Float] {
+    /// `Σⱼ term(aᵢⱼ, bᵢⱼ)` for each sample i, accumulated in Double.
+    static func rowSums(_ a: Tensor, _ b: Tensor, _ term: (Double, Double) -> Double) -> [Double] {
         precondition(a.shape == b.shape)
         let n = a.shape[0], d = a.count / Swift.max(1, n)
         return a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 (0..<n).map { i in
                     var s: Double = 0
-                    for j in (i * d)..<((i + 1) * d) { s += Double(pa[j]) * Double(pb[j]) }
-                    return Float(s)
+                    for j in (i * d)..<((i + 1) * d) { s += term(Double(pa[j]), Double(pb[j])) }
+                    return s
                 }
             }
         }
     }
+
+    /// `⟨aᵢ, bᵢ⟩` for each sample i.
+    static func dot(_ a: Tensor, _ b: Tensor) -> [Float] { rowSums(a, b) { $0 * $1 }.map(Float.init) }
 
     /// `‖aᵢ‖₂` for each sample i.
     static func norm(_ a: Tensor) -> [Float] { squaredNorm(a).map { $0.squareRoot() } }
 
     /// `‖aᵢ‖₂²` for each sample i.
-    static func squaredNorm(_ a: Tensor) -> [Float] {
-        let n = a.shape[0], d = a.count / Swift.max(1, n)
-        return a.withUnsafeBufferPointer { p in
-            (0..<n).map { i in
-                var s: Double = 0
-                for j in (i * d)..<((i + 1) * d) { s += Double(p[j]) * Double(p[j]) }
-                return Float(s)
-            }
-        }
-    }
+    static func squaredNorm(_ a: Tensor) -> [Float] { rowSums(a, a) { x, _ in x * x }.map(Float.init) }
 
     /// `‖aᵢ − bᵢ‖₂` for each sample i.
     static func distance(_ a: Tensor, _ b: Tensor) -> [Float] {
-        precondition(a.shape == b.shape)
-        let n = a.shape[0], d = a.count / Swift.max(1, n)
-        return a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                (0..<n).map { i in
-                    var s: Double = 0
-                    for j in (i * d)..<((i + 1) * d) { let t = Double(pa[j]) - Double(pb[j]); s += t * t }
-                    return Float(s.squareRoot())
-                }
-            }
-        }
+        rowSums(a, b) { ($0 - $1) * ($0 - $1) }.map { Float($0.squareRoot()) }
     }
 
     /// `aᵢ · sᵢ` (each sample scaled by its own factor), as a new tensor without history.
