@@ -6,7 +6,7 @@ import TensorCore
 import Testing
 
 /// SPEC T2/T3 and G1–G3: on two moons with the same seed, GradReg lowers the input-gradient
-/// norm and LCNN lowers β and the normalised curvature, compared with Standard.
+/// norm and LCNN lowers β, γ and the normalised curvature, compared with Standard.
 @Suite("Method effects")
 struct MethodEffectTests {
     // Overlapping moons (noise 0.2): Standard fits them with a sharp, confident boundary.
@@ -27,7 +27,7 @@ struct MethodEffectTests {
         return trainer
     }
 
-    @Test("GradReg lowers the input-gradient norm; LCNN lowers β (from 5) and the normalised curvature (vs Standard, β = 1000)")
+    @Test("GradReg lowers the input-gradient norm; LCNN lowers β (from 5), γ (from 10) and the normalised curvature (vs Standard, β = 1000)")
     func methodsVersusStandard() throws {
         let standard = try Self.run(.standard)
         #expect(standard.history.last!.testAccuracy > 0.9, "Standard learns two moons")
@@ -42,11 +42,16 @@ struct MethodEffectTests {
         #expect(gradreg.history.last!.testAccuracy > 0.85, "GradReg still classifies")
 
         // β and G3: E ‖∇²ₓℓ‖₂ / (‖∇ₓℓ‖ + 1e-6) by power iteration on Hessian-vector products.
-        let lcnn = try Self.run(.lcnn) { $0.objective.penalty = LCNNPenalty(form: .paper, betaWeight: 0.1, gammaWeight: 0.1) }
+        let lcnn = try Self.run(.lcnn) { $0.objective.penalty = LCNNPenalty(form: .paper, betaWeight: 0.1, gammaWeight: 1) }
         let betas = lcnn.history.compactMap(\.meanBeta)
         #expect(betas.count == lcnn.history.count)
         #expect(betas.last! < 0.5 * 5, "mean β \(betas.first!) → \(betas.last!)")
         #expect(betas.last! < betas.first!)
+        // γ of the γ-Lipschitz batch norms (the LCNN MLP has two) falls from its initial 10.
+        let gammas = lcnn.history.compactMap(\.meanGamma)
+        #expect(gammas.count == lcnn.history.count)
+        #expect(gammas.last! < 10, "mean γ \(gammas.first!) → \(gammas.last!)")
+        #expect(standard.history.last!.meanGamma == nil, "Standard has no γ")
         func normalised(_ model: any Layer) -> Float {
             let c = TrainFixtures.curvature(model, Self.test.images, Self.test.labels)
             return TrainFixtures.mean(zip(c.hessianNorm, c.gradientNorm).map { $0 / ($1 + 1e-6) })
