@@ -98,5 +98,14 @@ struct EvaluationTests {
         #expect(report.table2.split(separator: "\n").count == 2 + 2 * results.count)
         #expect(report.table3.contains(results[1].label))
         #expect(report.csv.split(separator: "\n").count == 1 + results.count)
+        #expect(report.markdown.contains("Table 2") && report.markdown.contains("Table 3"))
+        // Without attacks or discrepancy (`lcnn curvature`) those tables are left out, not printed empty.
+        let curvatureOnly = results.map { r -> EvaluationResult in
+            var r = r
+            (r.pgd, r.fgsm, r.discrepancy) = (nil, nil, nil)
+            return r
+        }
+        let reduced = EvaluationReport(curvatureOnly).markdown
+        #expect(reduced.contains("Table 1") && !reduced.contains("Table 2") && !reduced.contains("Table 3"))
     }
 }

@@ -57,11 +57,16 @@ public struct EvaluationReport {
         return rows.joined(separator: "\n")
     }
 
-    /// All three tables with headings.
+    /// The tables with headings; Tables 2 and 3 only when attacks or the discrepancy were measured.
     public var markdown: String {
-        "## Table 1 — accuracy and curvature (test set, per sample, mean ± std)\n\n\(table1)\n\n"
-            + "## Table 2 — robust accuracy\n\n\(table2)\n\n"
-            + "## Table 3 — train–test discrepancy\n\n\(table3)\n"
+        var text = "## Table 1 — accuracy and curvature (test set, per sample, mean ± std)\n\n\(table1)\n"
+        if results.contains(where: { $0.pgd != nil || $0.fgsm != nil }) {
+            text += "\n## Table 2 — robust accuracy\n\n\(table2)\n"
+        }
+        if results.contains(where: { $0.discrepancy != nil }) {
+            text += "\n## Table 3 — train–test discrepancy\n\n\(table3)\n"
+        }
+        return text
     }
 
     /// One CSV row per model with every scalar.

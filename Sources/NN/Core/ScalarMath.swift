@@ -8,3 +8,5 @@ import Darwin
 @inline(__always) func scalarLog(_ x: Float) -> Float { logf(x) }
 /// eˣ for a Float (libm).
 @inline(__always) func scalarExp(_ x: Float) -> Float { expf(x) }
+/// Natural logarithm of a Double (libm).
+@inline(__always) func scalarLog(_ x: Double) -> Double { log(x) }

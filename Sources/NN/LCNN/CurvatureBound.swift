@@ -32,7 +32,7 @@ public struct CurvatureBound: Sendable {
     /// The bound Σᵢ nᵢ Cᵢ Πⱼ≤ᵢ Lipⱼ.
     public var value: Double { terms.reduce(0) { $0 + $1.contribution } }
     /// log of the bound (the paper plots it on a log scale).
-    public var logValue: Double { value > 0 ? _log(value) : -.infinity }
+    public var logValue: Double { value > 0 ? scalarLog(value) : -.infinity }
 
     public init() {}
 
@@ -87,11 +87,3 @@ public struct CurvatureBound: Sendable {
 public protocol CurvatureBounded {
     func accumulateCurvatureBound(into bound: inout CurvatureBound, path: String)
 }
-
-#if canImport(Glibc)
-import Glibc
-@inline(__always) private func _log(_ x: Double) -> Double { Glibc.log(x) }
-#elseif canImport(Darwin)
-import Darwin
-@inline(__always) private func _log(_ x: Double) -> Double { Darwin.log(x) }
-#endif

@@ -16,18 +16,11 @@ import Glibc
 /// p = p − lr/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
 /// ```
 /// State: `state.<name>.exp_avg`, `.exp_avg_sq`, `.max_exp_avg_sq` (AMSGrad) and `.step`.
-public final class Adam: ParameterOptimizer {
-    public let beta1: Float
-    public let beta2: Float
-    public let epsilon: Float
-    public let amsgrad: Bool
-
+public final class Adam: AdamFamily {
     public init(groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, amsgrad: Bool = false) {
-        checkAdamHyperparameters(beta1, beta2, epsilon)
-        (self.beta1, self.beta2, self.epsilon, self.amsgrad) = (beta1, beta2, epsilon, amsgrad)
-        super.init(groups: groups, learningRate: learningRate,
-                   slotNames: adamSlotNames(amsgrad), perParameterStep: true)
+        super.init(groups: groups, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   amsgrad: amsgrad, decoupled: false)
     }
 
     /// Adam over `parameters`; `noWeightDecay` parameters get no decay unless `decayAll`.
@@ -37,28 +30,16 @@ public final class Adam: ParameterOptimizer {
         self.init(groups: ParameterGroup.split(parameters, weightDecay: weightDecay, decayAll: decayAll),
                   learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad)
     }
-
-    override func applySingle(parameter: Tensor, gradient: Tensor, state: [Tensor], context: StepContext) {
-        adamUpdate(parameter: parameter, gradient: gradient, state: state, context: context,
-                   beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad, decoupled: false)
-    }
 }
 
 /// AdamW with PyTorch's `torch.optim.AdamW` semantics: decoupled weight decay
 /// `p ← p − lr·wd·p` (as `p·(1 − lr·wd)`) before the Adam update of ``Adam`` (which then has
 /// no L2 term). PyTorch's default weight decay is 0.01.
-public final class AdamW: ParameterOptimizer {
-    public let beta1: Float
-    public let beta2: Float
-    public let epsilon: Float
-    public let amsgrad: Bool
-
+public final class AdamW: AdamFamily {
     public init(groups: [ParameterGroup], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, amsgrad: Bool = false) {
-        checkAdamHyperparameters(beta1, beta2, epsilon)
-        (self.beta1, self.beta2, self.epsilon, self.amsgrad) = (beta1, beta2, epsilon, amsgrad)
-        super.init(groups: groups, learningRate: learningRate,
-                   slotNames: adamSlotNames(amsgrad), perParameterStep: true)
+        super.init(groups: groups, learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                   amsgrad: amsgrad, decoupled: true)
     }
 
     /// AdamW over `parameters`; `noWeightDecay` parameters get no decay unless `decayAll`.
@@ -68,10 +49,29 @@ public final class AdamW: ParameterOptimizer {
         self.init(groups: ParameterGroup.split(parameters, weightDecay: weightDecay, decayAll: decayAll),
                   learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad)
     }
+}
+
+/// What Adam and AdamW share: the hyperparameters, the state slots and the update, which differ
+/// only in how weight decay enters (added to the gradient, or decoupled).
+public class AdamFamily: ParameterOptimizer {
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    public let amsgrad: Bool
+    /// AdamW's decoupled decay `p ← p·(1 − lr·wd)` instead of Adam's `g + wd·p`.
+    let decoupled: Bool
+
+    init(groups: [ParameterGroup], learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
+         amsgrad: Bool, decoupled: Bool) {
+        checkAdamHyperparameters(beta1, beta2, epsilon)
+        (self.beta1, self.beta2, self.epsilon, self.amsgrad, self.decoupled) = (beta1, beta2, epsilon, amsgrad, decoupled)
+        super.init(groups: groups, learningRate: learningRate,
+                   slotNames: adamSlotNames(amsgrad), perParameterStep: true)
+    }
 
     override func applySingle(parameter: Tensor, gradient: Tensor, state: [Tensor], context: StepContext) {
         adamUpdate(parameter: parameter, gradient: gradient, state: state, context: context,
-                   beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad, decoupled: true)
+                   beta1: beta1, beta2: beta2, epsilon: epsilon, amsgrad: amsgrad, decoupled: decoupled)
     }
 }
 

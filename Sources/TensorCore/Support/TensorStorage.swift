@@ -25,12 +25,6 @@ public final class TensorStorage: @unchecked Sendable {
         self.pointer = StoragePool.shared.allocate(count)
     }
 
-    /// Allocates storage filled with `value`.
-    public convenience init(count: Int, repeating value: Float) {
-        self.init(uninitializedCount: count)
-        pointer.initialize(repeating: value, count: count)
-    }
-
     deinit { StoragePool.shared.release(pointer, count: count) }
 
     /// The values as a Swift array (a copy).
