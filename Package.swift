@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "TensorCore", targets: ["TensorCore"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "LCNNKit", targets: ["LCNNKit"]),
         .executable(name: "lcnn", targets: ["lcnn"]),
     ],
@@ -29,18 +30,20 @@ let package = Package(
         .target(name: "_TestSupport", dependencies: ["TensorCore"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"]),
-        .target(name: "LCNNKit", dependencies: ["TensorCore", "NN", "Datasets"]),
+        .target(name: "Plotting", dependencies: ["CZlib"]),
+        .target(name: "LCNNKit", dependencies: ["TensorCore", "NN", "Datasets", "Plotting"]),
         .executableTarget(
             name: "lcnn",
             dependencies: [
-                "TensorCore", "TensorKernels", "NN", "Datasets", "LCNNKit",
+                "TensorCore", "TensorKernels", "NN", "Datasets", "Plotting", "LCNNKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "_TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "_TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore"]),
-        .testTarget(name: "LCNNKitTests", dependencies: ["LCNNKit", "NN", "Datasets", "TensorCore", "_TestSupport"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "LCNNKitTests", dependencies: ["LCNNKit", "NN", "Datasets", "TensorCore", "Plotting", "_TestSupport"]),
         .testTarget(name: "LCNNCommandTests", dependencies: ["lcnn", "LCNNKit", "NN"]),
     ]
 )
