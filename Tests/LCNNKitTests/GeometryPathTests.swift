@@ -46,7 +46,7 @@ struct GeometryPathTests {
         #expect(path.maxDeviationRatio >= 0.3)
 
         let ratios = path.explainedVarianceRatio
-        #expect(ratios.count == 2)
+        try #require(ratios.count == 2)
         #expect(ratios.allSatisfy { (0...1).contains($0) } && zip(ratios, ratios.dropFirst()).allSatisfy { $0 >= $1 })
         #expect(ratios.reduce(0, +) <= 1 + 1e-9 && ratios[1] > 1e-3, "a bent path has a second component: \(ratios)")
         // In 2-D the first two components are a rotation of the centred path: distances are kept.

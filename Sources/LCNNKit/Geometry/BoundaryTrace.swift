@@ -32,10 +32,17 @@ public struct BoundaryTrace: Sendable {
         // Coarse scan: per b, the a values 0, Δ, 2Δ, …, maxDistance.
         let step = maxDistance / Float(scanSteps)
         var brackets: [(index: Int, low: Float, high: Float)] = []
-        for (index, b) in bValues.enumerated() {
-            let scan = classes((0...scanSteps).map { (a: $0 == scanSteps ? maxDistance : Float($0) * step, b: b) })
-            guard scan[0] == origin, let first = scan.firstIndex(where: { $0 != origin }) else { continue }
-            brackets.append((index, first == 1 ? 0 : Float(first - 1) * step, first == scanSteps ? maxDistance : Float(first) * step))
+        let scanA = (0...scanSteps).map { $0 == scanSteps ? maxDistance : Float($0) * step }
+        let perChunk = Swift.max(1, batch / scanA.count)   // b values scanned per forward pass
+        for chunkStart in stride(from: 0, to: bValues.count, by: perChunk) {
+            let chunk = chunkStart..<Swift.min(bValues.count, chunkStart + perChunk)
+            let scans = classes(chunk.flatMap { i in scanA.map { (a: $0, b: bValues[i]) } })
+            for (offset, index) in chunk.enumerated() {
+                let scan = scans[(offset * scanA.count)..<((offset + 1) * scanA.count)]
+                guard scan.first == origin, let first = scan.firstIndex(where: { $0 != origin }) else { continue }
+                let i = first - offset * scanA.count
+                brackets.append((index, scanA[i - 1], scanA[i]))
+            }
         }
 
         // Bisection, all brackets at once: class c₀ at `low`, another class at `high`.
