@@ -28,7 +28,7 @@ struct AxisMap {
 
     /// Tick positions (data units) for an axis `length` SVG units long.
     func ticks(length: Double) -> [Double] {
-        let target = max(2, Int(abs(length) / 65))
+        let target = max(2, Int(abs(length) / 55))
         if scale == .log10 {
             var decades = Ticks.log10(lower...upper)
             if decades.count >= 2 {

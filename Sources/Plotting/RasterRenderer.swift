@@ -94,7 +94,7 @@ enum Rasterizer {
         let boldShift = role.bold ? max(1, ps / 2) : 0
         let length = (bytes.count * BitmapFont.advance - 1) * ps + boldShift
         let offset = anchor == .start ? 0 : anchor == .middle ? length / 2 : length
-        let ox = Int(at.x.rounded()), oy = Int(at.y.rounded())
+        let ox = pixelInt(at.x.rounded()), oy = pixelInt(at.y.rounded())
         let h = BitmapFont.glyphHeight
         for (i, byte) in bytes.enumerated() where byte != 32 {
             for (col, bits) in BitmapFont.columns(byte).enumerated() where bits != 0 {

@@ -92,3 +92,17 @@ struct ValidationTests {
         #expect(try !figure.png(scale: 1).isEmpty)
     }
 }
+
+@Test func dataFarOutsideTheLimitsIsClippedWithoutCrashing() throws {
+    let huge = 1e300
+    let figure = Figure(panels: [Panel(x: Axis(limits: 0...1), y: Axis(limits: 0...1), marks: [
+        .line(Line(xs: [0, huge, -huge], ys: [0, huge, 0.5], color: RGB(200, 0, 0), style: .dashed)),
+        .line(Line(xs: [0, 1], ys: [-huge, huge], color: RGB(0, 0, 200), style: .dotted)),
+        .points(Points(xs: [huge, -huge], ys: [0.5, huge], colors: [RGB(0, 0, 0)])),
+        .band(Band(xs: [0, huge], lower: [-huge, 0], upper: [huge, 1], color: RGB(0, 200, 0))),
+        .text(TextNote(x: huge, y: -huge, text: "far away")),
+    ])])
+    try figure.validate()
+    #expect(SVGParse(figure.svg()).ok)
+    #expect(try !figure.png(scale: 1).isEmpty)
+}
