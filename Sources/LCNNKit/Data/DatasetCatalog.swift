@@ -50,3 +50,16 @@ public enum DatasetName: String, Sendable, CaseIterable, Codable {
         }
     }
 }
+
+extension DatasetName {
+    /// The names of the classes, for legends and findings.
+    public var classNames: [String] {
+        switch self {
+        case .moons: return ["upper moon", "lower moon"]
+        case .mnist: return (0...9).map(String.init)
+        case .fashionMNIST: return FashionMNIST.classNames
+        case .cifar10: return CIFAR.cifar10ClassNames
+        case .cifar100: return (0..<100).map { "class \($0)" }
+        }
+    }
+}

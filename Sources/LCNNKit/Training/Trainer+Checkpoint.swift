@@ -10,23 +10,32 @@ extension Trainer {
     /// Writes `metrics.jsonl`, `last.safetensors` and, when the test accuracy improved,
     /// `best.safetensors`. Each file is replaced atomically, so an interrupted write leaves the
     /// previous version intact.
+    ///
+    /// Files are written after an epoch when at least ``checkpointInterval`` seconds passed since
+    /// the last write, and always after the final epoch: runs whose epochs take milliseconds (two
+    /// moons) would otherwise spend nearly all their time waiting on the disk. An improved model
+    /// between two writes is kept in memory and written as `best.safetensors` at the next one.
     func saveCheckpoints(after metrics: EpochMetrics) throws {
-        guard let dir = outputDirectory else {
-            bestTestAccuracy = max(bestTestAccuracy, metrics.testAccuracy)
-            return
-        }
-        let lines = history.map { $0.jsonLine() + "\n" }.joined()
-        try Data(lines.utf8).write(to: dir.appendingPathComponent(Self.metricsName), options: .atomic)
-
         let improved = metrics.testAccuracy > bestTestAccuracy
         if improved { bestTestAccuracy = metrics.testAccuracy }
+        guard let dir = outputDirectory else { return }
+        if improved {
+            pendingBest = (model.stateDict().mapValues { $0.copy() }, checkpointMetadata(epoch: metrics.epoch))
+        }
+        let finalEpoch = nextEpoch >= config.epochs
+        guard finalEpoch || Date().timeIntervalSince(lastCheckpointWrite) >= checkpointInterval else { return }
+
+        let lines = history.map { $0.jsonLine() + "\n" }.joined()
+        try Data(lines.utf8).write(to: dir.appendingPathComponent(Self.metricsName), options: .atomic)
         var tensors = model.stateDict()
         for (key, value) in optimizer.stateTensors() { tensors[Self.optimizerPrefix + key] = value }
-        let metadata = checkpointMetadata(epoch: metrics.epoch)
-        try saveSafeTensors(tensors, to: dir.appendingPathComponent(Self.lastCheckpointName), metadata: metadata)
-        if improved {
-            try model.saveCheckpoint(to: dir.appendingPathComponent(Self.bestCheckpointName), metadata: metadata)
+        try saveSafeTensors(tensors, to: dir.appendingPathComponent(Self.lastCheckpointName),
+                            metadata: checkpointMetadata(epoch: metrics.epoch))
+        if let (best, metadata) = pendingBest {
+            try saveSafeTensors(best, to: dir.appendingPathComponent(Self.bestCheckpointName), metadata: metadata)
+            pendingBest = nil
         }
+        lastCheckpointWrite = Date()
     }
 
     func checkpointMetadata(epoch: Int) -> [String: String] {

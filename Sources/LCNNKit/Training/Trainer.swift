@@ -29,6 +29,11 @@ public final class Trainer {
     public internal(set) var history: [EpochMetrics] = []
     /// Reports progress; nil is silent.
     public var progress: TrainingProgress?
+    /// Least number of seconds between two checkpoint writes (the final epoch is always written);
+    /// 0 writes after every epoch. See ``saveCheckpoints(after:)``.
+    public var checkpointInterval: TimeInterval = 1
+    var lastCheckpointWrite = Date.distantPast
+    var pendingBest: (tensors: [String: Tensor], metadata: [String: String])?
 
     public static let lastCheckpointName = "last.safetensors"
     public static let bestCheckpointName = "best.safetensors"

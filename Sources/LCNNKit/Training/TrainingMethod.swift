@@ -19,6 +19,19 @@ public enum TrainingMethod: String, Sendable, CaseIterable, Codable {
     /// T7: training on ℓ2-PGD adversarial examples (Madry et al.).
     case adversarial
 
+    /// The name figures and reports use: "Standard", "LCNN", "LCNN + GradReg", ….
+    public var displayName: String {
+        switch self {
+        case .standard: return "Standard"
+        case .lcnn: return "LCNN"
+        case .gradreg: return "GradReg"
+        case .lcnnGradreg: return "LCNN + GradReg"
+        case .cure: return "CURE"
+        case .softplusWD: return "Softplus + WD"
+        case .adversarial: return "Adversarial training"
+        }
+    }
+
     /// Whether the model is built in LCNN form.
     public var usesLCNNArchitecture: Bool { self == .lcnn || self == .lcnnGradreg }
     /// Whether the LCNN penalty on β and γ is added.
