@@ -16,16 +16,18 @@ struct DemoCommand: ParsableCommand {
             """)
 
     @OptionGroup var moons: MoonsOptions
+    @Option(help: "Test points measured per model.") var samples = 500
     @Option(help: "Output directory.") var out = "runs/demo"
 
     func run() throws {
+        guard samples > 0 else { throw ValidationError("--samples must be positive") }
         let start = Date()
         let directory = URL(fileURLWithPath: out)
         let runs = try MoonsCommand.train(try moons.experiment(), into: directory)
 
-        print("measuring curvature and robustness on \(runs.first?.test.count ?? 0) test points…")
+        print("measuring curvature and robustness on \(min(samples, runs.first?.test.count ?? 0)) test points…")
         var options = EvaluationOptions()
-        options.samples = 500
+        options.samples = samples
         options.powerIterations = 20
         let results = try runs.map { run in
             var result = try Evaluation.evaluate(try CheckpointModel(url: run.checkpoint), train: run.train, test: run.test,
@@ -37,7 +39,7 @@ struct DemoCommand: ParsableCommand {
         print("\n" + report.markdown)
         try Data(report.markdown.utf8).write(to: directory.appendingPathComponent("tables.md"), options: .atomic)
 
-        let boundaries = try DecisionBoundaryFigure.render(runs, into: directory)
+        let boundaries = try DecisionBoundaryFigure.render(runs, into: directory, resolution: moons.resolution)
         boundaries.findings.forEach { print("  " + $0) }
         let activations = try ActivationFigure.render(into: directory)
         print("figures: \(boundaries.png.path), \(activations.png.path) (and .svg)")

@@ -21,7 +21,7 @@ struct MoonsCommand: ParsableCommand {
         let experiment = try options.experiment()
         let directory = URL(fileURLWithPath: out)
         let runs = try Self.train(experiment, into: directory)
-        let figure = try DecisionBoundaryFigure.render(runs, into: directory)
+        let figure = try DecisionBoundaryFigure.render(runs, into: directory, resolution: options.resolution)
         figure.findings.forEach { print("  " + $0) }
         print("figure: \(figure.svg.path), \(figure.png.path)")
     }
@@ -46,6 +46,7 @@ struct MoonsOptions: ParsableArguments {
     @Option(name: .customLong("label-noise"), help: "Fraction of flipped labels of the noisy row (default 0.2; 0 draws only the clean row).")
     var labelNoise: Float?
     @Option(help: "Seed of the data, initialisation and batches.") var seed: UInt64 = 0
+    @Option(help: "Grid cells across the decision-boundary picture.") var resolution = 240
 
     func experiment() throws -> MoonsExperiment {
         var e = MoonsExperiment()
@@ -57,8 +58,8 @@ struct MoonsOptions: ParsableArguments {
             e.labelNoises = labelNoise > 0 ? [0, labelNoise] : [0]
         }
         e.seed = seed
-        guard e.epochs > 0, e.count >= 4, e.noise >= 0 else {
-            throw ValidationError("--epochs must be positive, --count at least 4 and --noise non-negative")
+        guard e.epochs > 0, e.count >= 4, e.noise >= 0, resolution >= 8 else {
+            throw ValidationError("--epochs must be positive, --count at least 4, --noise non-negative and --resolution at least 8")
         }
         return e
     }

@@ -121,7 +121,7 @@ struct PlotCommand: ParsableCommand {
             abstract: "A path between two inputs of one class that stays in the class (path-connectedness), on its principal components.",
             discussion: "Example: lcnn plot path --checkpoint runs/lcnn/best.safetensors --from 0 --to 12 --out figures")
         @OptionGroup var checkpoints: Checkpoints
-        @Option(help: "Test index of the path's start.") var from = 0
+        @Option(help: "Test index of the path's start (default: the first test input every model predicts correctly).") var from: Int?
         @Option(help: "Test index of its end (default: the next test input of the same label every model predicts correctly).") var to: Int?
         @Option(name: .customLong("check-points"), help: "Points checked on every segment.") var checkPoints = 16
         @Option(name: .customLong("max-depth"), help: "Depth of the midpoint repair.") var maxDepth = 12
@@ -129,7 +129,7 @@ struct PlotCommand: ParsableCommand {
             guard checkPoints >= 2, maxDepth >= 1 else { throw ValidationError("--check-points must be ≥ 2 and --max-depth ≥ 1") }
             let (models, test, _) = try checkpoints.load()
             var suite = FigureSuite()
-            suite.inputIndex = from
+            suite.pathStart = from
             suite.pathTarget = to
             suite.seed = checkpoints.seed
             var finder = ClassPathFinder()

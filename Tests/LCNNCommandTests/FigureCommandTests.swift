@@ -25,7 +25,7 @@ struct FigureCommandTests {
     func demo() throws {
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: out) }
-        var command = try DemoCommand.parse(["--epochs", "30", "--count", "60", "--out", out])
+        var command = try DemoCommand.parse(["--epochs", "10", "--count", "40", "--resolution", "24", "--samples", "10", "--out", out])
         try command.run()
         for file in ["moons.svg", "moons.png", "activations.svg", "activations.png", "tables.md",
                      "standard/last.safetensors", "lcnn-label-noise/last.safetensors"] {
@@ -39,7 +39,7 @@ struct FigureCommandTests {
     func plotCommands() throws {
         let out = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: out) }
-        var moons = try MoonsCommand.parse(["--epochs", "20", "--count", "60", "--label-noise", "0", "--out", out])
+        var moons = try MoonsCommand.parse(["--epochs", "20", "--count", "60", "--label-noise", "0", "--resolution", "24", "--out", out])
         try moons.run()
         let checkpoints = ["--checkpoint", out + "/standard/last.safetensors", "--checkpoint", out + "/lcnn/last.safetensors"]
         var activations = try PlotCommand.Activations.parse(["--betas", "1,10", "--out", out])

@@ -30,10 +30,13 @@ public enum BoundaryPlaneFigure {
     }
 
     /// Builds each model's plane through `input` (one sample, shape [1, …]) and measures it on a
-    /// `resolution`² grid over a, b ∈ [−r, r]; r is `radius`, or twice the largest distance to
-    /// a boundary among the models (so every boundary lies inside the window).
+    /// `resolution`² grid over a ∈ [−r, r] (adversarial) and b ∈ [−s·r, s·r] (random, s =
+    /// `randomScale`: the boundary bends over longer distances along a random direction than
+    /// along the adversarial one, Moosavi-Dezfooli et al. 2019); r is `radius`, or twice the
+    /// largest distance to a boundary among the models (so every boundary lies inside the window).
     public static func analyse(_ models: [(label: String, model: any Layer)], input: Tensor, radius: Float? = nil,
-                               resolution: Int = 121, seed: UInt64 = 0, searchLimit: Float = 50) throws -> [Analysis] {
+                               randomScale: Float = 5, resolution: Int = 121, seed: UInt64 = 0,
+                               searchLimit: Float = 50) throws -> [Analysis] {
         let planes = try models.map { m -> (Classifier, InputPlane, Double?) in
             let classifier = inferenceClassifier(m.model)
             var g = SeededGenerator(seed: seed)   // the same random draw for v in every model's plane
@@ -44,11 +47,12 @@ public enum BoundaryPlaneFigure {
         let r = radius ?? Float(max(2 * farthest, 1e-3))
         return try zip(models, planes).map { m, p in
             let (classifier, plane, distance) = p
-            let grid = plane.classify(classifier, a: -r...r, b: -r...r, columns: resolution, rows: resolution)
+            let w = r * randomScale
+            let grid = plane.classify(classifier, a: -r...r, b: -w...w, columns: resolution, rows: resolution)
             let originClass = withoutGrad { classifier(input) }.argmax(axis: -1)[0]
-            let bValues = linspace(Double(-r)...Double(r), count: 61).map(Float.init)
+            let bValues = linspace(Double(-w)...Double(w), count: 61).map(Float.init)
             let boundary = BoundaryTrace.trace(classifier, plane: plane, bValues: bValues, maxDistance: r)
-            let central = boundary.filter { abs($0.b) <= Double(r) / 2 }
+            let central = boundary.filter { abs($0.b) <= Double(w) / 2 }
             let fit = try? QuadraticBoundaryFit.fit(central)
             return Analysis(label: m.label, plane: plane, grid: grid, boundary: boundary, fit: fit, distance: distance,
                             originClass: originClass)
@@ -73,7 +77,7 @@ public enum BoundaryPlaneFigure {
             }
             marks.append(.points(Points(xs: [0], ys: [0], colors: [RGB(0, 0, 0)], radius: 4, shape: .cross, label: "input")))
             panels.append(Panel(title: analysis.label, x: Axis("random direction v"), y: Axis("adversarial direction u"),
-                                marks: marks, legend: .bottomRight, equalAspect: true))
+                                marks: marks, legend: .bottomRight))
             let className = classNames.flatMap { analysis.originClass < $0.count ? $0[analysis.originClass] : nil }
                 ?? "class \(analysis.originClass)"
             var finding = "\(analysis.label): input predicted as \(className)"
@@ -90,7 +94,7 @@ public enum BoundaryPlaneFigure {
                    columns: min(panels.count, 3)),
             name: name, in: directory, title: "Decision boundary near an input (study 002, Figure 2)",
             caption: "Predicted class on the plane through one test input spanned by its DeepFool direction u "
-                + "(vertical) and a random direction v (horizontal); black dots: the boundary found along u for each "
+                + "(vertical) and a random direction v (horizontal, a wider range); black dots: the boundary found along u for each "
                 + "offset along v; red: the quadratic a(b) = c2·b² + c1·b + c0 fitted to the central half, whose "
                 + "curvature at b = 0 is κ = 2·c2/(1+c1²)^{3/2}.",
             findings: findings)

@@ -16,10 +16,11 @@ public enum ClassPathFigure {
             projections.append(.line(Line(xs: xs, ys: ys, color: color, width: 1.8, label: entry.label)))
             projections.append(.points(Points(xs: xs, ys: ys, colors: [color], radius: 2.5)))
             let ratios = p.explainedVarianceRatio
-            let components = ratios.indices.map { Double($0 + 1) }
-            variances.append(.line(Line(xs: components, ys: ratios.map { max($0, 1e-12) }, color: color, width: 1.5,
-                                        label: entry.label)))
-            variances.append(.points(Points(xs: components, ys: ratios.map { max($0, 1e-12) }, colors: [color], radius: 3)))
+            // Components with no variance (a straight path has one) have no place on a log axis.
+            let shown = ratios.enumerated().filter { $0.element > 1e-9 }
+            let components = shown.map { Double($0.offset + 1) }, values = shown.map(\.element)
+            variances.append(.line(Line(xs: components, ys: values, color: color, width: 1.5, label: entry.label)))
+            variances.append(.points(Points(xs: components, ys: values, colors: [color], radius: 3)))
             findings.append("\(entry.label): \(p.pointCount) points (\(p.repairedMidpoints) repaired midpoints), "
                             + "max deviation from the straight line \(formatted(p.maxDeviationRatio)) × its length, "
                             + "first principal component explains \(percent(ratios.first ?? 1)) of the variance")

@@ -7,8 +7,7 @@ import TensorCore
 /// input, how large a window, how fine a grid, which seed. `lcnn plot …` and `lcnn reproduce`
 /// both go through here, so a figure in a report is exactly what its printed command redraws.
 public struct FigureSuite: Sendable {
-    /// Index into the test set of the input the geometry figures are drawn around (V4, V5) and
-    /// the path starts from (V6).
+    /// Index into the test set of the input the geometry figures are drawn around (V4, V5).
     public var inputIndex = 0
     /// Test samples of the gradient-robustness curves (V3).
     public var samples = 100
@@ -16,13 +15,15 @@ public struct FigureSuite: Sendable {
     public var levels = 7
     /// Half-width of the V4 window; nil: twice the farthest boundary along u among the models.
     public var boundaryRadius: Float?
-    /// Half-width of the V5 window; nil: `regionsScale` × the largest DeepFool distance of the input.
+    /// Half-width of the V5 window; nil: `regionsScale` × the distance at which the plane's four
+    /// axis rays leave the input's class (their median, the largest among the models).
     public var regionsRadius: Float?
-    public var regionsScale: Float = 8
+    public var regionsScale: Float = 1.5
     /// Cells per side of the V4 and V5 grids.
     public var resolution = 121
-    /// Test index of the path's other end (V6); nil: the next test input of the same label that
-    /// every model predicts correctly.
+    /// Test index of the path's start (V6); nil: the first test input every model predicts correctly.
+    public var pathStart: Int?
+    /// Test index of the path's other end (V6); nil: see ``pathEnd(_:test:from:checkPoints:)``.
     public var pathTarget: Int?
     public var seed: UInt64 = 0
 
@@ -71,29 +72,35 @@ public struct FigureSuite: Sendable {
     /// V5: decision regions on a random plane through test input `inputIndex`.
     public func regions(_ models: [NamedModel], test: Dataset, classNames: [String]?, into directory: URL) throws -> RenderedFigure {
         let x = try input(inputIndex, of: test)
-        let radius = regionsRadius ?? {
-            let distances = models.map { m in
-                DeepFool(inputRange: nil).attack(inferenceClassifier(m.model), x).perturbationNorms[0]
-            }
-            return regionsScale * max(distances.filter(\.isFinite).max() ?? 0.1, 1e-3)
-        }()
+        let radius = try regionsRadius ?? regionsScale * RegionsFigure.rayDistance(models, input: x, seed: seed)
         let analyses = try RegionsFigure.analyse(models, input: x, radius: radius, resolution: resolution, seed: seed)
         return try RegionsFigure.render(analyses, classNames: classNames, into: directory)
     }
 
-    /// The path's other end: `pathTarget`, or, among the later test inputs with the same label
-    /// that every model predicts, like `inputIndex`, as that label, the first whose straight
+    /// The path's start: `pathStart`, or the first test input every model predicts correctly.
+    func pathBegin(_ models: [NamedModel], test: Dataset) throws -> Int {
+        if let pathStart { return try checkedIndex(pathStart, in: test) }
+        let batch = test.prefix(min(test.count, 500))
+        let predictions = models.map { m in withoutGrad { inferenceClassifier(m.model)(batch.images) }.argmax(axis: -1) }
+        guard let first = batch.labels.indices.first(where: { i in predictions.allSatisfy { $0[i] == batch.labels[i] } }) else {
+            throw TrainingError.invalidConfiguration("no test input among the first \(batch.count) is predicted correctly by every model")
+        }
+        return first
+    }
+
+    /// The path's other end: `pathTarget`, or, among the other test inputs with the same label
+    /// that every model predicts, like the start `from`, as that label, the first whose straight
     /// segment from the input leaves the class for some model (so the path has something to
     /// show), else the first of them.
-    func pathEnd(_ models: [NamedModel], test: Dataset, checkPoints: Int) throws -> Int {
-        if let pathTarget { return pathTarget }
-        let label = test.labels[try checkedIndex(inputIndex, in: test)]
-        let candidates = Array((0..<test.count).filter { $0 != inputIndex && test.labels[$0] == label }.prefix(200))
-        let batch = test.subset([inputIndex] + candidates).images
+    func pathEnd(_ models: [NamedModel], test: Dataset, from: Int, checkPoints: Int) throws -> Int {
+        if let pathTarget { return try checkedIndex(pathTarget, in: test) }
+        let label = test.labels[try checkedIndex(from, in: test)]
+        let candidates = Array((0..<test.count).filter { $0 != from && test.labels[$0] == label }.prefix(200))
+        let batch = test.subset([from] + candidates).images
         let classifiers = models.map { inferenceClassifier($0.model) }
         let predictions = classifiers.map { c in withoutGrad { c(batch) }.argmax(axis: -1) }
         guard predictions.allSatisfy({ $0[0] == label }) else {
-            throw TrainingError.invalidConfiguration("not every model predicts test input \(inputIndex) as its label \(label): "
+            throw TrainingError.invalidConfiguration("not every model predicts test input \(from) as its label \(label): "
                                                      + "pick another input")
         }
         let correct = candidates.enumerated().filter { k, _ in predictions.allSatisfy { $0[k + 1] == label } }.map(\.element)
@@ -116,11 +123,11 @@ public struct FigureSuite: Sendable {
         return first
     }
 
-    /// V6: a path inside the class region between test inputs `inputIndex` and its path end,
-    /// for every model.
+    /// V6: a path inside the class region between two test inputs of one class, for every model.
     public func path(_ models: [NamedModel], test: Dataset, finder: ClassPathFinder, into directory: URL) throws -> RenderedFigure {
-        let end = try pathEnd(models, test: test, checkPoints: finder.checkPoints)
-        let from = try input(inputIndex, of: test), to = try input(end, of: test)
+        let begin = try pathBegin(models, test: test)
+        let end = try pathEnd(models, test: test, from: begin, checkPoints: finder.checkPoints)
+        let from = try input(begin, of: test), to = try input(end, of: test)
         let paths = try models.map { m in
             (label: m.label, path: try finder.find(inferenceClassifier(m.model), from: from, to: to))
         }

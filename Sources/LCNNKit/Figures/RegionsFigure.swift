@@ -31,6 +31,26 @@ public enum RegionsFigure {
         }
     }
 
+    /// How far the input's class reaches along the random plane: for each model the median of
+    /// the distances at which the rays ±u, ±v leave the class (rays that stay in it up to `limit`
+    /// count as `limit`), and the largest of these over the models.
+    public static func rayDistance(_ models: [(label: String, model: any Layer)], input: Tensor, seed: UInt64 = 0,
+                                   limit: Float = 100) throws -> Float {
+        var generator = SeededGenerator(seed: seed)
+        let plane = try InputPlane.random(through: input, generator: &generator)
+        let rays = [(plane.u, plane.v), (-plane.u, plane.v), (plane.v, plane.u), (-plane.v, plane.u)]
+        let distances = try models.map { m -> Float in
+            let classifier = inferenceClassifier(m.model)
+            let hits = try rays.map { u, v -> Float in
+                let ray = try InputPlane(origin: input, u: u, v: v)
+                return BoundaryTrace.trace(classifier, plane: ray, bValues: [0], maxDistance: limit, scanSteps: 200)
+                    .first.map { Float($0.a) } ?? limit
+            }.sorted()
+            return (hits[1] + hits[2]) / 2
+        }
+        return max(distances.max() ?? 1, 1e-3)
+    }
+
     public static func render(_ analyses: [Analysis], classNames: [String]? = nil, into directory: URL,
                               name: String = "regions") throws -> RenderedFigure {
         var panels: [Panel] = [], findings: [String] = []
