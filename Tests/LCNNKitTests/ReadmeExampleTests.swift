@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import LCNNKit
 import NN
 import Testing
 import TensorCore
@@ -49,5 +51,26 @@ struct ReadmeExampleTests {
         let copy = config.makeModel()
         try copy.loadCheckpoint(from: url)
         #expect(copy.predict(images).scalars == model.predict(images).scalars)
+    }
+
+    @Test("train an LCNN and measure it")
+    func trainAndMeasure() throws {
+        var config = TrainConfig()
+        config.dataset = .moons
+        config.method = .lcnn                      // centered softplus, spectral norm, γ-BN, penalty
+        config.architecture = .mlp
+        config.epochs = 30
+        let (train, test) = try config.dataset.load(directory: nil, seed: config.seed)
+        let trainer = try Trainer(config: config, train: train, test: test, outputDirectory: nil)
+        try trainer.run()
+
+        let curvature = CurvatureSummary.evaluate(model: trainer.model, dataset: test.prefix(200))
+        print(curvature.gradientNorm.mean, curvature.spectralNorm.mean, curvature.curvature.mean)   // G1, G2, G3
+        let pgd = robustAccuracy(model: trainer.model, dataset: test.prefix(200), attack: .pgdL2, epsilons: [0.1])
+        print(pgd.points[0].robustAccuracy)
+
+        #expect(trainer.history.last!.testAccuracy > 0.8)
+        #expect(curvature.count == 200 && curvature.curvature.mean.isFinite && curvature.spectralNorm.mean > 0)
+        #expect(pgd.points[0].robustAccuracy <= pgd.cleanAccuracy)
     }
 }
