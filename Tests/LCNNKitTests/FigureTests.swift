@@ -4,6 +4,9 @@ import NN
 import Plotting
 import TensorCore
 import Testing
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 @testable import LCNNKit
 
 /// The figures of SPEC §6 drawn from small, quickly trained two-moons models.
@@ -24,8 +27,8 @@ struct FigureTests {
     }
 
     static func expectFiles(_ figure: RenderedFigure) throws {
-        let svg = try String(contentsOf: figure.svg, encoding: .utf8)
-        #expect(svg.contains("<svg"))
+        let parser = XMLParser(data: try Data(contentsOf: figure.svg))
+        #expect(parser.parse(), "\(figure.svg.lastPathComponent) is not well-formed XML: \(String(describing: parser.parserError))")
         let png = try Data(contentsOf: figure.png)
         #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         #expect(!figure.findings.isEmpty)
