@@ -9,21 +9,28 @@ import TensorCore
 /// SmallCNN Standard (`ModelConfig(architecture: .smallcnn, seed: 1)`) in evaluation mode.
 /// Each run reseeds the random start, so every run does the same work.
 enum AttackBenchmarks {
-    static func run() {
+    static let images = 256, steps = 10
+    static let epsilon: Float = 0.1, stepSize: Float = 0.01
+
+    /// The model, batch and attack of the task; each call runs one whole attack and returns
+    /// the adversarial examples and the clean inputs.
+    static func makeAttack() -> () -> (adversarial: Tensor, clean: Tensor) {
         let config = ModelConfig(architecture: .smallcnn, seed: 1)
         let model = config.makeModel()
-        let images = 256, steps = 10
-        var g = SeededGenerator(seed: 7)
-        let x = Tensor.uniform([images] + config.inputShape, generator: &g)
-        let labels = (0..<images).map { _ in g.nextInt(below: config.classes) }
-        let pgd = PGD(norm: .l2, epsilon: 0.1, steps: steps, stepSize: 0.01, randomStart: true, inputRange: 0...1)
+        let (x, labels) = TrainBenchmarks.batch(config, size: images)
+        let pgd = PGD(norm: .l2, epsilon: epsilon, steps: steps, stepSize: stepSize, randomStart: true, inputRange: 0...1)
         let classifier: Classifier = { model($0) }
-        let ms = BenchmarkClock.medianMilliseconds {
+        return {
             inference {
                 var start = SeededGenerator(seed: 11)
-                _ = pgd.attack(classifier, x, labels: labels, generator: &start)
+                return (pgd.attack(classifier, x, labels: labels, generator: &start), x)
             }
         }
+    }
+
+    static func run() {
+        let attack = makeAttack()
+        let ms = BenchmarkClock.medianMilliseconds { _ = attack() }
         print("{\"name\": \"pgd_l2\", \"model\": \"smallcnn\", \"variant\": \"standard\", "
               + "\"images\": \(images), \"steps\": \(steps), \"ms\": \(String(format: "%.3f", ms))}")
         fflush(nil)

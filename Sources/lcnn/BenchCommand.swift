@@ -5,7 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark suite; prints one JSON object per line.",
-        subcommands: [Kernels.self, Train.self, Methods.self, Curvature.self, Attack.self])
+        subcommands: [Kernels.self, Train.self, Methods.self, Curvature.self, Attack.self, Peers.self])
 
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -63,5 +63,52 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "ℓ2 PGD: SmallCNN, 256 images, ε 0.1, 10 steps of 0.01 (peer task T3).")
         func run() throws { AttackBenchmarks.run() }
+    }
+
+    struct Peers: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The peer baselines' tasks T1–T4 (shared/bench/peers) in their JSON schema, label \"swift\".",
+            discussion: """
+                Runs the tasks of torch_bench.py with the same definitions: T1 one training step of \
+                MLP2D (batch 256), SmallCNN (128) and ResNet18 (32), variants standard, lcnn, gradreg \
+                and lcnn+gradreg; T2 Hessian power iteration (SmallCNN, batch 32, 10 + 1 HVPs); T3 ℓ2 \
+                PGD (SmallCNN, 256 images, ε 0.1, 10 steps of 0.01); T4 eval-mode inference without \
+                gradient recording (SmallCNN 1024, ResNet18 128; standard and lcnn). Each line holds \
+                framework, label, framework_version, threads, task, model, variant, batch, median_ms, \
+                min_ms, mean_ms, max_ms, warmup, reps and check; summarize.py puts them in a "swift" \
+                column. Kernel threads: BENCH_THREADS, default 2 (as the peers). Build with -c release.
+
+                Differences from the peers: GradReg. The peers add 1e-3·‖∂(mean CE)/∂x‖², i.e. \
+                1e-3/B²·Σᵢ‖∇ₓℓᵢ‖², while the toolkit's objective scales its weight λg as \
+                λg/B·Σᵢ‖∇ₓℓᵢ‖². By default (--gradreg-scale peer) λg = 1e-3/B reproduces the peers' \
+                term; --gradreg-scale toolkit uses λg = 1e-3 (same work, a B times larger penalty). \
+                Timing: warm-ups then reps, all kept; unlike the peers' benchutil there is no idle wait \
+                and no discarding of repetitions disturbed by other processes, so run it on an idle \
+                machine. Inputs have the peers' distributions but come from the toolkit's generator.
+                """)
+
+        @Option(help: "Comma-separated substrings of task ids, e.g. T1/SmallCNN/lcnn+gradreg,T2,T4/ResNet18; runs tasks matching any.")
+        var only: String?
+        @Option(help: "Untimed runs before timing (at least 3).") var warmup = 3
+        @Option(help: "Timed runs (at least 10).") var reps = 10
+        @Option(help: "Append the JSON lines to this file.") var out: String?
+        @Option(help: "GradReg penalty scaling: peer (1e-3·‖∂(mean CE)/∂x‖², the default) or toolkit (1e-3/B·Σᵢ‖∇ₓℓᵢ‖²).")
+        var gradregScale: String = PeerBenchmarks.GradRegScale.peer.rawValue
+
+        func validate() throws {
+            guard warmup >= 3 else { throw ValidationError("--warmup must be at least 3") }
+            guard reps >= 10 else { throw ValidationError("--reps must be at least 10") }
+            guard PeerBenchmarks.GradRegScale(rawValue: gradregScale) != nil else {
+                throw ValidationError("--gradreg-scale must be peer or toolkit")
+            }
+            guard !PeerBenchmarks.selected(only: only).isEmpty else {
+                throw ValidationError("--only \(only ?? "") matches no task")
+            }
+        }
+
+        func run() throws {
+            try PeerBenchmarks.run(only: only, warmup: warmup, reps: reps, out: out,
+                                   gradRegScale: PeerBenchmarks.GradRegScale(rawValue: gradregScale) ?? .peer)
+        }
     }
 }

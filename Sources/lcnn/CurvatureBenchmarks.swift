@@ -2,7 +2,6 @@ import Foundation
 import LCNNKit
 import NN
 import TensorCore
-import TensorKernels
 
 /// `hessian_power_iter`: the peers' task T2 (bench/peers/README.md), the whole curvature
 /// estimate of one batch as in the authors' `estimate_curvature.py`: SmallCNN (Standard,
@@ -14,27 +13,32 @@ import TensorKernels
 /// of ≥ 10 runs after 2 warm-ups (SPEC G2/G3; target ≤ 0.8 × PyTorch's 345 ms).
 enum CurvatureBenchmarks {
     static let threads = 2
+    static let batch = 32, iterations = 10
 
-    static func run() {
-        let saved = KernelThreads.count
-        KernelThreads.count = threads
-        defer { KernelThreads.count = saved }
-        let batch = 32, iterations = 10
+    /// The model and batch of the task, and one whole estimate per call.
+    static func makeEstimate() -> () -> CurvatureMeasurement.Batch {
         let model = ModelConfig(architecture: .smallcnn, seed: 1).makeModel()
         var generator = SeededGenerator(seed: 1)
         let x = Tensor.uniform([batch, 1, 28, 28], low: 0, high: 1, generator: &generator)
         let labels = (0..<batch).map { _ in generator.nextInt(below: 10) }
         let measurement = CurvatureMeasurement(
             powerIteration: HessianPowerIteration(iterations: iterations, tolerance: 1e-3, seed: 0))
-        var meanCurvature: Double = 0, converged = 0
-        let ms = BenchmarkClock.medianMilliseconds {
-            let result = measurement.measure(model: model, at: x, labels: labels)
-            meanCurvature = MeanStd(result.curvature).mean
-            converged = result.power.convergedCount
+        return { measurement.measure(model: model, at: x, labels: labels) }
+    }
+
+    static func run() {
+        BenchmarkClock.withKernelThreads(threads) {
+            let estimate = makeEstimate()
+            var meanCurvature: Double = 0, converged = 0
+            let ms = BenchmarkClock.medianMilliseconds {
+                let result = estimate()
+                meanCurvature = MeanStd(result.curvature).mean
+                converged = result.power.convergedCount
+            }
+            print("{\"name\": \"hessian_power_iter\", \"model\": \"smallcnn\", \"variant\": \"standard\", \"batch\": \(batch), "
+                  + "\"iterations\": \(iterations), \"ms\": \(String(format: "%.2f", ms)), \"threads\": \(threads), "
+                  + "\"check\": {\"mean_curvature\": \(String(format: "%.6g", meanCurvature)), \"converged\": \(converged)}}")
+            fflush(nil)
         }
-        print("{\"name\": \"hessian_power_iter\", \"model\": \"smallcnn\", \"variant\": \"standard\", \"batch\": \(batch), "
-              + "\"iterations\": \(iterations), \"ms\": \(String(format: "%.2f", ms)), \"threads\": \(threads), "
-              + "\"check\": {\"mean_curvature\": \(String(format: "%.6g", meanCurvature)), \"converged\": \(converged)}}")
-        fflush(nil)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LCNNKit
 import NN
 import TensorCore
 
@@ -6,48 +7,94 @@ import TensorCore
 /// SGD update) for the models and batch sizes of `shared/bench/peers` (task T1):
 /// MLP2D at batch 256, SmallCNN at 128, ResNet-18 at 32, each Standard and LCNN.
 /// SGD uses lr 0.01, momentum 0.9 and weight decay 5e-4 on every parameter, as the peers do.
+/// The models, data and step are shared with `lcnn bench peers` (``PeerBenchmarks``).
 enum TrainBenchmarks {
-    struct Case {
-        let model: String
-        let config: ModelConfig
-        let batch: Int
+    /// The three models of the peer benchmark, named as the peers spell them.
+    enum Model: String, CaseIterable {
+        case mlp2d = "MLP2D", smallCNN = "SmallCNN", resnet18 = "ResNet18"
+
+        /// The lower-case name of `lcnn bench train`'s output.
+        var shortName: String { rawValue.lowercased() }
+
+        /// The peers' T1 batch size.
+        var trainBatch: Int {
+            switch self {
+            case .mlp2d: return 256
+            case .smallCNN: return 128
+            case .resnet18: return 32
+            }
+        }
+
+        /// MLP 2→64→64→2 without batch norm (in both forms, as the peers'); SmallCNN 1×28×28 and
+        /// ResNet-18 3×32×32 with 10 classes. Weights from seed 1.
+        func config(lcnn: Bool) -> ModelConfig {
+            switch self {
+            case .mlp2d:
+                return ModelConfig(architecture: .mlp, lcnn: lcnn, classes: 2, hiddenWidths: [64, 64], batchNorm: false, seed: 1)
+            case .smallCNN: return ModelConfig(architecture: .smallcnn, lcnn: lcnn, seed: 1)
+            case .resnet18: return ModelConfig(architecture: .resnet18, lcnn: lcnn, seed: 1)
+            }
+        }
     }
 
-    static func cases() -> [Case] {
-        var list: [Case] = []
-        for lcnn in [false, true] {
-            list.append(Case(model: "mlp2d", config: ModelConfig(architecture: .mlp, lcnn: lcnn, classes: 2, hiddenWidths: [64, 64], batchNorm: false, seed: 1), batch: 256))
-            list.append(Case(model: "smallcnn", config: ModelConfig(architecture: .smallcnn, lcnn: lcnn, seed: 1), batch: 128))
-            list.append(Case(model: "resnet18", config: ModelConfig(architecture: .resnet18, lcnn: lcnn, seed: 1), batch: 32))
+    /// A batch of `batch` inputs and uniform labels from `seed`: x ~ N(0, 1) for the MLP,
+    /// U[0, 1) for images (the peers' distributions).
+    static func batch(_ config: ModelConfig, size batch: Int, seed: UInt64 = 7) -> (x: Tensor, labels: [Int]) {
+        var g = SeededGenerator(seed: seed)
+        let x = config.architecture == .mlp
+            ? Tensor.normal([batch] + config.inputShape, generator: &g)
+            : Tensor.uniform([batch] + config.inputShape, generator: &g)
+        let labels = (0..<batch).map { _ in g.nextInt(below: config.classes) }
+        return (x, labels)
+    }
+
+    /// One training step of a model on a fixed batch, with the toolkit's ``Objective``: the mean
+    /// cross-entropy, plus the paper's LCNN penalty (LCNN methods) and the input-gradient
+    /// penalty with weight `gradientPenaltyWeight` (GradReg methods), then backward and SGD
+    /// (lr 0.01, momentum 0.9, weight decay 5e-4 on every parameter, torch semantics).
+    final class Step {
+        let model: any Layer
+        let x: Tensor
+        let labels: [Int]
+        let objective: Objective
+        let optimizer: SGD
+        private var generator = SeededGenerator(seed: 0)
+
+        init(model kind: Model, method: TrainingMethod, gradientPenaltyWeight: Float = 1e-3) {
+            let config = kind.config(lcnn: method.usesLCNNPenalty)
+            model = config.makeModel()
+            (x, labels) = TrainBenchmarks.batch(config, size: kind.trainBatch)
+            var options = ObjectiveOptions(penalty: .paper)
+            options.gradientPenaltyWeight = gradientPenaltyWeight
+            objective = Objective(method: method, options: options)
+            optimizer = SGD(parameters: model.namedParameters, learningRate: 0.01, momentum: 0.9,
+                            weightDecay: 5e-4, decayAll: true)
         }
-        return list
+
+        /// Runs one step and returns the objective before the update.
+        @discardableResult
+        func callAsFunction() -> Tensor {
+            training {
+                let loss = objective.evaluate(model: model, x: x, labels: labels, generator: &generator).total
+                optimizer.zeroGrad()
+                loss.backward()
+                optimizer.step()
+                return loss
+            }
+        }
     }
 
     static func run(filter: String?) {
-        for c in cases() {
-            let variant = c.config.lcnn ? "lcnn" : "standard"
-            if let filter, !"\(c.model) \(variant)".contains(filter) { continue }
-            let model = c.config.makeModel()
-            var g = SeededGenerator(seed: 7)
-            let x = c.config.architecture == .mlp
-                ? Tensor.normal([c.batch] + c.config.inputShape, generator: &g)
-                : Tensor.uniform([c.batch] + c.config.inputShape, generator: &g)
-            let labels = (0..<c.batch).map { _ in g.nextInt(below: c.config.classes) }
-            let optimizer = SGD(parameters: model.namedParameters, learningRate: 0.01, momentum: 0.9,
-                                weightDecay: 5e-4, decayAll: true)
-            let penalty = LCNNPenalty.paper
-            let ms = BenchmarkClock.medianMilliseconds {
-                training {
-                    var loss = crossEntropy(logits: model(x), labels: labels)
-                    if c.config.lcnn { loss = loss + penalty(model) }
-                    optimizer.zeroGrad()
-                    loss.backward()
-                    optimizer.step()
-                }
+        for lcnn in [false, true] {
+            for kind in Model.allCases {
+                let variant = lcnn ? "lcnn" : "standard"
+                if let filter, !"\(kind.shortName) \(variant)".contains(filter) { continue }
+                let step = Step(model: kind, method: lcnn ? .lcnn : .standard)
+                let ms = BenchmarkClock.medianMilliseconds { step() }
+                print("{\"name\": \"train_step\", \"model\": \"\(kind.shortName)\", \"variant\": \"\(variant)\", "
+                      + "\"batch\": \(kind.trainBatch), \"ms\": \(String(format: "%.3f", ms))}")
+                fflush(nil)
             }
-            print("{\"name\": \"train_step\", \"model\": \"\(c.model)\", \"variant\": \"\(variant)\", "
-                  + "\"batch\": \(c.batch), \"ms\": \(String(format: "%.3f", ms))}")
-            fflush(nil)
         }
     }
 }
