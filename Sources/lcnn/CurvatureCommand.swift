@@ -40,7 +40,7 @@ struct AttackCommand: ParsableCommand {
     func run() throws {
         let model = try CheckpointModel(url: URL(fileURLWithPath: checkpoint))
         let eps = try EvalCommand.parseEpsilons(epsilons)
-        let (_, test) = try EvalCommand.loadData(for: model, dataset: dataset, data: data)
+        let (_, test) = try model.loadData(dataset: dataset, data: data)
         try model.checkInput(sampleShape: test.sampleShape, dataset: test.name)
         var options = AttackOptions(steps: steps, relativeStepSize: stepSize)
         options.inputRange = test.images.rank == 4 ? 0...1 : nil

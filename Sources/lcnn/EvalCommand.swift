@@ -69,19 +69,11 @@ struct EvalCommand: ParsableCommand {
         return values.map { $0! }
     }
 
-    /// The train and test splits for a checkpoint: `dataset` or the one it was trained on.
-    static func loadData(for model: CheckpointModel, dataset: DatasetName?, data: String?) throws -> (train: Dataset, test: Dataset) {
-        let c = model.trainConfig
-        let name = dataset ?? c?.dataset ?? .fashionMNIST
-        return try name.load(directory: data ?? c?.dataDirectory, seed: c?.seed ?? 0, moonsCount: c?.moonsCount ?? 1000,
-                             moonsNoise: c?.moonsNoise ?? 0.1, moonsLabelNoise: c?.moonsLabelNoise ?? 0)
-    }
-
     static func evaluate(_ a: Shared, attacks: Bool, curvature: Bool) throws {
         guard !a.checkpoint.isEmpty else { throw ValidationError("give at least one --checkpoint FILE") }
         let options = try options(a, attacks: attacks, curvature: curvature)
         let models = try a.checkpoint.map { try CheckpointModel(url: URL(fileURLWithPath: $0)) }
-        let (train, test) = try loadData(for: models[0], dataset: a.dataset, data: a.data)
+        let (train, test) = try models[0].loadData(dataset: a.dataset, data: a.data)
         var results: [EvaluationResult] = []
         for m in models {
             print("evaluating \(m.label) from \(m.url.lastPathComponent) on \(test.name) (\(min(a.samples, test.count)) samples)…")

@@ -23,7 +23,7 @@ struct PlotCommand: ParsableCommand {
             guard !checkpoint.isEmpty else { throw ValidationError("give at least one --checkpoint FILE") }
             let checkpoints = try checkpoint.map { try CheckpointModel(url: URL(fileURLWithPath: $0)) }
             let name = dataset ?? checkpoints[0].trainConfig?.dataset ?? .fashionMNIST
-            let (_, test) = try EvalCommand.loadData(for: checkpoints[0], dataset: dataset, data: data)
+            let (_, test) = try checkpoints[0].loadData(dataset: dataset, data: data)
             for c in checkpoints { try c.checkInput(sampleShape: test.sampleShape, dataset: test.name) }
             return (FigureSuite.named(checkpoints), test, name.classNames)
         }
@@ -84,6 +84,15 @@ struct PlotCommand: ParsableCommand {
             suite.seed = seed
             return suite
         }
+
+        /// Loads the models and draws one figure around the input, with `--radius` stored at `radiusKey`.
+        func draw(_ checkpoints: Checkpoints, radiusKey: WritableKeyPath<FigureSuite, Float?>,
+                  _ figure: (FigureSuite, [FigureSuite.NamedModel], Dataset, [String]?, URL) throws -> RenderedFigure) throws {
+            let (models, test, names) = try checkpoints.load()
+            var suite = try suite(seed: checkpoints.seed)
+            suite[keyPath: radiusKey] = radius
+            report(try figure(suite, models, test, names, checkpoints.directory))
+        }
     }
 
     struct Boundary: ParsableCommand {
@@ -94,10 +103,7 @@ struct PlotCommand: ParsableCommand {
         @OptionGroup var checkpoints: Checkpoints
         @OptionGroup var around: Around
         func run() throws {
-            let (models, test, names) = try checkpoints.load()
-            var suite = try around.suite(seed: checkpoints.seed)
-            suite.boundaryRadius = around.radius
-            report(try suite.boundary(models, test: test, classNames: names, into: checkpoints.directory))
+            try around.draw(checkpoints, radiusKey: \.boundaryRadius) { try $0.boundary($1, test: $2, classNames: $3, into: $4) }
         }
     }
 
@@ -108,10 +114,7 @@ struct PlotCommand: ParsableCommand {
         @OptionGroup var checkpoints: Checkpoints
         @OptionGroup var around: Around
         func run() throws {
-            let (models, test, names) = try checkpoints.load()
-            var suite = try around.suite(seed: checkpoints.seed)
-            suite.regionsRadius = around.radius
-            report(try suite.regions(models, test: test, classNames: names, into: checkpoints.directory))
+            try around.draw(checkpoints, radiusKey: \.regionsRadius) { try $0.regions($1, test: $2, classNames: $3, into: $4) }
         }
     }
 

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import NN
 import TensorCore
@@ -27,10 +28,21 @@ public struct CheckpointModel {
         try model.loadStateDict(weights)
     }
 
-    /// A short label: the run's method and the model form, e.g. `lcnn+gradreg (smallcnn, LCNN)`.
+    /// A short label: the run's method and the model form, e.g. `lcnn+gradreg (smallcnn, LCNN)`,
+    /// and the activation when the run overrode the method's (`lcnn (smallcnn, LCNN, swish)`).
     public var label: String {
         let method = trainConfig?.method.rawValue ?? (modelConfig.lcnn ? "lcnn" : "standard")
-        return "\(method) (\(modelConfig.architecture.rawValue)\(modelConfig.lcnn ? ", LCNN" : ""))"
+        let activation = trainConfig?.activation.map { ", \($0.rawValue)" } ?? ""
+        return "\(method) (\(modelConfig.architecture.rawValue)\(modelConfig.lcnn ? ", LCNN" : "")\(activation))"
+    }
+
+    /// The train and test splits for this checkpoint: `dataset`, or the one it was trained on,
+    /// from `data` or the run's data directory (two moons regenerated with the run's settings).
+    public func loadData(dataset: DatasetName? = nil, data: String? = nil) throws -> (train: Dataset, test: Dataset) {
+        let c = trainConfig
+        let name = dataset ?? c?.dataset ?? .fashionMNIST
+        return try name.load(directory: data ?? c?.dataDirectory, seed: c?.seed ?? 0, moonsCount: c?.moonsCount ?? 1000,
+                             moonsNoise: c?.moonsNoise ?? 0.1, moonsLabelNoise: c?.moonsLabelNoise ?? 0)
     }
 
     /// Stops with a clear error when `sampleShape` is not what the model was built for.
