@@ -12,5 +12,5 @@ struct LCNNCommand: ParsableCommand {
             learnable β, spectrally normalised layers, γ-Lipschitz batch norm, and the \
             measurements of curvature and robustness the paper reports.
             """,
-        subcommands: [TrainCommand.self, EvalCommand.self, CurvatureCommand.self, AttackCommand.self, BenchCommand.self])
+        subcommands: [TrainCommand.self, EvalCommand.self, CurvatureCommand.self, AttackCommand.self, ReproduceCommand.self, BenchCommand.self])
 }
