@@ -62,6 +62,12 @@ struct ReproduceCommand: ParsableCommand {
         return plan
     }
 
+    /// The dataset files are missing (printed as `Error: …`, exit status 1).
+    struct MissingDataError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
     /// How to get the files of `dataset`, for the missing-data error.
     static func dataHint(_ dataset: DatasetName) -> String {
         switch dataset {
@@ -86,12 +92,14 @@ struct ReproduceCommand: ParsableCommand {
         reproduction.trainingProgress = { TrainingProgress(totalEpochs: $0, isTerminal: terminal) }
         reproduction.onEvent = { Self.print($0) }
         Swift.print("reproduce: \(plan.size.rawValue) protocol on \(plan.dataset.rawValue) with \(plan.architecture.rawValue), "
-                    + "\(plan.runs.count) runs (\(plan.runs.map(\.name).joined(separator: ", "))) into \(out)")
+                    + "\(plan.runs.count) run\(plan.runs.count == 1 ? "" : "s") (\(plan.runs.map(\.name).joined(separator: ", "))) into \(out)")
         let start = Date()
         do {
             try reproduction.run(figures: { _ in [] })
         } catch let error as DatasetError where error.kind == .notFound {
-            throw ValidationError("\(error)\nTo get the data: \(Self.dataHint(plan.dataset)).")
+            // The loaders' messages name the file; add how to get the data where they do not say it.
+            let message = "\(error)"
+            throw MissingDataError(message: message.contains("--data") ? message : "\(message)\nTo get the data: \(Self.dataHint(plan.dataset)).")
         }
         Swift.print(String(format: "report: %@/report.md (%.0f s)", out, Date().timeIntervalSince(start)))
     }

@@ -81,7 +81,7 @@ struct ReproduceCommandTests {
         } catch {
             let message = "\(error)"
             #expect(message.contains("train-images-idx3-ubyte"))
-            #expect(message.contains("apt install dataset-fashion-mnist"))
+            #expect(message.contains("install dataset-fashion-mnist"))
             #expect(message.contains("--data DIR"))
         }
     }

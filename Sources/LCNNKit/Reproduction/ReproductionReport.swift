@@ -131,6 +131,10 @@ public struct ReproductionReport {
                 + "\(Self.f(ratio, 3)) | \(Self.f(Self.paperCostRatios[run.name], 2)) |\n"
         }
 
+        if let sw = outcome.run(named: "softplus-wd")?.secondsPerEpoch, let b = base, b > 0 {
+            s += "\nsoftplus-wd does the same work per step as Standard (only β differs), so its measured ratio, "
+                + "\(Self.f(sw / b, 3))×, shows how far this machine's timing noise reaches.\n"
+        }
         s += "\n## Data-free curvature bounds (paper §4, Theorem 1, eq. 6)\n\n"
         s += "Σᵢ nᵢ βᵢ Πⱼ≤ᵢ Lipⱼ from the weights alone (no data).\n\n| run | bound | log bound |\n|---|---:|---:|\n"
         for r in results { s += "| \(r.label) | \(Self.f(r.curvatureBound)) | \(Self.f(r.logCurvatureBound)) |\n" }
@@ -186,6 +190,7 @@ public struct ReproductionReport {
             s += "| \(r.label) | \(Self.pct(rep.cleanAccuracy)) | " + rep.points.map { Self.pct($0.robustAccuracy) }.joined(separator: " | ") + " |\n"
         }
         let n = results.compactMap { $0[keyPath: report]?.samples }.first
-        return s + (n.map { "\nOn the first \($0) test samples; already misclassified samples count as not robust.\n" } ?? "")
+        return s + (n.map { "\nOn the first \($0) test samples (one sample = \(Self.f(100 / Double(max($0, 1)), 3)) points); "
+            + "already misclassified samples count as not robust.\n" } ?? "")
     }
 }
