@@ -12,5 +12,6 @@ struct LCNNCommand: ParsableCommand {
             learnable β, spectrally normalised layers, γ-Lipschitz batch norm, and the \
             measurements of curvature and robustness the paper reports.
             """,
-        subcommands: [DemoCommand.self, TrainCommand.self, EvalCommand.self, CurvatureCommand.self, AttackCommand.self, MoonsCommand.self, PlotCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, TrainCommand.self, EvalCommand.self, CurvatureCommand.self, AttackCommand.self,
+                      MoonsCommand.self, PlotCommand.self, ReproduceCommand.self, BenchCommand.self])
 }

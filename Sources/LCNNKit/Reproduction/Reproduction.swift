@@ -1,0 +1,263 @@
+import Datasets
+import Foundation
+import NN
+
+/// What a finished reproduction produced; the figure generators read their checkpoints from it.
+public struct ReproductionOutcome: Sendable {
+    /// One run: its directory, the checkpoint that was measured, and the measurements.
+    public struct Run: Sendable {
+        public var name: String
+        public var summary: String
+        public var config: TrainConfig
+        /// `OUT/runs/<name>`.
+        public var directory: URL
+        /// The measured checkpoint (`last.safetensors` or `best.safetensors`).
+        public var checkpoint: URL
+        public var result: EvaluationResult
+        /// False when the run was found finished and reused.
+        public var trained: Bool
+        /// The median over epochs of the training seconds per epoch (G7): robust to the first
+        /// epoch's warm-up and to other load on the machine, unlike the mean in ``EvaluationResult``.
+        public var secondsPerEpoch: Double?
+    }
+
+    /// The reproduction's output directory (holds `report.md`).
+    public var directory: URL
+    /// The output directory as the user wrote it, for the commands printed in the report.
+    public var directoryPath: String
+    public var plan: ReproductionPlan
+    public var runs: [Run]
+    public var dataset: DatasetName { plan.dataset }
+    public var dataDirectory: String? { plan.dataDirectory }
+
+    public func run(named name: String) -> Run? { runs.first { $0.name == name } }
+}
+
+/// Progress of a reproduction, for the command's output lines.
+public enum ReproductionEvent: Sendable {
+    case dataLoaded(dataset: String, train: Int, test: Int)
+    /// A run whose metrics show every epoch finished: reused, not retrained.
+    case runReused(name: String, epochs: Int)
+    case runStarted(name: String, index: Int, of: Int, startEpoch: Int, epochs: Int)
+    case runFinished(name: String, history: [EpochMetrics], seconds: Double)
+    case evaluationReused(name: String)
+    case evaluating(name: String, samples: Int)
+    case evaluated(name: String, result: EvaluationResult, seconds: Double)
+    case wrote(path: String)
+}
+
+/// Executes a ``ReproductionPlan`` into an output directory:
+///
+/// - `OUT/runs/<name>/` — one ``Trainer`` output directory per run (`config.json`,
+///   `metrics.jsonl`, `last.safetensors`, `best.safetensors`). A run whose metrics show all its
+///   epochs is reused; an unfinished one resumes from `last.safetensors` (the Trainer's resume,
+///   bit-identical to an uninterrupted run), so an interrupted reproduction continues where it
+///   stopped. Each run's measurements are kept in `OUT/runs/<name>/evaluation.json` and reused
+///   while the checkpoint and the evaluation settings are unchanged.
+/// - `OUT/evaluation.jsonl` — one ``EvaluationResult`` per run (label = run name).
+/// - `OUT/tables.md`, `OUT/tables.csv` — Tables 1–3 by ``EvaluationReport``.
+/// - `OUT/report.md` — ``ReproductionReport``.
+public final class Reproduction {
+    public let plan: ReproductionPlan
+    public let outputDirectory: URL
+    /// The output directory as given by the user (relative paths stay relative in the report's commands).
+    public let outputPath: String
+    /// The toolkit command line that started the reproduction (printed in the report's header).
+    public var commandLine: String
+    /// Receives progress events (nil: silent).
+    public var onEvent: ((ReproductionEvent) -> Void)?
+    /// Per-epoch progress of training (the ``TrainingProgress`` lines); nil trains silently.
+    public var trainingProgress: ((Int) -> TrainingProgress)?
+    /// The name of the toolkit's executable in printed commands.
+    public var executable = "lcnn"
+
+    public static let runsDirectoryName = "runs"
+    public static let evaluationName = "evaluation.jsonl"
+    public static let runEvaluationName = "evaluation.json"
+
+    public init(plan: ReproductionPlan, outputPath: String, commandLine: String = "") {
+        self.plan = plan
+        self.outputPath = outputPath
+        self.outputDirectory = URL(fileURLWithPath: outputPath, isDirectory: true)
+        self.commandLine = commandLine
+    }
+
+    /// The directory of one run.
+    public func directory(of run: ReproductionRun) -> URL {
+        outputDirectory.appendingPathComponent(Self.runsDirectoryName).appendingPathComponent(run.name, isDirectory: true)
+    }
+
+    /// The directory of one run as printed in commands (relative when `outputPath` is).
+    public func printedDirectory(of name: String) -> String {
+        (outputPath.hasSuffix("/") ? outputPath : outputPath + "/") + Self.runsDirectoryName + "/" + name
+    }
+
+    /// Runs the plan with one figure closure (its figures, or its error, appear in the report).
+    @discardableResult
+    public func run(figures: @escaping (ReproductionOutcome) throws -> [ReportFigure]) throws -> ReproductionOutcome {
+        try run(figureGenerators: [FigureGenerator(name: "figures", make: figures)])
+    }
+
+    /// Trains (or reuses) every run, measures every checkpoint, calls the figure generators and
+    /// writes the tables and `report.md`.
+    @discardableResult
+    public func run(figureGenerators: [FigureGenerator]) throws -> ReproductionOutcome {
+        let started = Date()
+        try plan.validate()
+        try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        try Data(Self.encode(plan, pretty: true).utf8).write(to: outputDirectory.appendingPathComponent("plan.json"), options: .atomic)
+        let first = plan.runs[0].config
+        let (train, test) = try plan.dataset.load(directory: plan.dataDirectory, seed: first.seed, moonsCount: first.moonsCount,
+                                                  moonsNoise: first.moonsNoise, moonsLabelNoise: first.moonsLabelNoise)
+        onEvent?(.dataLoaded(dataset: plan.dataset.rawValue, train: train.count, test: test.count))
+
+        var trained: [String: Bool] = [:]
+        for (index, run) in plan.runs.enumerated() {
+            trained[run.name] = try trainRun(run, index: index, train: train, test: test)
+        }
+        var runs: [ReproductionOutcome.Run] = []
+        for run in plan.runs {
+            let dir = directory(of: run)
+            let checkpoint = try checkpointURL(in: dir)
+            let result = try evaluate(run, checkpoint: checkpoint, train: train, test: test, reuse: trained[run.name] == false)
+            let seconds = ((try? EpochMetrics.readLines(dir.appendingPathComponent(Trainer.metricsName))) ?? []).map(\.trainSeconds)
+            runs.append(.init(name: run.name, summary: run.summary, config: run.config, directory: dir, checkpoint: checkpoint,
+                              result: result, trained: trained[run.name] ?? true, secondsPerEpoch: Self.median(seconds)))
+        }
+        let outcome = ReproductionOutcome(directory: outputDirectory, directoryPath: outputPath, plan: plan, runs: runs)
+
+        let results = runs.map(\.result)
+        let lines = results.map { Self.encode($0, pretty: false) + "\n" }.joined()
+        try write(lines, Self.evaluationName)
+        let tables = EvaluationReport(results)
+        try write(tables.markdown, "tables.md")
+        try write(tables.csv, "tables.csv")
+
+        var entries: [ReportFigureEntry] = []
+        for generator in figureGenerators {
+            do {
+                entries += try generator.make(outcome).map { .figure($0) }
+            } catch {
+                entries.append(.failed(generator: generator.name, error: "\(error)"))
+            }
+        }
+        var report = ReproductionReport(outcome: outcome, figures: entries, commandLine: commandLine)
+        report.executable = executable
+        report.wallSeconds = Date().timeIntervalSince(started)
+        try write(report.markdown, "report.md")
+        return outcome
+    }
+
+    func write(_ text: String, _ name: String) throws {
+        let url = outputDirectory.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url, options: .atomic)
+        onEvent?(.wrote(path: url.path))
+    }
+
+    /// Trains one run, resuming or reusing what `OUT/runs/<name>` holds; returns whether any epoch ran.
+    func trainRun(_ run: ReproductionRun, index: Int, train: Dataset, test: Dataset) throws -> Bool {
+        let dir = directory(of: run)
+        let fm = FileManager.default
+        let last = dir.appendingPathComponent(Trainer.lastCheckpointName)
+        let storedConfigURL = dir.appendingPathComponent("config.json")
+        var resume = false
+        if fm.fileExists(atPath: storedConfigURL.path), fm.fileExists(atPath: last.path) {
+            let stored = try TrainConfig.load(from: storedConfigURL)
+            var comparable = stored
+            comparable.epochs = run.config.epochs
+            guard comparable == run.config else {
+                throw ReproductionError.conflictingRun(name: run.name, directory: dir.path, detail: "its config.json differs from the plan's")
+            }
+            guard stored.epochs <= run.config.epochs else {
+                throw ReproductionError.conflictingRun(name: run.name, directory: dir.path,
+                                                       detail: "it ran \(stored.epochs) epochs, the plan asks for \(run.config.epochs)")
+            }
+            let done = Self.finishedEpochs(in: dir)
+            if done >= run.config.epochs {
+                onEvent?(.runReused(name: run.name, epochs: done))
+                return false
+            }
+            resume = true
+        }
+        let trainer = try Trainer(config: run.config, train: train, test: test, outputDirectory: dir)
+        if resume {
+            try trainer.resume()
+            // Keep config.json in step when the plan extends the number of epochs.
+            try Data(run.config.json().utf8).write(to: storedConfigURL, options: .atomic)
+        }
+        trainer.progress = trainingProgress?(run.config.epochs)
+        onEvent?(.runStarted(name: run.name, index: index, of: plan.runs.count, startEpoch: trainer.nextEpoch, epochs: run.config.epochs))
+        let start = Date()
+        let history = try trainer.run()
+        onEvent?(.runFinished(name: run.name, history: history, seconds: Date().timeIntervalSince(start)))
+        return true
+    }
+
+    static func median(_ xs: [Double]) -> Double? {
+        guard !xs.isEmpty else { return nil }
+        let s = xs.sorted(), n = s.count
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+    }
+
+    /// The number of consecutive epochs from 0 recorded in `dir/metrics.jsonl`.
+    static func finishedEpochs(in dir: URL) -> Int {
+        guard let lines = try? EpochMetrics.readLines(dir.appendingPathComponent(Trainer.metricsName)) else { return 0 }
+        let epochs = Set(lines.map(\.epoch))
+        var n = 0
+        while epochs.contains(n) { n += 1 }
+        return n
+    }
+
+    func checkpointURL(in dir: URL) throws -> URL {
+        let best = dir.appendingPathComponent(Trainer.bestCheckpointName), last = dir.appendingPathComponent(Trainer.lastCheckpointName)
+        let preferred = plan.checkpoint == .best ? best : last
+        if FileManager.default.fileExists(atPath: preferred.path) { return preferred }
+        if FileManager.default.fileExists(atPath: last.path) { return last }
+        throw TrainingError.checkpoint("\(dir.path) holds no checkpoint")
+    }
+
+    /// What `OUT/runs/<name>/evaluation.json` holds.
+    struct StoredEvaluation: Codable {
+        var evaluation: ReproductionEvaluation
+        var checkpoint: String
+        var result: EvaluationResult
+    }
+
+    func evaluate(_ run: ReproductionRun, checkpoint: URL, train: Dataset, test: Dataset, reuse: Bool) throws -> EvaluationResult {
+        let stored = directory(of: run).appendingPathComponent(Self.runEvaluationName)
+        if reuse, let data = try? Data(contentsOf: stored), let s = try? Self.decoder.decode(StoredEvaluation.self, from: data),
+           s.evaluation == plan.evaluation, s.checkpoint == checkpoint.lastPathComponent {
+            onEvent?(.evaluationReused(name: run.name))
+            return s.result
+        }
+        onEvent?(.evaluating(name: run.name, samples: min(plan.evaluation.samples, test.count)))
+        let start = Date()
+        let model = try CheckpointModel(url: checkpoint)
+        var result = try Evaluation.evaluate(model, train: train, test: test, options: plan.evaluation.options)
+        result.label = run.name
+        onEvent?(.evaluated(name: run.name, result: result, seconds: Date().timeIntervalSince(start)))
+        let record = StoredEvaluation(evaluation: plan.evaluation, checkpoint: checkpoint.lastPathComponent, result: result)
+        try Data(Self.encode(record, pretty: true).utf8).write(to: stored, options: .atomic)
+        return result
+    }
+
+    static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
+
+    static func encode<T: Encodable>(_ value: T, pretty: Bool) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: (try? e.encode(value)) ?? Data(), as: UTF8.self)
+    }
+
+    /// Reads `OUT/evaluation.jsonl`.
+    public static func readEvaluations(_ url: URL) throws -> [EvaluationResult] {
+        try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+            try decoder.decode(EvaluationResult.self, from: Data($0.utf8))
+        }
+    }
+}
