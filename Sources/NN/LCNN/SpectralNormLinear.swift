@@ -1,4 +1,5 @@
 import TensorCore
+import TensorKernels
 
 /// Spectrally normalised fully connected layer (paper §3.4.1; SPEC B4; Miyato et al. 2018).
 ///
@@ -30,22 +31,62 @@ public final class SpectralNormLinear: Layer {
     }
 
     /// Runs `count` power-iteration steps on the current weight, updating `u` and `v` in place.
-    public func iterate(_ count: Int) {
-        let w = weight.detached()
-        PowerIteration.iterate(count, u: u, v: v,
-                               apply: { matmul(w, $0.reshaped(to: [-1, 1])).reshaped(to: [w.shape[0]]) },
-                               adjoint: { matmul($0.reshaped(to: [1, -1]), w).reshaped(to: [w.shape[1]]) })
+    public func iterate(_ count: Int) { _ = powerIterate(count) }
+
+    /// `count` in-place steps by the raw-buffer kernel (unrecorded); returns σ̂ = uᵀWv for the
+    /// final u, v, or nil when no step ran.
+    private func powerIterate(_ count: Int) -> Float? {
+        guard count > 0 else { return nil }
+        let (rows, cols) = (weight.shape[0], weight.shape[1])
+        var sigma: Float = 0
+        weight.withUnsafeBufferPointer { w in
+            u.withUnsafeMutableBufferPointer { ub in
+                v.withUnsafeMutableBufferPointer { vb in
+                    for _ in 0..<count {
+                        sigma = powerIterationStep(weight: w, rows: rows, cols: cols, u: ub, v: vb)
+                    }
+                }
+            }
+        }
+        return sigma
     }
 
     /// σ̂ = uᵀWv, recorded as a function of W.
-    public func spectralNorm() -> Tensor {
-        matmul(matmul(u.detached().reshaped(to: [1, -1]), weight), v.detached().reshaped(to: [-1, 1])).reshaped(to: [])
+    public func spectralNorm() -> Tensor { recordedSpectralNorm(nil) }
+
+    private func recordedSpectralNorm(_ value: Float?) -> Tensor {
+        Self.bilinearSigma(weight, u: u, v: v, value: value)
+    }
+
+    /// σ̂ = uᵀWv of `weight` `[out, in]` as one recorded operation of the weight, with `u` `[out]`
+    /// and `v` `[in]` held constant (copied now, so later in-place iterations cannot change a
+    /// pending backward): ∂σ̂/∂W = u vᵀ. The rule multiplies the incoming gradient by that
+    /// constant in tensor operations, so it is itself differentiable (σ̂ is linear in W; only
+    /// the gradOutput path carries second-order terms). `value`, when given, is uᵀWv already
+    /// computed by the power-iteration kernel for these u, v and weight values. `gradient`
+    /// replaces the rule's ∂σ̂/∂W factor (tests only, to show that the checks catch a wrong rule).
+    static func bilinearSigma(_ weight: Tensor, u: Tensor, v: Tensor, value: Float? = nil,
+                              gradient: ((Tensor, Tensor) -> Tensor)? = nil) -> Tensor {
+        let (rows, cols) = (weight.shape[0], weight.shape[1])
+        let sigma = value ?? weight.withUnsafeBufferPointer { w in
+            u.withUnsafeBufferPointer { ub in
+                v.withUnsafeBufferPointer { vb in bilinearForm(weight: w, rows: rows, cols: cols, u: ub, v: vb) }
+            }
+        }
+        let result = Tensor(sigma)
+        guard weight.requiresGrad, GradMode.isEnabled else { return result }
+        let (uc, vc) = (u.copy(), v.copy())
+        let factor = gradient ?? { u, v in u.reshaped(to: [rows, 1]) * v.reshaped(to: [1, cols]) }
+        return Tensor.differentiable(result, op: "spectralNormSigma", inputs: [weight]) { c in
+            guard c.needsGrad[0] else { return [nil] }
+            return [c.gradOutput * factor(uc, vc)]
+        }
     }
 
     /// The weight actually applied, W/σ̂.
     public func normalizedWeight() -> Tensor {
-        if LearningPhase.isTraining { iterate(powerIterations) }
-        return weight / spectralNorm()
+        let sigma = LearningPhase.isTraining ? powerIterate(powerIterations) : nil
+        return weight / recordedSpectralNorm(sigma)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: normalizedWeight(), bias: bias) }
