@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// The figure generators `lcnn reproduce` hands to ``Reproduction``: the paper's Figures 1
@@ -92,23 +93,28 @@ public struct ReproductionFigures {
     var aroundArguments: String { "--index \(suite.inputIndex) --resolution \(suite.resolution) --seed \(suite.seed)" }
 
     func boundaryFigure(_ outcome: ReproductionOutcome) throws -> ReportFigure {
-        let (dir, path) = Self.figures(outcome)
-        let models = try checkpoints(geometryRuns, in: outcome)
-        let (_, test) = try models[0].loadData()
-        let figure = try suite.boundary(FigureSuite.named(models), test: test, classNames: outcome.dataset.classNames, into: dir)
-        let radius = suite.boundaryRadius.map { " --radius \($0)" } ?? ""
-        return Self.entry(figure, relativeTo: outcome, command: "\(executable) plot boundary \(checkpointArguments(models, outcome)) "
-                          + "\(aroundArguments)\(radius) --out \(path)")
+        try aroundFigure(outcome, command: "boundary", radius: suite.boundaryRadius) {
+            try suite.boundary($0, test: $1, classNames: outcome.dataset.classNames, into: $2)
+        }
     }
 
     func regionsFigure(_ outcome: ReproductionOutcome) throws -> ReportFigure {
+        try aroundFigure(outcome, command: "regions", radius: suite.regionsRadius) {
+            try suite.regions($0, test: $1, classNames: outcome.dataset.classNames, into: $2)
+        }
+    }
+
+    /// A picture around one test input of the geometry runs, drawn by `draw(models, test, directory)`,
+    /// with the `lcnn plot <command>` line that redraws it.
+    func aroundFigure(_ outcome: ReproductionOutcome, command: String, radius: Float?,
+                      _ draw: ([FigureSuite.NamedModel], Dataset, URL) throws -> RenderedFigure) throws -> ReportFigure {
         let (dir, path) = Self.figures(outcome)
         let models = try checkpoints(geometryRuns, in: outcome)
         let (_, test) = try models[0].loadData()
-        let figure = try suite.regions(FigureSuite.named(models), test: test, classNames: outcome.dataset.classNames, into: dir)
-        let radius = suite.regionsRadius.map { " --radius \($0)" } ?? ""
-        return Self.entry(figure, relativeTo: outcome, command: "\(executable) plot regions \(checkpointArguments(models, outcome)) "
-                          + "\(aroundArguments)\(radius) --out \(path)")
+        let figure = try draw(FigureSuite.named(models), test, dir)
+        let radiusArgument = radius.map { " --radius \($0)" } ?? ""
+        return Self.entry(figure, relativeTo: outcome, command: "\(executable) plot \(command) \(checkpointArguments(models, outcome)) "
+                          + "\(aroundArguments)\(radiusArgument) --out \(path)")
     }
 
     func pathFigure(_ outcome: ReproductionOutcome) throws -> ReportFigure {
