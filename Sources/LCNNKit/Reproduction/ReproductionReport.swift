@@ -86,7 +86,11 @@ public struct ReproductionReport {
             + "checkpoint `\(plan.checkpoint.rawValue).safetensors` |\n"
         s += "| seed | \(plan.seed) |\n"
         s += "| date | \(formatter.string(from: date)) |\n"
-        if let wallSeconds { s += "| wall time | \(String(format: "%.0f", wallSeconds)) s (reused runs not retrained) |\n" }
+        if let wallSeconds {
+            let reused = outcome.runs.filter { !$0.trained }.count
+            let note = reused == 0 ? "every run trained" : "\(reused) of \(outcome.runs.count) runs reused, not retrained"
+            s += "| wall time | \(String(format: "%.0f", wallSeconds)) s (\(note)) |\n"
+        }
         s += "| command | `\(commandLine.isEmpty ? "(library call)" : commandLine)` |\n\n"
         s += "The paper trains ResNet-18 on CIFAR-10/100 for 200 epochs; this run's dataset, model and size are those above, "
             + "so its numbers are analogues of the paper's, not copies. Results are stated as measured.\n\n"
