@@ -62,7 +62,11 @@ func expPoly(_ r: Vec16) -> Vec16 {
 /// an absolute error below 1.2e-38 is irrelevant and subnormal slow paths must be avoided.
 @_transparent
 func vexpFlush(_ x: Vec16) -> Vec16 {
-    let (r, sA, sB) = expReduce(clampExpArgument(x, low: expNormalMin))
+    // Lanes below the normal range are overwritten with 0 at the end; they are reduced as x = 0
+    // meanwhile, because clamping them to expNormalMin can round to a subnormal product
+    // (2⁻¹²⁶·e^r with r < 0), and every subnormal result costs a microcode assist.
+    let xs = x.replacing(with: 0, where: x .< expNormalMin)
+    let (r, sA, sB) = expReduce(clampExpArgument(xs, low: expNormalMin))
     var y = (r + 1).addingProduct(expPoly(r), r * r) * sA * sB
     y = y.replacing(with: .infinity, where: x .> expOverflow)
     y = y.replacing(with: 0, where: x .< expNormalMin)
@@ -191,7 +195,9 @@ func vtanhImpl(_ x: Vec16) -> Vec16 {
 func softplusCore(_ t: Vec16, centered: Bool) -> Vec16 {
     let a = abs16(t)
     let lowest: Float = centered ? 80 : 87.33654475
-    let sc = -(a.replacing(with: Vec16(repeating: lowest), where: a .> lowest))
+    // Lanes with a > lowest get w = −½ or 0 below; they are reduced as 0 meanwhile (not as
+    // −lowest: 2⁻¹²⁶·e^r with r < 0 would be a subnormal, and each costs a microcode assist).
+    let sc = -(a.replacing(with: Vec16(repeating: 0), where: a .> lowest))
     // e^{sc} = 2ⁿ·e^{r}, n ∈ [−126, 0].
     let magic: Float = 12582912
     let tt = sc * 1.44269504088896341 + magic
