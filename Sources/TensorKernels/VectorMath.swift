@@ -167,7 +167,11 @@ func vlog1pImpl(_ x: Vec16) -> Vec16 {
 /// no overflow for any x.
 @_transparent
 func vsigmoidImpl(_ x: Vec16) -> Vec16 {
-    let e = vexpFlush(-abs16(x))
+    let a = abs16(x)
+    let e = vexpFlush(-a)
+    // |x| > 17: e < 2⁻²⁴, so 1 + e rounds to 1 and the result is exactly 1 or e; skipping the
+    // division changes no bit (common for softplus derivatives with a large β).
+    if all(a .> 17) { return Vec16(repeating: 1).replacing(with: e, where: x .< 0) }
     let d = 1 / (1 + e)
     return d.replacing(with: e * d, where: x .< 0)
 }
@@ -213,6 +217,10 @@ func softplusCore(_ t: Vec16, centered: Bool) -> Vec16 {
     } else {
         w = scale.addingProduct(q, scale)                   // e^{sc} ∈ (0, 1]
         w = w.replacing(with: 0, where: a .> lowest)
+        // |t| > 17: w < 2⁻²⁴, so u = 1 + w rounds to 1, log(u) = 0 and the correction is w; the
+        // result max(t, 0) + w is what the general path below computes, bit for bit, without
+        // the logarithm (most vectors for a large β).
+        if all(a .> 17) { return t.replacing(with: 0, where: t .< 0) + w }
     }
     // log1p(w) = log(u) + (w − (u − 1))/u, u = 1 + w ∈ (½, 2].
     let u = w + 1

@@ -76,6 +76,33 @@ func sweep(_ lo: Double, _ hi: Double, _ n: Int) -> [Float] {
         #expect(y[0] == 1 && y[1] == 0 && y[2] == 0.5 && abs(Double(y[3]) - 1 / (1 + Foundation.exp(-10.0))) < 1e-6)
     }
 
+    /// Vectors whose lanes all have |x| > 17 take a shortcut in sigmoid and softplus; it must give
+    /// the general path's values bit for bit. Each 16-lane block is evaluated twice: alone (all
+    /// lanes large: shortcut) and with lane 0 set to 0.5 (general path for the whole vector).
+    @Test func largeArgumentShortcutIsExact() {
+        var rng = TestRNG(99)
+        var blocks: [[Float]] = [[Float](repeating: 17.0001, count: 16), [Float](repeating: -17.0001, count: 16),
+                                 [Float](repeating: 88, count: 16), [Float](repeating: -88, count: 16)]
+        for _ in 0..<64 {
+            blocks.append((0..<16).map { _ in
+                let m = 17.0001 + abs(rng.uniform()) * (rng.uniform() > 0 ? 5 : 200)
+                return rng.uniform() > 0 ? m : -m
+            })
+        }
+        for block in blocks {
+            var mixed = block
+            mixed[0] = 0.5
+            let xs = block + mixed
+            var sig = [Float](repeating: .nan, count: 32), sp = [Float](repeating: .nan, count: 32)
+            sigmoidScaled(xs, beta: 1, &sig, count: 32)
+            softplusForward(xs, beta: 1, centered: false, &sp, count: 32)
+            for l in 1..<16 {
+                #expect(sig[l].bitPattern == sig[16 + l].bitPattern, "sigmoid(\(xs[l])): \(sig[l]) vs \(sig[16 + l])")
+                #expect(sp[l].bitPattern == sp[16 + l].bitPattern, "softplus(\(xs[l])): \(sp[l]) vs \(sp[16 + l])")
+            }
+        }
+    }
+
     @Test(arguments: [Float(1e-3), 1, 5, 1000, 1e4])
     func softplusAccuracy(_ beta: Float) {
         // βx swept densely over [−1e4, 1e4], plus a fine sweep near 0.
