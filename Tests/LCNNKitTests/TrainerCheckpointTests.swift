@@ -12,6 +12,27 @@ struct TrainerCheckpointTests {
     static let train = TrainFixtures.moons(96, seed: 1)
     static let test = TrainFixtures.moons(32, seed: 2)
 
+    @Test("between checkpoint writes the best epoch's weights are kept and written as best.safetensors")
+    func bestKeptBetweenWrites() throws {
+        let dir = TrainFixtures.temporaryDirectory("best-pending")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var config = TrainFixtures.moonsConfig(.standard, epochs: 12, seed: 3)
+        config.learningRate = 1   // a noisy run: its test accuracy peaks at epoch 6
+        config.schedule = .constant
+        let trainer = try Trainer(config: config, train: Self.train, test: Self.test, outputDirectory: dir)
+        trainer.checkpointInterval = .infinity   // nothing is written before the final epoch
+        let history = try trainer.run()
+        let best = history.map(\.testAccuracy).max()!
+        let bestEpoch = history.firstIndex { $0.testAccuracy == best }!
+        try #require(bestEpoch < history.count - 1, "the run must peak before its last epoch for this test to mean anything")
+
+        let fresh = trainer.modelConfig.makeModel()
+        let metadata = try fresh.loadCheckpoint(from: dir.appendingPathComponent(Trainer.bestCheckpointName))
+        #expect(metadata["epoch"] == String(bestEpoch))
+        #expect(Trainer.evaluate(fresh, on: Self.test).accuracy == best)
+        #expect(try EpochMetrics.readLines(dir.appendingPathComponent(Trainer.metricsName)) == history)
+    }
+
     @Test("a run writes config.json, metrics.jsonl, last and best checkpoints")
     func runFiles() throws {
         let dir = TrainFixtures.temporaryDirectory("files")

@@ -2,7 +2,8 @@ import Foundation
 import NN
 import TensorCore
 
-/// Checkpoints of a training run: written atomically after every epoch, read by `--resume`.
+/// Checkpoints of a training run: written atomically (at most once per ``Trainer/checkpointInterval``
+/// and after the final epoch), read by `--resume`.
 extension Trainer {
     /// Key prefix of the optimiser's state inside `last.safetensors`.
     static let optimizerPrefix = "optimizer."
@@ -13,17 +14,19 @@ extension Trainer {
     ///
     /// Files are written after an epoch when at least ``checkpointInterval`` seconds passed since
     /// the last write, and always after the final epoch: runs whose epochs take milliseconds (two
-    /// moons) would otherwise spend nearly all their time waiting on the disk. An improved model
-    /// between two writes is kept in memory and written as `best.safetensors` at the next one.
+    /// moons) would otherwise spend nearly all their time waiting on the disk. A model that
+    /// improved between two writes is copied and kept in memory until the next one.
     func saveCheckpoints(after metrics: EpochMetrics) throws {
         let improved = metrics.testAccuracy > bestTestAccuracy
         if improved { bestTestAccuracy = metrics.testAccuracy }
         guard let dir = outputDirectory else { return }
+        let due = nextEpoch >= config.epochs || Date().timeIntervalSince(lastCheckpointWrite) >= checkpointInterval
         if improved {
-            pendingBest = (model.stateDict().mapValues { $0.copy() }, checkpointMetadata(epoch: metrics.epoch))
+            // Written now when due; otherwise the weights will move on before the next write.
+            let state = model.stateDict()
+            pendingBest = (due ? state : state.mapValues { $0.copy() }, checkpointMetadata(epoch: metrics.epoch))
         }
-        let finalEpoch = nextEpoch >= config.epochs
-        guard finalEpoch || Date().timeIntervalSince(lastCheckpointWrite) >= checkpointInterval else { return }
+        guard due else { return }
 
         let lines = history.map { $0.jsonLine() + "\n" }.joined()
         try Data(lines.utf8).write(to: dir.appendingPathComponent(Self.metricsName), options: .atomic)
