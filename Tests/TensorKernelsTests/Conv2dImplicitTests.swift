@@ -9,57 +9,15 @@ import Testing
 
 /// dx[n, c, ih, iw] = Σ w[o, c, kh, kw] · dy[n, o, oh, ow] over oh·sh − ph + kh = ih, ow·sw − pw + kw = iw.
 func referenceConvBackwardInput(_ g: Conv2dGeometry, _ dy: [Float], _ w: [Float]) -> [Double] {
-    let OH = g.outHeight, OW = g.outWidth
     var dx = [Double](repeating: 0, count: g.batch * g.inChannels * g.inHeight * g.inWidth)
-    for n in 0..<g.batch {
-        for o in 0..<g.outChannels {
-            for oh in 0..<OH {
-                for ow in 0..<OW {
-                    let d = Double(dy[((n * g.outChannels + o) * OH + oh) * OW + ow])
-                    for c in 0..<g.inChannels {
-                        for kh in 0..<g.kernelHeight {
-                            let ih = oh * g.strideHeight - g.paddingHeight + kh
-                            if ih < 0 || ih >= g.inHeight { continue }
-                            for kw in 0..<g.kernelWidth {
-                                let iw = ow * g.strideWidth - g.paddingWidth + kw
-                                if iw < 0 || iw >= g.inWidth { continue }
-                                let wv = Double(w[((o * g.inChannels + c) * g.kernelHeight + kh) * g.kernelWidth + kw])
-                                dx[((n * g.inChannels + c) * g.inHeight + ih) * g.inWidth + iw] += wv * d
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    forEachConvTap(g) { out, input, weight in dx[input] += Double(w[weight]) * Double(dy[out]) }
     return dx
 }
 
 /// dW[o, c, kh, kw] = Σ_{n, oh, ow} dy[n, o, oh, ow] · x[n, c, oh·sh − ph + kh, ow·sw − pw + kw].
 func referenceConvBackwardWeight(_ g: Conv2dGeometry, _ x: [Float], _ dy: [Float]) -> [Double] {
-    let OH = g.outHeight, OW = g.outWidth
     var dw = [Double](repeating: 0, count: g.outChannels * g.inChannels * g.kernelHeight * g.kernelWidth)
-    for n in 0..<g.batch {
-        for o in 0..<g.outChannels {
-            for oh in 0..<OH {
-                for ow in 0..<OW {
-                    let d = Double(dy[((n * g.outChannels + o) * OH + oh) * OW + ow])
-                    for c in 0..<g.inChannels {
-                        for kh in 0..<g.kernelHeight {
-                            let ih = oh * g.strideHeight - g.paddingHeight + kh
-                            if ih < 0 || ih >= g.inHeight { continue }
-                            for kw in 0..<g.kernelWidth {
-                                let iw = ow * g.strideWidth - g.paddingWidth + kw
-                                if iw < 0 || iw >= g.inWidth { continue }
-                                let xv = Double(x[((n * g.inChannels + c) * g.inHeight + ih) * g.inWidth + iw])
-                                dw[((o * g.inChannels + c) * g.kernelHeight + kh) * g.kernelWidth + kw] += xv * d
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    forEachConvTap(g) { out, input, weight in dw[weight] += Double(x[input]) * Double(dy[out]) }
     return dw
 }
 

@@ -1,31 +1,38 @@
 import Testing
 @testable import TensorKernels
 
-func referenceConv(_ g: Conv2dGeometry, _ x: [Float], _ w: [Float]) -> [Double] {
+/// Calls `tap(output, input, weight)` with the flat indices of every product
+/// y[n, o, oh, ow] += x[n, c, ih, iw] · w[o, c, kh, kw] of a convolution, ih = oh·sh − ph + kh and
+/// iw = ow·sw − pw + kw, skipping taps that fall in the zero padding.
+func forEachConvTap(_ g: Conv2dGeometry, _ tap: (_ output: Int, _ input: Int, _ weight: Int) -> Void) {
     let OH = g.outHeight, OW = g.outWidth
-    var y = [Double](repeating: 0, count: g.batch * g.outChannels * OH * OW)
     for n in 0..<g.batch {
         for o in 0..<g.outChannels {
             for oh in 0..<OH {
                 for ow in 0..<OW {
-                    var s = 0.0
+                    let out = ((n * g.outChannels + o) * OH + oh) * OW + ow
                     for c in 0..<g.inChannels {
                         for kh in 0..<g.kernelHeight {
+                            let ih = oh * g.strideHeight - g.paddingHeight + kh
+                            if ih < 0 || ih >= g.inHeight { continue }
                             for kw in 0..<g.kernelWidth {
-                                let ih = oh * g.strideHeight - g.paddingHeight + kh
                                 let iw = ow * g.strideWidth - g.paddingWidth + kw
-                                if ih < 0 || ih >= g.inHeight || iw < 0 || iw >= g.inWidth { continue }
-                                let xv = x[((n * g.inChannels + c) * g.inHeight + ih) * g.inWidth + iw]
-                                let wv = w[((o * g.inChannels + c) * g.kernelHeight + kh) * g.kernelWidth + kw]
-                                s += Double(xv) * Double(wv)
+                                if iw < 0 || iw >= g.inWidth { continue }
+                                tap(out, ((n * g.inChannels + c) * g.inHeight + ih) * g.inWidth + iw,
+                                    ((o * g.inChannels + c) * g.kernelHeight + kh) * g.kernelWidth + kw)
                             }
                         }
                     }
-                    y[((n * g.outChannels + o) * OH + oh) * OW + ow] = s
                 }
             }
         }
     }
+}
+
+/// y = conv(x, w) in Double.
+func referenceConv(_ g: Conv2dGeometry, _ x: [Float], _ w: [Float]) -> [Double] {
+    var y = [Double](repeating: 0, count: g.batch * g.outChannels * g.outHeight * g.outWidth)
+    forEachConvTap(g) { out, input, weight in y[out] += Double(x[input]) * Double(w[weight]) }
     return y
 }
 
