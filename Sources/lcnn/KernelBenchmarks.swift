@@ -10,9 +10,10 @@ enum KernelBenchmarks {
     static let threads = 2
 
     static func run(filter: String?) {
-        let saved = KernelThreads.count
-        KernelThreads.count = threads
-        defer { KernelThreads.count = saved }
+        BenchmarkClock.withKernelThreads(threads) { runAll(filter: filter) }
+    }
+
+    static func runAll(filter: String?) {
         func wanted(_ name: String) -> Bool {
             guard let f = filter, !f.isEmpty else { return true }
             return name.contains(f)

@@ -56,7 +56,7 @@ struct ReproductionClaimsTests {
         runs["lcnn-swish"]?.curvature = 50                  // swish below centered softplus
         runs["standard"]?.discrepancy = (0.1, 0.1, 0.5)     // curvature discrepancy largest
         let checks = PaperClaims.check(runs)
-        #expect(try Self.verdict(checks, "accuracy is within") == .notBornOut)
+        #expect(try Self.verdict(checks, "accuracy is at most") == .notBornOut)
         #expect(try Self.verdict(checks, "LCNN is more robust to ℓ2 PGD") == .notBornOut)
         #expect(try Self.verdict(checks, "GradReg costs more per epoch than LCNN") == .notBornOut)
         #expect(try Self.verdict(checks, "data-free curvature bound") == .notBornOut)

@@ -152,6 +152,53 @@ struct ReproductionTests {
         #expect(TrainFixtures.snapshot(resumed.model.stateDict()) == TrainFixtures.snapshot(uninterrupted.model.stateDict()))
     }
 
+    @Test("a run whose checkpoint is behind its metrics (killed between the writes) resumes and is measured again")
+    func checkpointBehindMetrics() throws {
+        let dir = TrainFixtures.temporaryDirectory("repro-behind"), early = TrainFixtures.temporaryDirectory("repro-early")
+        defer {
+            try? FileManager.default.removeItem(at: dir)
+            try? FileManager.default.removeItem(at: early)
+        }
+        let plan = try Self.tinyPlan(["standard"], epochs: 2)
+        try Reproduction(plan: plan, outputPath: dir.path).run(figures: { _ in [] })
+        // The checkpoint of epoch 0 under the metrics of both epochs.
+        var first = plan.runs[0].config
+        first.epochs = 1
+        let data = try plan.dataset.load(directory: nil, seed: first.seed, moonsCount: first.moonsCount)
+        try Trainer(config: first, train: data.train, test: data.test, outputDirectory: early).run()
+        let last = dir.appendingPathComponent("runs/standard/last.safetensors")
+        try FileManager.default.removeItem(at: last)
+        try FileManager.default.copyItem(at: early.appendingPathComponent("last.safetensors"), to: last)
+
+        let again = Reproduction(plan: plan, outputPath: dir.path)
+        var events: [String] = []
+        again.onEvent = { event in
+            switch event {
+            case .runReused(let name, _): events.append("reused \(name)")
+            case .runStarted(let name, _, _, let start, _): events.append("started \(name) at \(start)")
+            case .evaluationReused(let name): events.append("measurements reused \(name)")
+            case .evaluating(let name, _): events.append("measuring \(name)")
+            default: break
+            }
+        }
+        try again.run(figures: { _ in [] })
+        #expect(events == ["started standard at 1", "measuring standard"])
+    }
+
+    @Test("a finished run under a multistep schedule is not extended to more epochs")
+    func multistepRunNotExtended() throws {
+        let dir = TrainFixtures.temporaryDirectory("repro-extend")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let short = try Self.tinyPlan(["standard"], epochs: 1).mapConfigs { $0.schedule = .multistep }
+        try Reproduction(plan: short, outputPath: dir.path).run(figures: { _ in [] })
+        let longer = short.mapConfigs { $0.epochs = 2 }
+        #expect {
+            try Reproduction(plan: longer, outputPath: dir.path).run(figures: { _ in [] })
+        } throws: { error in
+            "\(error)".contains("multistep") && "\(error)".contains("another --out")
+        }
+    }
+
     @Test("a run directory trained with another configuration stops the reproduction with a clear error")
     func conflictingRun() throws {
         let dir = TrainFixtures.temporaryDirectory("repro-conflict")

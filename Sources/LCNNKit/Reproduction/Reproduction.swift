@@ -87,11 +87,6 @@ public final class Reproduction {
         outputDirectory.appendingPathComponent(Self.runsDirectoryName).appendingPathComponent(run.name, isDirectory: true)
     }
 
-    /// The directory of one run as printed in commands (relative when `outputPath` is).
-    public func printedDirectory(of name: String) -> String {
-        (outputPath.hasSuffix("/") ? outputPath : outputPath + "/") + Self.runsDirectoryName + "/" + name
-    }
-
     /// Runs the plan with one figure closure (its figures, or its error, appear in the report).
     @discardableResult
     public func run(figures: @escaping (ReproductionOutcome) throws -> [ReportFigure]) throws -> ReproductionOutcome {
@@ -168,11 +163,15 @@ public final class Reproduction {
             guard comparable == run.config else {
                 throw ReproductionError.conflictingRun(name: run.name, directory: dir.path, detail: "its config.json differs from the plan's")
             }
-            guard stored.epochs <= run.config.epochs else {
-                throw ReproductionError.conflictingRun(name: run.name, directory: dir.path,
-                                                       detail: "it ran \(stored.epochs) epochs, the plan asks for \(run.config.epochs)")
+            // A longer run may only continue one whose learning rates do not depend on the number of
+            // epochs: a multistep or cosine schedule would have decayed at other epochs.
+            guard stored.epochs == run.config.epochs || (stored.epochs < run.config.epochs && stored.schedule == .constant) else {
+                throw ReproductionError.conflictingRun(
+                    name: run.name, directory: dir.path,
+                    detail: "it was trained for \(stored.epochs) epochs with the \(stored.schedule.rawValue) schedule, the plan asks for "
+                        + "\(run.config.epochs); only a constant schedule can be extended: use another --out")
             }
-            let done = Self.finishedEpochs(in: dir)
+            let done = Self.checkpointedEpochs(in: dir)
             if done >= run.config.epochs {
                 onEvent?(.runReused(name: run.name, epochs: done))
                 return false
@@ -199,13 +198,12 @@ public final class Reproduction {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
     }
 
-    /// The number of consecutive epochs from 0 recorded in `dir/metrics.jsonl`.
-    static func finishedEpochs(in dir: URL) -> Int {
-        guard let lines = try? EpochMetrics.readLines(dir.appendingPathComponent(Trainer.metricsName)) else { return 0 }
-        let epochs = Set(lines.map(\.epoch))
-        var n = 0
-        while epochs.contains(n) { n += 1 }
-        return n
+    /// The number of epochs `dir/last.safetensors` holds (its `next_epoch`): the checkpoint, not
+    /// `metrics.jsonl`, says how far a run got, since a kill between their writes leaves the
+    /// metrics ahead of the weights.
+    static func checkpointedEpochs(in dir: URL) -> Int {
+        guard let file = try? SafeTensors.read(from: dir.appendingPathComponent(Trainer.lastCheckpointName)) else { return 0 }
+        return file.metadata["next_epoch"].flatMap(Int.init) ?? 0
     }
 
     func checkpointURL(in dir: URL) throws -> URL {
@@ -220,13 +218,20 @@ public final class Reproduction {
     struct StoredEvaluation: Codable {
         var evaluation: ReproductionEvaluation
         var checkpoint: String
+        /// The measured checkpoint's `epoch` metadata: a checkpoint rewritten since (a run
+        /// extended or retrained) is measured again.
+        var checkpointEpoch: String?
         var result: EvaluationResult
     }
+
+    /// The `epoch` a checkpoint's metadata records.
+    static func checkpointEpoch(_ url: URL) -> String? { (try? SafeTensors.read(from: url))?.metadata["epoch"] }
 
     func evaluate(_ run: ReproductionRun, checkpoint: URL, train: Dataset, test: Dataset, reuse: Bool) throws -> EvaluationResult {
         let stored = directory(of: run).appendingPathComponent(Self.runEvaluationName)
         if reuse, let data = try? Data(contentsOf: stored), let s = try? Self.decoder.decode(StoredEvaluation.self, from: data),
-           s.evaluation == plan.evaluation, s.checkpoint == checkpoint.lastPathComponent {
+           s.evaluation == plan.evaluation, s.checkpoint == checkpoint.lastPathComponent,
+           s.checkpointEpoch != nil, s.checkpointEpoch == Self.checkpointEpoch(checkpoint) {
             onEvent?(.evaluationReused(name: run.name))
             return s.result
         }
@@ -236,7 +241,8 @@ public final class Reproduction {
         var result = try Evaluation.evaluate(model, train: train, test: test, options: plan.evaluation.options)
         result.label = run.name
         onEvent?(.evaluated(name: run.name, result: result, seconds: Date().timeIntervalSince(start)))
-        let record = StoredEvaluation(evaluation: plan.evaluation, checkpoint: checkpoint.lastPathComponent, result: result)
+        let record = StoredEvaluation(evaluation: plan.evaluation, checkpoint: checkpoint.lastPathComponent,
+                                      checkpointEpoch: Self.checkpointEpoch(checkpoint), result: result)
         try Data(Self.encode(record, pretty: true).utf8).write(to: stored, options: .atomic)
         return result
     }

@@ -228,7 +228,8 @@ public struct ReproductionPlan: Codable, Sendable, Equatable {
             try run.config.validate()
         }
         guard evaluation.samples > 0, evaluation.batchSize > 0, evaluation.powerIterations > 0 else {
-            throw ReproductionError.invalidPlan("evaluation samples, batch size and power iterations must be positive")
+            throw ReproductionError.invalidPlan("evaluation samples (\(evaluation.samples)), batch size (\(evaluation.batchSize)) "
+                                                + "and power iterations (\(evaluation.powerIterations)) must be positive")
         }
     }
 }
