@@ -6,6 +6,7 @@ public enum PlotError: Error, CustomStringConvertible {
     case mismatchedLengths(String)
     case nonPositiveOnLogScale(String)
     case invalidGrid(String)
+    case outOfRange(String)
     case encoding(String)
 
     public var description: String {
@@ -14,6 +15,7 @@ public enum PlotError: Error, CustomStringConvertible {
         case .mismatchedLengths(let m): "mismatched lengths: \(m)"
         case .nonPositiveOnLogScale(let m): "non-positive value on a log scale: \(m)"
         case .invalidGrid(let m): "invalid grid: \(m)"
+        case .outOfRange(let m): "value out of range: \(m)"
         case .encoding(let m): "encoding failed: \(m)"
         }
     }
@@ -140,6 +142,9 @@ public struct Figure: Sendable {
             guard b.xs.count == b.lower.count, b.xs.count == b.upper.count else {
                 throw PlotError.mismatchedLengths(
                     "\(location) (\(name)): \(b.xs.count) xs, \(b.lower.count) lower, \(b.upper.count) upper")
+            }
+            guard (0...1).contains(b.opacity) else {
+                throw PlotError.outOfRange("\(location) (\(name)): opacity \(b.opacity) is not in [0, 1]")
             }
             try requirePositive(b.xs, logX, "\(name) xs")
             try requirePositive(b.lower + b.upper, logY, "\(name) bounds")

@@ -34,6 +34,7 @@ struct Canvas {
 
     @inline(__always)
     private static func blend(_ p: UnsafeMutablePointer<UInt8>, _ c: RGB, _ a: Float) {
+        guard a > 0 else { return }   // also NaN: nothing to draw
         if a >= 0.999 {
             p[0] = c.r
             p[1] = c.g

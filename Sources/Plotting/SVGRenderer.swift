@@ -119,7 +119,7 @@ enum SVGRenderer {
     /// The grid as a PNG, one pixel per cell (top row first); unfilled cells are transparent.
     private static func cellImage(_ grid: CellGrid) -> [UInt8]? {
         var image = RasterImage(width: grid.columns, height: grid.rows, background: .white)
-        let flipX = grid.xEdges[grid.columns] < grid.xEdges[0], flipY = grid.yEdges[grid.rows] > grid.yEdges[0]
+        let flipX = grid.xEdges[grid.columns] < grid.xEdges[0], flipY = grid.yEdges[grid.rows] < grid.yEdges[0]
         for row in 0..<grid.rows {
             for col in 0..<grid.columns {
                 let px = flipX ? grid.columns - 1 - col : col, py = flipY ? grid.rows - 1 - row : row

@@ -95,6 +95,26 @@ struct SVGTests {
         #expect(!small.contains("data:image"))
     }
 
+    /// A grid embedded as a PNG keeps data row 0 at the bottom, as the <rect> path and the raster do.
+    @Test func embeddedGridsAreTheRightWayUp() throws {
+        let n = 120
+        // Checkerboards (one run per cell, so the grid is embedded): classes 0/1 in the lower half, 2/3 above.
+        let classes = (0..<(n * n)).map { i in (i / n < n / 2 ? 0 : 2) + (i % n + i / n) % 2 }
+        let svg = Figure(panels: [Panel(marks: [.classRegions(ClassRegions(columns: n, rows: n, classes: classes,
+                                                                           x: 0...1, y: 0...1))])]).svg()
+        let start = try #require(svg.range(of: "data:image/png;base64,")).upperBound
+        let end = try #require(svg[start...].firstIndex(of: "\""))
+        let image = try decodePNG(Array(try #require(Data(base64Encoded: String(svg[start..<end])))))
+        #expect(image.width == n && image.height == n)
+        func rgb(_ x: Int, _ y: Int) -> RGB {
+            let i = (y * n + x) * 4
+            return RGB(image.rgba[i], image.rgba[i + 1], image.rgba[i + 2])
+        }
+        let lower = Set([Palette.light(0), Palette.light(1)]), upper = Set([Palette.light(2), Palette.light(3)])
+        #expect(lower.contains(rgb(0, n - 1)) && lower.contains(rgb(5, n - 3)), "the bottom image row shows data row 0")
+        #expect(upper.contains(rgb(0, 0)) && upper.contains(rgb(7, 2)), "the top image row shows the last data row")
+    }
+
     @Test func axisLimitsAndPaddingFollowTheData() {
         let figure = Figure(panels: [Panel(marks: [.line(Line(xs: [0, 10], ys: [0, 1], color: .init(0, 0, 0)))])])
         let layout = FigureLayout(figure).panels[0]

@@ -37,6 +37,14 @@ struct ValidationTests {
         #expect(throws: PlotError.self) { try band.validate() }
         _ = band.svg()
         _ = band.raster(scale: 1)
+
+        // An opacity outside [0, 1] is refused by validation, and the raster does not trap on it.
+        for opacity in [-0.5, 1.5, Double.nan] {
+            let shaded = Figure(panels: [Panel(marks: [.band(Band(xs: [0, 1], lower: [0, 0], upper: [1, 1],
+                                                                  color: .init(0, 0, 0), opacity: opacity))])])
+            #expect { try shaded.validate() } throws: { "\($0)".contains("opacity") }
+            _ = shaded.raster(scale: 1)
+        }
     }
 
     @Test func badGridsThrow() throws {
