@@ -19,6 +19,7 @@ public enum Ticks {
             var v = k * step
             if digits.isFinite, abs(v * digits) < 1e15 { v = (v * digits).rounded() / digits }
             if v == 0 { v = 0 }  // no "-0"
+            if let previous = ticks.last, v <= previous { break }   // the step is below this range's precision
             ticks.append(v)
             k += 1
         }

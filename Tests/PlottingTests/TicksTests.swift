@@ -46,4 +46,11 @@ struct TicksTests {
         #expect(Ticks.label(1e-12) == "1e-12")
         #expect(Ticks.label(.nan) == "NaN")
     }
+
+    /// A range far narrower than its magnitude's precision gives distinct increasing ticks, not a pile of equal ones.
+    @Test func ticksOfARangeBelowPrecisionStayDistinct() {
+        let ticks = Ticks.linear(1e22...(1e22 + 2e6))
+        #expect(!ticks.isEmpty && ticks.count < 20, "\(ticks.count) ticks")
+        #expect(zip(ticks, ticks.dropFirst()).allSatisfy { $0 < $1 })
+    }
 }

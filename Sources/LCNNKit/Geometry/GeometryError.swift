@@ -8,6 +8,8 @@ public enum GeometryError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidDirection(String)
     /// Fewer boundary points than a quadratic fit needs (three, with at least three distinct b).
     case tooFewBoundaryPoints(Int)
+    /// The least-squares system of the quadratic fit is numerically singular.
+    case singularFit(points: Int, distinctB: Int)
     /// Tensors whose shapes do not fit together.
     case shapeMismatch(String)
 
@@ -21,6 +23,9 @@ public enum GeometryError: Error, CustomStringConvertible, Equatable, Sendable {
             return "invalid plane direction: \(reason)"
         case let .tooFewBoundaryPoints(count):
             return "a quadratic boundary fit needs at least 3 points with 3 distinct b values; got \(count) usable"
+        case let .singularFit(points, distinct):
+            return "the quadratic boundary fit is numerically singular (\(points) points, \(distinct) distinct b values): "
+                + "the points do not determine a parabola"
         case let .shapeMismatch(reason):
             return "shape mismatch: \(reason)"
         }

@@ -43,8 +43,7 @@ public struct QuadraticBoundaryFit: Sendable, Equatable, Codable {
         guard distinct >= 3 else { throw .tooFewBoundaryPoints(distinct) }
         let n = Double(p.count)
         let m = p.reduce(0) { $0 + $1.b } / n
-        let s = p.reduce(0) { Swift.max($0, Swift.abs($1.b - m)) }
-        guard s > 0 else { throw .tooFewBoundaryPoints(1) }
+        let s = p.reduce(0) { Swift.max($0, Swift.abs($1.b - m)) }   // > 0: three distinct b
 
         // Normal equations for a = d₂t² + d₁t + d₀: Σ tʲ⁺ᵏ dₖ = Σ tʲ a, j, k ∈ {0, 1, 2}.
         var powers = [Double](repeating: 0, count: 5), rhs = [Double](repeating: 0, count: 3)
@@ -58,7 +57,7 @@ public struct QuadraticBoundaryFit: Sendable, Equatable, Codable {
             }
         }
         var matrix = (0..<3).map { j in (0..<3).map { k in powers[j + k] } }
-        guard let d = solve3(&matrix, rhs) else { throw .tooFewBoundaryPoints(distinct) }
+        guard let d = solve3(&matrix, rhs) else { throw .singularFit(points: p.count, distinctB: distinct) }
 
         // Back to b: t = (b − m)/s.
         let c2 = d[2] / (s * s)
