@@ -209,6 +209,10 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
         output.update(repeating: 0, count: N * O * P)
         return
     }
+    if winogradApplies(g) {
+        conv2dForwardWinograd(g, input: input, weight: weight, output: output)
+        return
+    }
     let layout = ForwardInputLayout(g)
     let prep = PreparedImages(images: N, imgStride: layout.imgStride)
     defer { prep.free() }
@@ -277,6 +281,10 @@ public func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<F
     if N <= 0 || imgIn <= 0 { return }
     if OH <= 0 || OW <= 0 || O <= 0 {
         gradInput.update(repeating: 0, count: N * imgIn)
+        return
+    }
+    if winogradApplies(g) {
+        conv2dBackwardInputWinograd(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
         return
     }
     if C == 1 || (C > 4 && C < 48 && KH * KW > 1) || (KH == 1 && KW == 1 && (sh > 1 || sw > 1)) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TensorKernels
 
 /// `lcnn bench …`: performance benchmarks printing one JSON object per line.
 struct BenchCommand: ParsableCommand {
@@ -34,7 +35,13 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Only run cases whose \"model variant\" contains this text, e.g. \"smallcnn\" or \"lcnn\".")
         var filter: String?
 
-        func run() throws { TrainBenchmarks.run(filter: filter) }
+        @Flag(help: "Run 3×3 stride-1 convolutions as direct implicit GEMMs instead of Winograd F(2×2, 3×3).")
+        var directConv = false
+
+        func run() throws {
+            Conv2dWinograd.isEnabled = !directConv
+            TrainBenchmarks.run(filter: filter)
+        }
     }
 
     struct Methods: ParsableCommand {

@@ -69,13 +69,23 @@ enum KernelBenchmarks {
             let shape = "\(g.batch)x\(g.inChannels)x\(g.inHeight)x\(g.inWidth)->\(g.outChannels)x\(g.outHeight)x"
                 + "\(g.outWidth),k\(g.kernelHeight)x\(g.kernelWidth),s\(g.strideHeight),p\(g.paddingHeight)"
             let flops = 2.0 * Double(yCount) * Double(g.inChannels * g.kernelHeight * g.kernelWidth)
-            if wanted(names[0]) {
-                let ms = BenchmarkClock.medianMilliseconds { conv2dForward(g, input: x, weight: w, output: y) }
-                emit(names[0], shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
-            }
-            if wanted(names[1]) {
-                let ms = BenchmarkClock.medianMilliseconds { conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx) }
-                emit(names[1], shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
+            // 3×3 stride-1 layers run forward and backward-input through Winograd F(2×2, 3×3); their
+            // `_direct` twins time the implicit GEMM they replace (flops counted as direct in both).
+            let winograd = Conv2dWinograd.applies(to: g)
+            for direct in winograd ? [false, true] : [false] {
+                Conv2dWinograd.isEnabled = !direct
+                defer { Conv2dWinograd.isEnabled = true }
+                let suffix = direct ? "_direct" : ""
+                if wanted(names[0]) {
+                    let ms = BenchmarkClock.medianMilliseconds { conv2dForward(g, input: x, weight: w, output: y) }
+                    emit(names[0] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
+                }
+                if wanted(names[1]) {
+                    let ms = BenchmarkClock.medianMilliseconds {
+                        conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx)
+                    }
+                    emit(names[1] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
+                }
             }
             if wanted(names[2]) {
                 let ms = BenchmarkClock.medianMilliseconds { conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw) }

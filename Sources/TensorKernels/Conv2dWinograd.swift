@@ -1,0 +1,448 @@
+// Winograd F(2×2, 3×3) convolution for 3×3, stride-1 layers (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", CVPR 2016).
+//
+// The output is cut into 2×2 tiles; tile (i, j) covers output rows 2i, 2i+1 and columns 2j, 2j+1
+// and reads the 4×4 input patch d at rows 2i − ph + 0…3, columns 2j − pw + 0…3 (zero outside).
+// For one input channel and one filter g (3×3),
+//
+//   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
+//
+//   Bᵀ = [1  0 −1  0]     G = [1    0    0]     Aᵀ = [1  1  1  0]
+//        [0  1  1  0]         [½    ½    ½]          [0  1 −1 −1]
+//        [0 −1  1  0]         [½   −½    ½]
+//        [0  1  0 −1]         [0    0    1]
+//
+// Summed over input channels, every position ξ = 4a + b of the 4×4 transformed tile is one GEMM
+//
+//   M_ξ[o, t] = Σ_c U_ξ[o, c] · V_ξ[c, t],    U = G g[o, c] Gᵀ,   V = Bᵀ d[c, t] B,
+//
+// followed by Y[o, t] = Aᵀ M[o, t] A: 16 products per 2×2 outputs instead of 36 (2.25× fewer
+// flops than the direct convolution). The backward-input pass of a stride-1 3×3 convolution is
+// itself such a convolution (padding 2 − p, filters flipped and with in/out swapped), so it runs
+// through the same code with `adjoint` weights.
+//
+// Work is done in blocks of whole tile rows (image n, tile row i): the block's V is written straight
+// into the packed B layout of the micro-kernel ([panel][c][32 tiles]), the 16 GEMMs run on it with
+// the weights packed once per call, and the output transform writes Y; the buffers of one block stay
+// in the cache hierarchy instead of streaming the 4× larger transformed tensors through memory.
+// Workers take disjoint runs of blocks.
+
+import Synchronization
+
+/// Switch for the Winograd path of 3×3, stride-1 convolutions (on by default). Tests and
+/// benchmarks turn it off to compare with the direct implicit GEMM; reads and writes are atomic.
+public enum Conv2dWinograd {
+    private static let storage = Atomic<Bool>(true)
+
+    public static var isEnabled: Bool {
+        get { storage.load(ordering: .relaxed) }
+        set { storage.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Whether `conv2dForward` / `conv2dBackwardInput` take the Winograd path for `g` (while enabled).
+    public static func applies(to g: Conv2dGeometry) -> Bool { winogradApplies(g) }
+}
+
+/// Smallest channel count (in and out) for which the Winograd path pays for its transforms.
+let winogradMinChannels = 64
+
+/// Tile-row widths whose 16-tile chunks always land on whole vector stores (`storeTileLanes`):
+/// multiples of 16, or divisors of 16.
+@inline(__always)
+func winogradTileWidthIsAligned(_ tw: Int) -> Bool { tw > 0 && (tw % 16 == 0 || 16 % tw == 0) }
+
+/// True when `g` is a 3×3, stride-1 convolution with padding ≤ 2, ≥ 64 channels in and out, and
+/// tile rows whose widths suit the vector stores in both passes (ceil(OW/2) and ceil(W/2) are
+/// multiples or divisors of 16, e.g. the 32, 16, 8 and 4-pixel stages of the CIFAR ResNets).
+/// Other shapes are correct on the Winograd path too but measured slower than the implicit GEMM.
+func winogradApplies(_ g: Conv2dGeometry) -> Bool {
+    Conv2dWinograd.isEnabled && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
+        && (0...2).contains(g.paddingHeight) && (0...2).contains(g.paddingWidth)
+        && g.inChannels >= winogradMinChannels && g.outChannels >= winogradMinChannels
+        && g.outHeight > 0 && g.outWidth > 0 && g.batch > 0
+        && winogradTileWidthIsAligned((g.outWidth + 1) / 2) && winogradTileWidthIsAligned((g.inWidth + 1) / 2)
+}
+
+/// The odd lanes of a followed by the odd lanes of b.
+@inline(__always)
+func oddLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    SIMD16<Float>(a[1], a[3], a[5], a[7], a[9], a[11], a[13], a[15], b[1], b[3], b[5], b[7], b[9], b[11], b[13], b[15])
+}
+
+/// Shape of one Winograd convolution: input [N, C, H, W] → output [N, O, OH, OW], 3×3 filters,
+/// stride 1, paddings ph, pw; tiles TH × TW per image.
+struct WinogradShape {
+    let N: Int, C: Int, H: Int, W: Int, O: Int, ph: Int, pw: Int
+    var OH: Int { H + 2 * ph - 2 }
+    var OW: Int { W + 2 * pw - 2 }
+    var TH: Int { (OH + 1) / 2 }
+    var TW: Int { (OW + 1) / 2 }
+    /// Tile rows over the batch (image n, tile row i ↦ n·TH + i).
+    var tileRows: Int { N * TH }
+    /// Flops of the 16 GEMMs.
+    var gemmFlops: Double { 2.0 * 16 * Double(O) * Double(C) * Double(tileRows * TW) }
+}
+
+// MARK: - Weights
+
+/// Transforms and packs the filters once per call: for every ξ, the micro-kernel's packed A of
+/// U_ξ (rows = output channels of the Winograd convolution, K = its input channels), at
+/// `dst + ξ·mPad·K`, mPad = ⌈rows/12⌉·12, i.e. U_ξ[row, k] at `(row/12)·K·12 + k·12 + row % 12`.
+///
+/// `weight` is [O, C, 3, 3]. Forward (`adjoint == false`): rows o < O, K = C, U_ξ[o, c] =
+/// (G g[o, c] Gᵀ)_ξ. Adjoint: rows c < C, K = O, U_ξ[c, o] = (G ğ[o, c] Gᵀ)_ξ with ğ the filter
+/// rotated by 180°, the weights of the backward-input convolution. Each step transforms the 12
+/// filters of one packed row panel at one k, so the results are stored straight into the panel.
+func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint: Bool,
+                         into dst: UnsafeMutablePointer<Float>, threads: Int) {
+    let rows = adjoint ? C : O, depth = adjoint ? O : C
+    let panels = (rows + gemmMR - 1) / gemmMR
+    let xiStride = panels * gemmMR * depth
+    // Filter (row r, k) sits at weight + (o·C + c)·9: consecutive rows are 9 floats apart in the
+    // adjoint (rows = c) and C·9 apart forward (rows = o).
+    let rowStep = adjoint ? 9 : C * 9, kStep = adjoint ? C * 9 : 9
+    let out = SendablePointer(dst)
+    parallelFor(panels * depth, minimumWorkPerThread: threads > 1 ? 64 : panels * depth) { range in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 64) { buf in
+            let vectors = buf.baseAddress!
+            let stage = UnsafeMutableRawPointer(vectors).assumingMemoryBound(to: Float.self)
+            let taps = stage + 256
+            let g = vectors + 32, u = vectors + 48
+            stage.update(repeating: 0, count: 256)
+            for item in range {
+                let q = item / depth, k = item - q * depth
+                let r0 = q * gemmMR
+                let count = min(gemmMR, rows - r0)
+                let src = weight + r0 * rowStep + k * kStep
+                for r in 0..<count {
+                    let f = src + r * rowStep
+                    let row = stage + 16 * r
+                    UnsafeMutableRawPointer(row).storeBytes(of: UnsafeRawPointer(f).loadUnaligned(as: SIMD8<Float>.self),
+                                                            as: SIMD8<Float>.self)
+                    row[8] = f[8]
+                }
+                if count < gemmMR {
+                    for r in count..<gemmMR { (stage + 16 * r).update(repeating: 0, count: 9) }
+                }
+                transpose16x16(stage, 16, taps, 16)
+                for t in 0..<9 { g[t] = load16(taps + 16 * (adjoint ? 8 - t : t)) }
+                winogradFilterTransform(g, into: u)
+                let d = out.p + q * depth * gemmMR + k * gemmMR
+                for xi in 0..<16 {
+                    let v = u[xi]
+                    let p = UnsafeMutableRawPointer(d + xi * xiStride)
+                    p.storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
+                    p.storeBytes(of: SIMD4<Float>(v[8], v[9], v[10], v[11]), toByteOffset: 32, as: SIMD4<Float>.self)
+                }
+            }
+        }
+    }
+}
+
+/// U = G g Gᵀ for 16 filters at once; `g[3i + j]` holds tap (i, j) of each filter, `u[4a + b]`
+/// receives position ξ = 4a + b of U (`u` has room for 16 vectors and is used as scratch).
+@inline(__always)
+func winogradFilterTransform(_ g: UnsafePointer<SIMD16<Float>>, into u: UnsafeMutablePointer<SIMD16<Float>>) {
+    // t = G g (4×3): rows g0, ½(g0 + g1 + g2), ½(g0 − g1 + g2), g2.
+    var t = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+             SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+    withUnsafeMutableBytes(of: &t) { raw in
+        let t = raw.baseAddress!.assumingMemoryBound(to: SIMD16<Float>.self)
+        for j in 0..<3 {
+            let g0 = g[j], g1 = g[3 + j], g2 = g[6 + j]
+            t[j] = g0
+            t[3 + j] = 0.5 * (g0 + g1 + g2)
+            t[6 + j] = 0.5 * (g0 - g1 + g2)
+            t[9 + j] = g2
+        }
+        // U = t Gᵀ (4×4): columns t0, ½(t0 + t1 + t2), ½(t0 − t1 + t2), t2.
+        for a in 0..<4 {
+            let t0 = t[3 * a], t1 = t[3 * a + 1], t2 = t[3 * a + 2]
+            u[4 * a] = t0
+            u[4 * a + 1] = 0.5 * (t0 + t1 + t2)
+            u[4 * a + 2] = 0.5 * (t0 - t1 + t2)
+            u[4 * a + 3] = t2
+        }
+    }
+}
+
+// MARK: - Blocks
+
+/// Per-worker buffers for blocks of at most `maxTiles` tiles.
+struct WinogradWorkspace {
+    /// Transformed input, per ξ: [panel][c < C][32 tiles] (the packed B layout).
+    let v: ScratchBuffer
+    /// GEMM results, per ξ: [o < O][ldm].
+    let m: ScratchBuffer
+    /// Four zero-padded input rows of `rowWidth` floats.
+    let rows: ScratchBuffer
+    let vStride: Int, mStride: Int, ldm: Int, rowWidth: Int
+
+    init(_ s: WinogradShape, maxTiles: Int) {
+        let panels = (maxTiles + gemmNR - 1) / gemmNR
+        ldm = panels * gemmNR
+        vStride = panels * s.C * gemmNR
+        mStride = s.O * ldm
+        rowWidth = 2 * s.TW + 2 + 32
+        v = ScratchBuffer(16 * vStride)
+        m = ScratchBuffer(16 * mStride + 16)
+        rows = ScratchBuffer(4 * rowWidth)
+        // Lanes past a block's last tile are multiplied but never read; keep them finite.
+        v.p.update(repeating: 0, count: 16 * vStride)
+        rows.p.update(repeating: 0, count: 4 * rowWidth)
+    }
+
+    func free() {
+        v.free()
+        m.free()
+        rows.free()
+    }
+}
+
+/// V = Bᵀ d B for the tiles of tile rows [r0, r1) into `ws.v` (tile t of the block is lane t % 32
+/// of panel t / 32).
+func winogradInputTransform(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
+                            ws: WinogradWorkspace) {
+    let TW = s.TW, C = s.C, H = s.H, W = s.W
+    let rowWidth = ws.rowWidth
+    // Buffer column x + pw holds input column x; the columns around stay zero.
+    let copyCount = min(W, 2 * TW + 2 - s.pw)
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 32) { buf in
+        let d = buf.baseAddress!, v = d + 16
+        for r in r0..<r1 {
+            let n = r / s.TH, ti = r - n * s.TH
+            let lBase = (r - r0) * TW
+            for c in 0..<C {
+                let plane = input + (n * C + c) * H * W
+                for i in 0..<4 {
+                    let y = 2 * ti - s.ph + i
+                    let row = ws.rows.p + i * rowWidth + s.pw
+                    if y >= 0 && y < H {
+                        copyFloats(plane + y * W, to: row, count: copyCount)
+                    } else {
+                        copyFloats(nil, to: row, count: copyCount)
+                    }
+                }
+                var tj0 = 0
+                while tj0 < TW {
+                    // d[4i + j] = patch element (i, j) of tiles tj0…tj0 + 15: columns 2·tj + j.
+                    for i in 0..<4 {
+                        let p = ws.rows.p + i * rowWidth + 2 * tj0
+                        let lo = load16(p), hi = load16(p + 16)
+                        let lo2 = load16(p + 2), hi2 = load16(p + 18)
+                        d[4 * i] = evenLanes(lo, hi)
+                        d[4 * i + 1] = oddLanes(lo, hi)
+                        d[4 * i + 2] = evenLanes(lo2, hi2)
+                        d[4 * i + 3] = oddLanes(lo2, hi2)
+                    }
+                    winogradDataTransform(d, into: v)
+                    storeTileLanes(v, ws: ws, c: C, channel: c, l0: lBase + tj0, count: min(16, TW - tj0))
+                    tj0 += 16
+                }
+            }
+        }
+    }
+}
+
+/// Copies `count` floats from `src` (zeros when nil) with vector moves: these rows are short and a
+/// memmove call per row would cost more than the copy.
+@inline(__always)
+func copyFloats(_ src: UnsafePointer<Float>?, to dst: UnsafeMutablePointer<Float>, count: Int) {
+    var j = 0
+    if let src {
+        while j + 16 <= count { store16(dst + j, load16(src + j)); j += 16 }
+        while j < count { dst[j] = src[j]; j += 1 }
+    } else {
+        while j + 16 <= count { store16(dst + j, SIMD16<Float>()); j += 16 }
+        while j < count { dst[j] = 0; j += 1 }
+    }
+}
+
+/// V = Bᵀ d B for 16 tiles at once; `d[4i + j]` is element (i, j) of each 4×4 patch and `v[4a + b]`
+/// receives position ξ = 4a + b.
+@inline(__always)
+func winogradDataTransform(_ d: UnsafePointer<SIMD16<Float>>, into v: UnsafeMutablePointer<SIMD16<Float>>) {
+    for j in 0..<4 {
+        // Column j of Bᵀ d: rows d0 − d2, d1 + d2, d2 − d1, d1 − d3.
+        let d0 = d[j], d1 = d[4 + j], d2 = d[8 + j], d3 = d[12 + j]
+        v[j] = d0 - d2
+        v[4 + j] = d1 + d2
+        v[8 + j] = d2 - d1
+        v[12 + j] = d1 - d3
+    }
+    for a in 0..<4 {
+        // Row a of (Bᵀ d) B: columns e0 − e2, e1 + e2, e2 − e1, e1 − e3.
+        let e0 = v[4 * a], e1 = v[4 * a + 1], e2 = v[4 * a + 2], e3 = v[4 * a + 3]
+        v[4 * a] = e0 - e2
+        v[4 * a + 1] = e1 + e2
+        v[4 * a + 2] = e2 - e1
+        v[4 * a + 3] = e1 - e3
+    }
+}
+
+/// Stores lanes 0..<count of v[ξ] as tiles l0… of channel `channel` in the packed V of every ξ.
+/// A full vector store is used when it stays inside the panel row (lanes past `count` then land
+/// on later tiles of the same row, written afterwards, or on unused lanes).
+@inline(__always)
+func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, ws: WinogradWorkspace, c: Int, channel: Int, l0: Int, count: Int) {
+    let lane = l0 % gemmNR
+    let offset = (l0 / gemmNR) * c * gemmNR + channel * gemmNR + lane
+    if lane + 16 <= gemmNR {
+        for xi in 0..<16 { store16(ws.v.p + xi * ws.vStride + offset, v[xi]) }
+    } else if lane + 8 <= gemmNR && count <= 8 {
+        for xi in 0..<16 {
+            UnsafeMutableRawPointer(ws.v.p + xi * ws.vStride + offset).storeBytes(of: v[xi].lowHalf,
+                                                                                  as: SIMD8<Float>.self)
+        }
+    } else if lane + 4 <= gemmNR && count <= 4 {
+        for xi in 0..<16 {
+            UnsafeMutableRawPointer(ws.v.p + xi * ws.vStride + offset).storeBytes(of: v[xi].lowHalf.lowHalf,
+                                                                                  as: SIMD4<Float>.self)
+        }
+    } else {
+        for q in 0..<count {
+            let l = l0 + q
+            let o = (l / gemmNR) * c * gemmNR + channel * gemmNR + l % gemmNR
+            for xi in 0..<16 { ws.v.p[xi * ws.vStride + o] = v[xi][q] }
+        }
+    }
+}
+
+/// M_ξ = U_ξ · V_ξ for the block's `tiles` tiles (K = C, rows = O).
+func winogradBlockGEMM(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, tiles: Int,
+                       ws: WinogradWorkspace) {
+    let K = s.C, M = s.O
+    let mPad = (M + gemmMR - 1) / gemmMR * gemmMR
+    let panels = (tiles + gemmNR - 1) / gemmNR
+    for xi in 0..<16 {
+        let a = packedWeights + xi * mPad * K
+        let b = ws.v.p + xi * ws.vStride
+        let out = ws.m.p + xi * ws.mStride
+        var pc = 0
+        while pc < K {
+            let kc = min(gemmKC, K - pc)
+            var ic = 0
+            while ic < M {
+                let mc = min(gemmMC, M - ic)
+                for q in 0..<panels {
+                    let bPanel = b + q * K * gemmNR + pc * gemmNR
+                    var ir = ic
+                    while ir < ic + mc {
+                        runMicroKernel(kc: kc, a: a + ir * K + pc * gemmMR, b: bPanel, c: out + ir * ws.ldm + q * gemmNR,
+                                       ldc: ws.ldm, beta: pc > 0 ? 1 : 0, mr: min(gemmMR, M - ir), nr: gemmNR)
+                        ir += gemmMR
+                    }
+                }
+                ic += mc
+            }
+            pc += kc
+        }
+    }
+}
+
+/// Y = Aᵀ M A for the tiles of tile rows [r0, r1), written to `output` [N, O, OH, OW].
+func winogradOutputTransform(_ s: WinogradShape, output: UnsafeMutablePointer<Float>, r0: Int, r1: Int,
+                             ws: WinogradWorkspace) {
+    let TW = s.TW, OH = s.OH, OW = s.OW, O = s.O
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 18) { buf in
+        let m = buf.baseAddress!
+        let temp = UnsafeMutableRawPointer(m + 16).assumingMemoryBound(to: Float.self)
+        for r in r0..<r1 {
+            let n = r / s.TH, ti = r - n * s.TH
+            let lBase = (r - r0) * TW
+            for o in 0..<O {
+                let plane = output + (n * O + o) * OH * OW
+                let mRow = ws.m.p + o * ws.ldm + lBase
+                var tj0 = 0
+                while tj0 < TW {
+                    for xi in 0..<16 { m[xi] = load16(mRow + xi * ws.mStride + tj0) }
+                    // Aᵀ M: rows m0 + m1 + m2 and m1 − m2 − m3 (per column j).
+                    for a in 0..<2 {
+                        let y = 2 * ti + a
+                        if y >= OH { break }
+                        let s0 = a == 0 ? m[0] + m[4] + m[8] : m[4] - m[8] - m[12]
+                        let s1 = a == 0 ? m[1] + m[5] + m[9] : m[5] - m[9] - m[13]
+                        let s2 = a == 0 ? m[2] + m[6] + m[10] : m[6] - m[10] - m[14]
+                        let s3 = a == 0 ? m[3] + m[7] + m[11] : m[7] - m[11] - m[15]
+                        let left = s0 + s1 + s2, right = s1 - s2 - s3
+                        let lo = zipLow(left, right), hi = zipHigh(left, right)
+                        let dst = plane + y * OW + 2 * tj0
+                        let count = min(32, OW - 2 * tj0)
+                        if count == 32 {
+                            store16(dst, lo)
+                            store16(dst + 16, hi)
+                        } else if count == 16 {
+                            store16(dst, lo)
+                        } else if count == 8 {
+                            UnsafeMutableRawPointer(dst).storeBytes(of: lo.lowHalf, as: SIMD8<Float>.self)
+                        } else {
+                            store16(temp, lo)
+                            store16(temp + 16, hi)
+                            for j in 0..<count { dst[j] = temp[j] }
+                        }
+                    }
+                    tj0 += 16
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Driver
+
+/// Winograd convolution of `input` [N, C, H, W] with filters already transformed and packed by
+/// `winogradPackWeights` (rows O, K = C), written to `output` [N, O, OH, OW] (overwritten).
+func winogradConvolution(_ s: WinogradShape, input: UnsafePointer<Float>, packedWeights: UnsafePointer<Float>,
+                         output: UnsafeMutablePointer<Float>, threads: Int) {
+    let rowsTotal = s.tileRows
+    // About 800 KB of V and M per block (measured best between 400 KB and 3 MB on the ResNet-18
+    // layers), at least 64 tiles, and at least one block per worker.
+    let targetTiles = max(64, min(512, 200_000 / (16 * (s.C + s.O))))
+    var rowsPerBlock = max(1, targetTiles / max(1, s.TW))
+    rowsPerBlock = min(rowsPerBlock, (rowsTotal + threads - 1) / threads)
+    let blocks = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
+    let workers = min(threads, blocks)
+    let out = SendablePointer(output)
+    parallelChunks(workers) { t in
+        let ws = WinogradWorkspace(s, maxTiles: rowsPerBlock * s.TW)
+        defer { ws.free() }
+        let b0 = t * blocks / workers, b1 = (t + 1) * blocks / workers
+        for b in b0..<b1 {
+            let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
+            winogradInputTransform(s, input: input, r0: r0, r1: r1, ws: ws)
+            winogradBlockGEMM(s, packedWeights: packedWeights, tiles: (r1 - r0) * s.TW, ws: ws)
+            winogradOutputTransform(s, output: out.p, r0: r0, r1: r1, ws: ws)
+        }
+    }
+}
+
+/// Forward pass of an eligible convolution (`winogradApplies(g)`), same contract as
+/// `conv2dForward`.
+func conv2dForwardWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                           output: UnsafeMutablePointer<Float>) {
+    let s = WinogradShape(N: g.batch, C: g.inChannels, H: g.inHeight, W: g.inWidth, O: g.outChannels,
+                          ph: g.paddingHeight, pw: g.paddingWidth)
+    runWinograd(s, weight: weight, filterOut: g.outChannels, filterIn: g.inChannels, adjoint: false,
+                input: input, output: output)
+}
+
+/// Backward-input pass of an eligible convolution, same contract as `conv2dBackwardInput`:
+/// dx = conv(dy, rotated filters with in/out swapped) with padding 2 − p.
+func conv2dBackwardInputWinograd(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Float>,
+                                 weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+    let s = WinogradShape(N: g.batch, C: g.outChannels, H: g.outHeight, W: g.outWidth, O: g.inChannels,
+                          ph: 2 - g.paddingHeight, pw: 2 - g.paddingWidth)
+    runWinograd(s, weight: weight, filterOut: g.outChannels, filterIn: g.inChannels, adjoint: true,
+                input: gradOutput, output: gradInput)
+}
+
+/// Packs the weights ([filterOut, filterIn, 3, 3]) and runs the convolution of shape `s`.
+func runWinograd(_ s: WinogradShape, weight: UnsafePointer<Float>, filterOut: Int, filterIn: Int, adjoint: Bool,
+                 input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    let threads = convThreads(flops: s.gemmFlops)
+    let mPad = (s.O + gemmMR - 1) / gemmMR * gemmMR
+    let packed = ScratchBuffer(16 * mPad * s.C)
+    defer { packed.free() }
+    winogradPackWeights(weight, O: filterOut, C: filterIn, adjoint: adjoint, into: packed.p, threads: threads)
+    winogradConvolution(s, input: input, packedWeights: packed.p, output: output, threads: threads)
+}
