@@ -1,0 +1,133 @@
+import Testing
+@testable import TensorKernels
+
+// The Winograd F(2×2, 3×3) path of 3×3 stride-1 convolutions, checked element-wise against the
+// double-precision reference loops (Conv2dTests.swift, Conv2dImplicitTests.swift): through the
+// public entry points on shapes that select it, and through the internal driver on shapes the
+// dispatcher never gives it (odd tile widths, tiny channel counts, many blocks), so that every
+// store path of the transforms is exercised.
+
+private func geometry(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ o: Int, _ p: Int) -> Conv2dGeometry {
+    Conv2dGeometry(batch: n, inChannels: c, inHeight: h, inWidth: w, outChannels: o, kernelHeight: 3,
+                   kernelWidth: 3, paddingHeight: p, paddingWidth: p)
+}
+
+/// Max |a − b| / (1 + max |b|).
+private func relativeError(_ a: [Float], _ b: [Double]) -> Double {
+    var err = 0.0, scale = 1.0
+    for i in 0..<b.count {
+        err = max(err, abs(Double(a[i]) - b[i]))
+        scale = max(scale, abs(b[i]))
+    }
+    return err / scale
+}
+
+private struct Operands {
+    let x: [Float], w: [Float], dy: [Float]
+
+    init(_ g: Conv2dGeometry) {
+        var rng = TestRNG(UInt64(g.hashValue & 0xffff) | 1)
+        x = rng.array(g.batch * g.inChannels * g.inHeight * g.inWidth)
+        w = rng.array(g.outChannels * g.inChannels * 9)
+        dy = rng.array(g.batch * g.outChannels * g.outHeight * g.outWidth)
+    }
+}
+
+@Suite struct Conv2dWinogradTests {
+    /// Shapes the dispatcher sends to Winograd: the CIFAR ResNet stage sizes at 64 channels,
+    /// rectangular images, odd heights (half-empty last tile row).
+    static let eligible: [Conv2dGeometry] = [
+        geometry(2, 64, 8, 8, 64, 1),
+        geometry(1, 64, 4, 4, 72, 1),          // 2×2 tiles per image; O not a multiple of 12
+        geometry(3, 64, 7, 16, 80, 1),         // odd height, rectangular
+        geometry(1, 96, 2, 32, 64, 1),         // one tile row of 16 tiles
+    ]
+
+    /// Shapes only reachable through the internal driver: odd and non-power-of-two tile widths
+    /// (chunks crossing packed panels), few channels, several blocks per worker.
+    static let internalOnly: [Conv2dGeometry] = [
+        geometry(3, 5, 9, 13, 7, 1),           // TW 7: scalar lane stores across panels
+        geometry(2, 3, 11, 26, 4, 0),          // TW 12, padding 0
+        geometry(2, 2, 5, 5, 3, 2),            // padding 2, tiny
+        geometry(1, 1, 3, 3, 1, 1),            // one tile row of two tiles, one channel
+        geometry(4, 2, 64, 64, 3, 1),          // 4096 tiles: several blocks on each worker
+        geometry(2, 13, 12, 40, 17, 1),        // TW 20: 16-lane chunks plus 4-lane tails
+        geometry(2, 20, 10, 10, 24, 0),        // padding 0 (backward padding 2)
+        geometry(2, 20, 6, 6, 16, 2),          // padding 2 (backward padding 0)
+    ]
+
+    @Test(arguments: eligible)
+    func dispatchedShapesMatchReference(_ g: Conv2dGeometry) {
+        #expect(Conv2dWinograd.applies(to: g))
+        let ops = Operands(g)
+        var y = [Float](repeating: .nan, count: ops.dy.count)
+        conv2dForward(g, input: ops.x, weight: ops.w, output: &y)
+        let yRef = referenceConv(g, ops.x, ops.w)
+        #expect(relativeError(y, yRef) < 1e-5, "forward \(g)")
+        var dx = [Float](repeating: .nan, count: ops.x.count)
+        conv2dBackwardInput(g, gradOutput: ops.dy, weight: ops.w, gradInput: &dx)
+        #expect(relativeError(dx, referenceConvBackwardInput(g, ops.dy, ops.w)) < 1e-5, "backward-input \(g)")
+        // The two passes stay exact adjoints: ⟨conv(x), dy⟩ = ⟨x, dx⟩.
+        var lhs = 0.0
+        for i in 0..<y.count { lhs += yRef[i] * Double(ops.dy[i]) }
+        #expect(abs(lhs - dot(ops.x, dx)) / max(1, abs(lhs)) < 1e-4)
+    }
+
+    @Test(arguments: internalOnly)
+    func driverMatchesReferenceOnAnyShape(_ g: Conv2dGeometry) {
+        let ops = Operands(g)
+        var y = [Float](repeating: .nan, count: ops.dy.count)
+        conv2dForwardWinograd(g, input: ops.x, weight: ops.w, output: &y)
+        #expect(relativeError(y, referenceConv(g, ops.x, ops.w)) < 1e-5, "forward \(g)")
+        var dx = [Float](repeating: .nan, count: ops.x.count)
+        conv2dBackwardInputWinograd(g, gradOutput: ops.dy, weight: ops.w, gradInput: &dx)
+        #expect(relativeError(dx, referenceConvBackwardInput(g, ops.dy, ops.w)) < 1e-5, "backward-input \(g)")
+    }
+
+    @Test func resultsDoNotDependOnTheWorkerSplit() {
+        // Blocks move between workers with the thread count; each tile's sums stay the same.
+        let g = geometry(4, 64, 16, 16, 64, 1)
+        let ops = Operands(g)
+        var one = [Float](repeating: 0, count: ops.dy.count), two = one
+        let saved = KernelThreads.count
+        KernelThreads.count = 1
+        conv2dForward(g, input: ops.x, weight: ops.w, output: &one)
+        KernelThreads.count = 2
+        conv2dForward(g, input: ops.x, weight: ops.w, output: &two)
+        KernelThreads.count = saved
+        #expect(one == two)
+    }
+
+    @Test func filterTransformIsGgGt() {
+        // U = G g Gᵀ for the all-ones filter: G·1 = (1, 1.5, 0.5, 1), so U = u uᵀ.
+        let ones = [Float](repeating: 1, count: 9)
+        let u = [Float](arrayLiteral: 1, 1.5, 0.5, 1)
+        let rows = 1, depth = 1
+        var packed = [Float](repeating: .nan, count: 16 * gemmMR * depth)
+        packed.withUnsafeMutableBufferPointer { p in
+            winogradPackWeights(ones, O: rows, C: depth, adjoint: false, into: p.baseAddress!, threads: 1)
+        }
+        for a in 0..<4 {
+            for b in 0..<4 { #expect(packed[(4 * a + b) * gemmMR] == u[a] * u[b]) }
+        }
+        // Padding rows of the panel are zero, not garbage.
+        #expect(packed[1] == 0 && packed[11] == 0)
+    }
+
+    @Test func dispatchRules() {
+        #expect(Conv2dWinograd.applies(to: geometry(32, 64, 32, 32, 64, 1)))
+        #expect(Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
+        // Stride 2, other kernels, few channels, padding 3, unaligned tile widths: direct GEMM.
+        var strided = geometry(32, 64, 32, 32, 128, 1)
+        strided.strideHeight = 2
+        strided.strideWidth = 2
+        #expect(!Conv2dWinograd.applies(to: strided))
+        var fiveByFive = geometry(2, 64, 8, 8, 64, 2)
+        fiveByFive.kernelHeight = 5
+        fiveByFive.kernelWidth = 5
+        #expect(!Conv2dWinograd.applies(to: fiveByFive))
+        #expect(!Conv2dWinograd.applies(to: geometry(2, 32, 26, 26, 64, 0)))
+        #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 8, 8, 64, 3)))
+        #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 24, 24, 64, 1)))
+    }
+}
