@@ -46,20 +46,27 @@ public enum Conv2dWinograd {
 /// Smallest channel count (in and out) for which the Winograd path pays for its transforms.
 let winogradMinChannels = 64
 
+/// Fewest 2×2 output tiles (over the batch) for which transforming the filters pays off: below it
+/// (e.g. the single-image convolutions of spectral normalisation's power iteration on the small
+/// stages) the implicit GEMM is faster.
+let winogradMinTiles = 128
+
 /// Tile-row widths whose 16-tile chunks always land on whole vector stores (`storeTileLanes`):
 /// multiples of 16, or divisors of 16.
 @inline(__always)
 func winogradTileWidthIsAligned(_ tw: Int) -> Bool { tw > 0 && (tw % 16 == 0 || 16 % tw == 0) }
 
-/// True when `g` is a 3×3, stride-1 convolution with padding ≤ 2, ≥ 64 channels in and out, and
-/// tile rows whose widths suit the vector stores in both passes (ceil(OW/2) and ceil(W/2) are
-/// multiples or divisors of 16, e.g. the 32, 16, 8 and 4-pixel stages of the CIFAR ResNets).
+/// True when `g` is a 3×3, stride-1 convolution with padding ≤ 2, ≥ 64 channels in and out, at
+/// least 128 output tiles, and tile rows whose widths suit the vector stores in both passes
+/// (ceil(OW/2) and ceil(W/2) are multiples or divisors of 16, e.g. the 32, 16, 8 and 4-pixel
+/// stages of the CIFAR ResNets).
 /// Other shapes are correct on the Winograd path too but measured slower than the implicit GEMM.
 func winogradApplies(_ g: Conv2dGeometry) -> Bool {
     Conv2dWinograd.isEnabled && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
         && (0...2).contains(g.paddingHeight) && (0...2).contains(g.paddingWidth)
         && g.inChannels >= winogradMinChannels && g.outChannels >= winogradMinChannels
         && g.outHeight > 0 && g.outWidth > 0 && g.batch > 0
+        && g.batch * ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2) >= winogradMinTiles
         && winogradTileWidthIsAligned((g.outWidth + 1) / 2) && winogradTileWidthIsAligned((g.inWidth + 1) / 2)
 }
 

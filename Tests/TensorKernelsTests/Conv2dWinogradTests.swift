@@ -37,10 +37,10 @@ private struct Operands {
     /// Shapes the dispatcher sends to Winograd: the CIFAR ResNet stage sizes at 64 channels,
     /// rectangular images, odd heights (half-empty last tile row).
     static let eligible: [Conv2dGeometry] = [
-        geometry(2, 64, 8, 8, 64, 1),
-        geometry(1, 64, 4, 4, 72, 1),          // 2×2 tiles per image; O not a multiple of 12
+        geometry(8, 64, 8, 8, 64, 1),
+        geometry(32, 64, 4, 4, 72, 1),         // 2×2 tiles per image; O not a multiple of 12
         geometry(3, 64, 7, 16, 80, 1),         // odd height, rectangular
-        geometry(1, 96, 2, 32, 64, 1),         // one tile row of 16 tiles
+        geometry(8, 96, 2, 32, 64, 1),         // one tile row of 16 tiles per image
     ]
 
     /// Shapes only reachable through the internal driver: odd and non-power-of-two tile widths
@@ -129,5 +129,8 @@ private struct Operands {
         #expect(!Conv2dWinograd.applies(to: geometry(2, 32, 26, 26, 64, 0)))
         #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 8, 8, 64, 3)))
         #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 24, 24, 64, 1)))
+        // Too few tiles for the filter transform to pay: one 8×8 image (16 tiles).
+        #expect(!Conv2dWinograd.applies(to: geometry(1, 256, 8, 8, 256, 1)))
+        #expect(Conv2dWinograd.applies(to: geometry(1, 64, 32, 32, 64, 1)))
     }
 }
