@@ -51,13 +51,26 @@ let winogradMinChannels = 64
 /// stages) the implicit GEMM is faster.
 let winogradMinTiles = 128
 
+/// Filter pairs (O·C) allowed per output tile: each pair is transformed into 16 values once per
+/// call, so layers with many filters and few pixels (ResNet-18's 512-channel 4×4 stage at batch 32:
+/// 2048 pairs per tile, measured 10 % slower than direct) stay on the implicit GEMM.
+let winogradMaxPairsPerTile = 256
+
+/// At least `winogradMinTiles` output tiles, and at least one per `winogradMaxPairsPerTile` filter
+/// pairs.
+@inline(__always)
+func winogradHasEnoughTiles(_ g: Conv2dGeometry) -> Bool {
+    let tiles = g.batch * ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2)
+    return tiles >= winogradMinTiles && tiles * winogradMaxPairsPerTile >= g.inChannels * g.outChannels
+}
+
 /// Tile-row widths whose 16-tile chunks always land on whole vector stores (`storeTileLanes`):
 /// multiples of 16, or divisors of 16.
 @inline(__always)
 func winogradTileWidthIsAligned(_ tw: Int) -> Bool { tw > 0 && (tw % 16 == 0 || 16 % tw == 0) }
 
-/// True when `g` is a 3×3, stride-1 convolution with padding ≤ 2, ≥ 64 channels in and out, at
-/// least 128 output tiles, and tile rows whose widths suit the vector stores in both passes
+/// True when `g` is a 3×3, stride-1 convolution with padding ≤ 2, ≥ 64 channels in and out,
+/// enough output tiles (`winogradHasEnoughTiles`), and tile rows whose widths suit the vector stores in both passes
 /// (ceil(OW/2) and ceil(W/2) are multiples or divisors of 16, e.g. the 32, 16, 8 and 4-pixel
 /// stages of the CIFAR ResNets).
 /// Other shapes are correct on the Winograd path too but measured slower than the implicit GEMM.
@@ -66,7 +79,7 @@ func winogradApplies(_ g: Conv2dGeometry) -> Bool {
         && (0...2).contains(g.paddingHeight) && (0...2).contains(g.paddingWidth)
         && g.inChannels >= winogradMinChannels && g.outChannels >= winogradMinChannels
         && g.outHeight > 0 && g.outWidth > 0 && g.batch > 0
-        && g.batch * ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2) >= winogradMinTiles
+        && winogradHasEnoughTiles(g)
         && winogradTileWidthIsAligned((g.outWidth + 1) / 2) && winogradTileWidthIsAligned((g.inWidth + 1) / 2)
 }
 

@@ -38,8 +38,8 @@ private struct Operands {
     /// rectangular images, odd heights (half-empty last tile row).
     static let eligible: [Conv2dGeometry] = [
         geometry(8, 64, 8, 8, 64, 1),
-        geometry(32, 64, 4, 4, 72, 1),         // 2×2 tiles per image; O not a multiple of 12
-        geometry(3, 64, 7, 16, 80, 1),         // odd height, rectangular
+        geometry(36, 64, 4, 4, 72, 1),         // 2×2 tiles per image; O not a multiple of 12
+        geometry(5, 64, 7, 16, 80, 1),         // odd height, rectangular
         geometry(8, 96, 2, 32, 64, 1),         // one tile row of 16 tiles per image
     ]
 
@@ -116,7 +116,10 @@ private struct Operands {
 
     @Test func dispatchRules() {
         #expect(Conv2dWinograd.applies(to: geometry(32, 64, 32, 32, 64, 1)))
-        #expect(Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
+        #expect(Conv2dWinograd.applies(to: geometry(32, 256, 8, 8, 256, 1)))
+        // 512 × 512 filters over 128 tiles: too few tiles per filter pair.
+        #expect(!Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
+        #expect(Conv2dWinograd.applies(to: geometry(256, 512, 4, 4, 512, 1)))
         // Stride 2, other kernels, few channels, padding 3, unaligned tile widths: direct GEMM.
         var strided = geometry(32, 64, 32, 32, 128, 1)
         strided.strideHeight = 2
