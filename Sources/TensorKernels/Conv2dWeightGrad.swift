@@ -168,6 +168,10 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
         gradWeight.update(repeating: 0, count: O * R)
         return
     }
+    if winogradApplies(g) {
+        conv2dBackwardWeightWinograd(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+        return
+    }
     let layout = ForwardInputLayout(g)
     let prep = PreparedImages(images: N, imgStride: layout.imgStride)
     defer { prep.free() }

@@ -245,21 +245,31 @@ func winogradInputTransform(_ s: WinogradShape, input: UnsafePointer<Float>, r0:
                 }
                 var tj0 = 0
                 while tj0 < TW {
-                    // d[4i + j] = patch element (i, j) of tiles tj0…tj0 + 15: columns 2·tj + j.
-                    for i in 0..<4 {
-                        let p = ws.rows.p + i * rowWidth + 2 * tj0
-                        let lo = load16(p), hi = load16(p + 16)
-                        let lo2 = load16(p + 2), hi2 = load16(p + 18)
-                        d[4 * i] = evenLanes(lo, hi)
-                        d[4 * i + 1] = oddLanes(lo, hi)
-                        d[4 * i + 2] = evenLanes(lo2, hi2)
-                        d[4 * i + 3] = oddLanes(lo2, hi2)
-                    }
+                    loadPatches(ws.rows.p, rowWidth: rowWidth, size: 4, column: 2 * tj0, into: d)
                     winogradDataTransform(d, into: v)
                     storeTileLanes(v, ws: ws, c: C, channel: c, l0: lBase + tj0, count: min(16, TW - tj0))
                     tj0 += 16
                 }
             }
+        }
+    }
+}
+
+/// Loads the `size`×`size` patches (4 for input tiles, 2 for output-gradient tiles) of 16
+/// consecutive tiles from padded rows: `d[size·i + j]` holds, for tile q, element (i, j), taken
+/// from column `column + 2q + j` of row i (`rowWidth` floats apart).
+@inline(__always)
+func loadPatches(_ rowBuffer: UnsafePointer<Float>, rowWidth: Int, size: Int, column: Int,
+                 into d: UnsafeMutablePointer<SIMD16<Float>>) {
+    for i in 0..<size {
+        let p = rowBuffer + i * rowWidth + column
+        let lo = load16(p), hi = load16(p + 16)
+        d[size * i] = evenLanes(lo, hi)
+        d[size * i + 1] = oddLanes(lo, hi)
+        if size == 4 {
+            let lo2 = load16(p + 2), hi2 = load16(p + 18)
+            d[size * i + 2] = evenLanes(lo2, hi2)
+            d[size * i + 3] = oddLanes(lo2, hi2)
         }
     }
 }

@@ -1,7 +1,8 @@
 import Testing
 @testable import TensorKernels
 
-// The Winograd F(2×2, 3×3) path of 3×3 stride-1 convolutions, checked element-wise against the
+// The Winograd F(2×2, 3×3) path of 3×3 stride-1 convolutions (forward, backward-input and
+// backward-weight), checked element-wise against the
 // double-precision reference loops (Conv2dTests.swift, Conv2dImplicitTests.swift): through the
 // public entry points on shapes that select it, and through the internal driver on shapes the
 // dispatcher never gives it (odd tile widths, tiny channel counts, many blocks), so that every
@@ -67,10 +68,14 @@ private struct Operands {
         var dx = [Float](repeating: .nan, count: ops.x.count)
         conv2dBackwardInput(g, gradOutput: ops.dy, weight: ops.w, gradInput: &dx)
         #expect(relativeError(dx, referenceConvBackwardInput(g, ops.dy, ops.w)) < 1e-5, "backward-input \(g)")
-        // The two passes stay exact adjoints: ⟨conv(x), dy⟩ = ⟨x, dx⟩.
+        var dw = [Float](repeating: .nan, count: ops.w.count)
+        conv2dBackwardWeight(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw)
+        #expect(relativeError(dw, referenceConvBackwardWeight(g, ops.x, ops.dy)) < 1e-5, "backward-weight \(g)")
+        // The three passes stay exact adjoints: ⟨conv(x), dy⟩ = ⟨x, dx⟩ = ⟨w, dW⟩.
         var lhs = 0.0
         for i in 0..<y.count { lhs += yRef[i] * Double(ops.dy[i]) }
         #expect(abs(lhs - dot(ops.x, dx)) / max(1, abs(lhs)) < 1e-4)
+        #expect(abs(lhs - dot(ops.w, dw)) / max(1, abs(lhs)) < 1e-4)
     }
 
     @Test(arguments: internalOnly)
@@ -82,9 +87,12 @@ private struct Operands {
         var dx = [Float](repeating: .nan, count: ops.x.count)
         conv2dBackwardInputWinograd(g, gradOutput: ops.dy, weight: ops.w, gradInput: &dx)
         #expect(relativeError(dx, referenceConvBackwardInput(g, ops.dy, ops.w)) < 1e-5, "backward-input \(g)")
+        var dw = [Float](repeating: .nan, count: ops.w.count)
+        conv2dBackwardWeightWinograd(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw)
+        #expect(relativeError(dw, referenceConvBackwardWeight(g, ops.x, ops.dy)) < 1e-5, "backward-weight \(g)")
     }
 
-    @Test func resultsDoNotDependOnTheWorkerSplit() {
+    @Test func forwardDoesNotDependOnTheWorkerSplit() {
         // Blocks move between workers with the thread count; each tile's sums stay the same.
         let g = geometry(4, 64, 16, 16, 64, 1)
         let ops = Operands(g)
@@ -96,6 +104,23 @@ private struct Operands {
         conv2dForward(g, input: ops.x, weight: ops.w, output: &two)
         KernelThreads.count = saved
         #expect(one == two)
+    }
+
+    @Test func weightGradientSumsEveryWorkersTiles() {
+        // With two workers each holds a partial Z; one worker sees every block. Same sums up to
+        // rounding, and both match the reference.
+        let g = geometry(4, 64, 16, 16, 64, 1)
+        let ops = Operands(g)
+        var one = [Float](repeating: .nan, count: ops.w.count), two = one
+        let saved = KernelThreads.count
+        KernelThreads.count = 1
+        conv2dBackwardWeight(g, input: ops.x, gradOutput: ops.dy, gradWeight: &one)
+        KernelThreads.count = 2
+        conv2dBackwardWeight(g, input: ops.x, gradOutput: ops.dy, gradWeight: &two)
+        KernelThreads.count = saved
+        let reference = referenceConvBackwardWeight(g, ops.x, ops.dy)
+        #expect(relativeError(one, reference) < 1e-5)
+        #expect(relativeError(two, reference) < 1e-5)
     }
 
     @Test func filterTransformIsGgGt() {

@@ -1,0 +1,252 @@
+// Weight gradient of a 3×3, stride-1 convolution through Winograd F(2×2, 3×3)
+// (Lavin & Gray 2016, §4; notation of Conv2dWinograd.swift).
+//
+// Per tile t the forward output is Y_t = Aᵀ [U ⊙ V_t] A with U = G g Gᵀ and V_t = Bᵀ d_t B, so
+// for the output gradient dY_t (2×2, zero past the output's edge)
+//
+//   ∂L/∂U = Σ_t (A dY_t Aᵀ) ⊙ V_t,     ∂L/∂g = Gᵀ (∂L/∂U) G.
+//
+// Summed over the batch's tiles, each position ξ of the 4×4 transformed tile is one GEMM with the
+// tiles as its depth:
+//
+//   Z_ξ[o, c] = Σ_t Ŷ_ξ[o, t] · V_ξ[c, t],   Ŷ_t = A dY_t Aᵀ,   dW[o, c] = Gᵀ Z[o, c] G,
+//
+// 16 products per tile and filter pair instead of the direct method's 36. Workers take disjoint
+// runs of tile-row blocks and accumulate private Z sums, added in the final transform.
+
+/// Per-worker buffers of the weight-gradient blocks.
+struct WinogradWeightGradWorkspace {
+    /// Transformed input per ξ, [c][ldt] (tiles contiguous).
+    let v: ScratchBuffer
+    /// Transformed output gradient per ξ, [o][ldt].
+    let dy: ScratchBuffer
+    /// Four padded input rows and two padded gradient rows of `rowWidth` floats.
+    let rows: ScratchBuffer
+    /// Packed GEMM operands: Ŷ_ξ as A panels, V_ξᵀ as B panels.
+    let packedA: ScratchBuffer, packedB: ScratchBuffer
+    let ldt: Int, vStride: Int, dyStride: Int, rowWidth: Int
+
+    init(_ s: WinogradShape, maxTiles: Int) {
+        ldt = maxTiles + 16
+        vStride = s.C * ldt
+        dyStride = s.O * ldt
+        rowWidth = 2 * s.TW + 2 + 32
+        v = ScratchBuffer(16 * vStride)
+        dy = ScratchBuffer(16 * dyStride)
+        rows = ScratchBuffer(6 * rowWidth)
+        rows.p.update(repeating: 0, count: 6 * rowWidth)
+        packedA = ScratchBuffer((s.O + gemmMR - 1) / gemmMR * gemmMR * maxTiles)
+        packedB = ScratchBuffer((s.C + gemmNR - 1) / gemmNR * gemmNR * maxTiles)
+    }
+
+    func free() {
+        v.free()
+        dy.free()
+        rows.free()
+        packedA.free()
+        packedB.free()
+    }
+}
+
+/// Ŷ = A dY Aᵀ for 16 tiles at once; `d[2a + b]` is element (a, b) of each 2×2 gradient tile and
+/// `y[4i + j]` receives position ξ = 4i + j. Aᵀ = [1 1 1 0; 0 1 −1 −1].
+@inline(__always)
+func winogradGradientTransform(_ d: UnsafePointer<SIMD16<Float>>, into y: UnsafeMutablePointer<SIMD16<Float>>) {
+    // Rows of A dY: d0, d0 + d1, d0 − d1, −d1 (per column b).
+    for b in 0..<2 {
+        let d0 = d[b], d1 = d[2 + b]
+        y[b] = d0
+        y[4 + b] = d0 + d1
+        y[8 + b] = d0 - d1
+        y[12 + b] = -d1
+    }
+    // Columns of (A dY) Aᵀ: e0, e0 + e1, e0 − e1, −e1.
+    for i in 0..<4 {
+        let e0 = y[4 * i], e1 = y[4 * i + 1]
+        y[4 * i] = e0
+        y[4 * i + 1] = e0 + e1
+        y[4 * i + 2] = e0 - e1
+        y[4 * i + 3] = -e1
+    }
+}
+
+/// Writes V_ξ[c, l] (tile l of the block) for tile rows [r0, r1) into `ws.v`.
+func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
+                             ws: WinogradWeightGradWorkspace) {
+    let TW = s.TW, C = s.C, H = s.H, W = s.W, rowWidth = ws.rowWidth
+    let copyCount = min(W, 2 * TW + 2 - s.pw)
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 32) { buf in
+        let d = buf.baseAddress!, v = d + 16
+        for r in r0..<r1 {
+            let n = r / s.TH, ti = r - n * s.TH
+            let lBase = (r - r0) * TW
+            for c in 0..<C {
+                let plane = input + (n * C + c) * H * W
+                for i in 0..<4 {
+                    let y = 2 * ti - s.ph + i
+                    copyFloats(y >= 0 && y < H ? plane + y * W : nil, to: ws.rows.p + i * rowWidth + s.pw,
+                               count: copyCount)
+                }
+                var tj0 = 0
+                while tj0 < TW {
+                    loadPatches(ws.rows.p, rowWidth: rowWidth, size: 4, column: 2 * tj0, into: d)
+                    winogradDataTransform(d, into: v)
+                    let dst = ws.v.p + c * ws.ldt + lBase + tj0
+                    for xi in 0..<16 { store16(dst + xi * ws.vStride, v[xi]) }
+                    tj0 += 16
+                }
+            }
+        }
+    }
+}
+
+/// Writes Ŷ_ξ[o, l] for tile rows [r0, r1) of `gradOutput` [N, O, OH, OW] into `ws.dy`.
+func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, r0: Int, r1: Int,
+                              ws: WinogradWeightGradWorkspace) {
+    let TW = s.TW, O = s.O, OH = s.OH, OW = s.OW, rowWidth = ws.rowWidth
+    let rows = ws.rows.p + 4 * rowWidth
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 20) { buf in
+        let d = buf.baseAddress!, y = d + 4
+        for r in r0..<r1 {
+            let n = r / s.TH, ti = r - n * s.TH
+            let lBase = (r - r0) * TW
+            for o in 0..<O {
+                let plane = gradOutput + (n * O + o) * OH * OW
+                for a in 0..<2 {
+                    let row = 2 * ti + a
+                    copyFloats(row < OH ? plane + row * OW : nil, to: rows + a * rowWidth, count: OW)
+                }
+                var tj0 = 0
+                while tj0 < TW {
+                    loadPatches(rows, rowWidth: rowWidth, size: 2, column: 2 * tj0, into: d)
+                    winogradGradientTransform(d, into: y)
+                    let dst = ws.dy.p + o * ws.ldt + lBase + tj0
+                    for xi in 0..<16 { store16(dst + xi * ws.dyStride, y[xi]) }
+                    tj0 += 16
+                }
+            }
+        }
+    }
+}
+
+/// Z_ξ (O × C) = Ŷ_ξ (O × tiles) · V_ξᵀ (tiles × C), added to Z_ξ when `accumulate`. The block's
+/// depth (≤ 256 + a row of tiles) is one K block: both operands are packed once and every micro-tile
+/// reads its panels from L1/L2.
+func winogradWeightGradGEMM(_ s: WinogradShape, xi: Int, tiles: Int, accumulate: Bool,
+                            z: UnsafeMutablePointer<Float>, ws: WinogradWeightGradWorkspace) {
+    let O = s.O, C = s.C
+    prepackABlock(ws.dy.p + xi * ws.dyStride, lda: ws.ldt, m: O, k: tiles, kcBlock: tiles, block: 0,
+                  into: ws.packedA.p)
+    packB(transpose: true, b: ws.v.p + xi * ws.vStride, ldb: ws.ldt, p0: 0, kc: tiles, j0: 0, nc: C,
+          into: ws.packedB.p)
+    var jr = 0
+    while jr < C {
+        let nr = min(gemmNR, C - jr)
+        let bPanel = ws.packedB.p + (jr / gemmNR) * tiles * gemmNR
+        var ir = 0
+        while ir < O {
+            runMicroKernel(kc: tiles, a: ws.packedA.p + ir * tiles, b: bPanel, c: z + ir * C + jr, ldc: C,
+                           beta: accumulate ? 1 : 0, mr: min(gemmMR, O - ir), nr: nr)
+            ir += gemmMR
+        }
+        jr += gemmNR
+    }
+}
+
+/// dW[o, c] = Gᵀ (Σ_w Z_w[o, c]) G for the filter pairs [p0, p1) (pair = o·C + c), with the
+/// workers' sums `z[w]` laid out [ξ][o·C + c].
+func winogradWeightGradFinish(pairs range: Range<Int>, z: [UnsafeMutablePointer<Float>], pairCount: Int,
+                              gradWeight: UnsafeMutablePointer<Float>) {
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 48) { buf in
+        let m = buf.baseAddress!
+        let stage = UnsafeMutableRawPointer(m + 16).assumingMemoryBound(to: Float.self)
+        let rowsOut = stage + 256
+        var p0 = range.lowerBound
+        while p0 < range.upperBound {
+            let count = min(16, range.upperBound - p0)
+            for xi in 0..<16 {
+                var sum = SIMD16<Float>()
+                for zw in z {
+                    let src = zw + xi * pairCount + p0
+                    if count == 16 {
+                        sum += load16(src)
+                    } else {
+                        for q in 0..<count { sum[q] += src[q] }
+                    }
+                }
+                m[xi] = sum
+            }
+            // Gᵀ Z: rows Z0 + ½(Z1 + Z2), ½(Z1 − Z2), ½(Z1 + Z2) + Z3 (per column j).
+            var h = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+                     SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+                     SIMD16<Float>(), SIMD16<Float>())
+            withUnsafeMutableBytes(of: &h) { raw in
+                let h = raw.baseAddress!.assumingMemoryBound(to: SIMD16<Float>.self)
+                for j in 0..<4 {
+                    let z0 = m[j], z1 = m[4 + j], z2 = m[8 + j], z3 = m[12 + j]
+                    let sum12 = 0.5 * (z1 + z2)
+                    h[j] = z0 + sum12
+                    h[4 + j] = 0.5 * (z1 - z2)
+                    h[8 + j] = sum12 + z3
+                }
+                // (Gᵀ Z) G: columns h0 + ½(h1 + h2), ½(h1 − h2), ½(h1 + h2) + h3, as tap rows 3k + l.
+                for k in 0..<3 {
+                    let h0 = h[4 * k], h1 = h[4 * k + 1], h2 = h[4 * k + 2], h3 = h[4 * k + 3]
+                    let sum12 = 0.5 * (h1 + h2)
+                    store16(stage + 16 * (3 * k), h0 + sum12)
+                    store16(stage + 16 * (3 * k + 1), 0.5 * (h1 - h2))
+                    store16(stage + 16 * (3 * k + 2), sum12 + h3)
+                }
+            }
+            // Rows are taps, lanes pairs: transpose so each pair's 9 taps are contiguous.
+            transpose16x16(stage, 16, rowsOut, 16)
+            for q in 0..<count {
+                let dst = gradWeight + (p0 + q) * 9
+                let src = rowsOut + 16 * q
+                for k in 0..<9 { dst[k] = src[k] }
+            }
+            p0 += 16
+        }
+    }
+}
+
+/// Weight gradient of an eligible convolution (`winogradApplies(g)`), same contract as
+/// `conv2dBackwardWeight`: `gradWeight` [O, C, 3, 3] is overwritten.
+func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
+                                  gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
+    let s = WinogradShape(N: g.batch, C: g.inChannels, H: g.inHeight, W: g.inWidth, O: g.outChannels,
+                          ph: g.paddingHeight, pw: g.paddingWidth)
+    let threads = convThreads(flops: s.gemmFlops)
+    let rowsTotal = s.tileRows
+    // Blocks of about 256 tiles (the GEMMs' depth), at least one block per worker.
+    var rowsPerBlock = max(1, 256 / max(1, s.TW))
+    rowsPerBlock = min(rowsPerBlock, (rowsTotal + threads - 1) / threads)
+    let blocks = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
+    let workers = min(threads, blocks)
+    let pairCount = s.O * s.C
+    let sums = ScratchBuffer(workers * 16 * pairCount)
+    defer { sums.free() }
+    let zBase = SendablePointer(sums.p)
+    parallelChunks(workers) { t in
+        let ws = WinogradWeightGradWorkspace(s, maxTiles: rowsPerBlock * s.TW)
+        defer { ws.free() }
+        let z = zBase.p + t * 16 * pairCount
+        let b0 = t * blocks / workers, b1 = (t + 1) * blocks / workers
+        for b in b0..<b1 {
+            let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
+            let tiles = (r1 - r0) * s.TW
+            winogradWeightGradInput(s, input: input, r0: r0, r1: r1, ws: ws)
+            winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1, ws: ws)
+            for xi in 0..<16 {
+                winogradWeightGradGEMM(s, xi: xi, tiles: tiles, accumulate: b > b0, z: z + xi * pairCount, ws: ws)
+            }
+        }
+    }
+    let zs = (0..<workers).map { zBase.p + $0 * 16 * pairCount }
+    let out = SendablePointer(gradWeight)
+    let groups = (pairCount + 15) / 16
+    parallelFor(groups, minimumWorkPerThread: threads > 1 ? 64 : groups) { range in
+        winogradWeightGradFinish(pairs: (range.lowerBound * 16)..<min(pairCount, range.upperBound * 16), z: zs,
+                                 pairCount: pairCount, gradWeight: out.p)
+    }
+}
