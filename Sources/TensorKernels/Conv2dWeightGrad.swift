@@ -168,7 +168,7 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
         gradWeight.update(repeating: 0, count: O * R)
         return
     }
-    if winogradApplies(g) {
+    if winogradWeightGradApplies(g) {
         conv2dBackwardWeightWinograd(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
         return
     }

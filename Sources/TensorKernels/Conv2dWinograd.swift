@@ -41,6 +41,9 @@ public enum Conv2dWinograd {
 
     /// Whether `conv2dForward` / `conv2dBackwardInput` take the Winograd path for `g` (while enabled).
     public static func applies(to g: Conv2dGeometry) -> Bool { winogradApplies(g) }
+
+    /// Whether `conv2dBackwardWeight` takes the Winograd path for `g` (while enabled).
+    public static func appliesToWeightGradient(_ g: Conv2dGeometry) -> Bool { winogradWeightGradApplies(g) }
 }
 
 /// Smallest channel count (in and out) for which the Winograd path pays for its transforms.

@@ -69,8 +69,9 @@ enum KernelBenchmarks {
             let shape = "\(g.batch)x\(g.inChannels)x\(g.inHeight)x\(g.inWidth)->\(g.outChannels)x\(g.outHeight)x"
                 + "\(g.outWidth),k\(g.kernelHeight)x\(g.kernelWidth),s\(g.strideHeight),p\(g.paddingHeight)"
             let flops = 2.0 * Double(yCount) * Double(g.inChannels * g.kernelHeight * g.kernelWidth)
-            // 3×3 stride-1 layers run all three passes through Winograd F(2×2, 3×3); their `_direct`
-            // twins time the implicit GEMMs they replace (flops counted as direct in both).
+            // 3×3 stride-1 layers run forward and backward-input (and, up to 256 channels in + out,
+            // backward-weight) through Winograd F(2×2, 3×3); their `_direct` twins time the
+            // implicit GEMMs they replace (flops counted as direct in both).
             let winograd = Conv2dWinograd.applies(to: g)
             for direct in winograd ? [false, true] : [false] {
                 Conv2dWinograd.isEnabled = !direct
@@ -86,7 +87,7 @@ enum KernelBenchmarks {
                     }
                     emit(names[1] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
                 }
-                if wanted(names[2]) {
+                if wanted(names[2]) && (!direct || Conv2dWinograd.appliesToWeightGradient(g)) {
                     let ms = BenchmarkClock.medianMilliseconds {
                         conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw)
                     }

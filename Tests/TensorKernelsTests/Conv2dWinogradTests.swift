@@ -141,6 +141,9 @@ private struct Operands {
 
     @Test func dispatchRules() {
         #expect(Conv2dWinograd.applies(to: geometry(32, 64, 32, 32, 64, 1)))
+        #expect(Conv2dWinograd.appliesToWeightGradient(geometry(32, 128, 16, 16, 128, 1)))
+        // The weight gradient keeps the implicit GEMM above 256 channels in + out.
+        #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(32, 256, 8, 8, 256, 1)))
         #expect(Conv2dWinograd.applies(to: geometry(32, 256, 8, 8, 256, 1)))
         // 512 × 512 filters over 128 tiles: too few tiles per filter pair.
         #expect(!Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
