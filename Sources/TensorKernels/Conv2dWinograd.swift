@@ -49,10 +49,11 @@ public enum Conv2dWinograd {
 /// Smallest channel count (in and out) for which the Winograd path pays for its transforms.
 let winogradMinChannels = 64
 
-/// Fewest 2×2 output tiles (over the batch) for which transforming the filters pays off: below it
-/// (e.g. the single-image convolutions of spectral normalisation's power iteration on the small
-/// stages) the implicit GEMM is faster.
-let winogradMinTiles = 128
+/// Fewest 2×2 output tiles (over the batch) for the Winograd path. Smaller problems — the
+/// single-image convolutions of spectral normalisation's power iteration (256 tiles at 32×32) —
+/// gain nothing measurable from it and pay the transforms' thread forks, so they stay on the
+/// implicit GEMM.
+let winogradMinTiles = 512
 
 /// Filter pairs (O·C) allowed per output tile: each pair is transformed into 16 values once per
 /// call, so layers with many filters and few pixels (ResNet-18's 512-channel 4×4 stage at batch 32:

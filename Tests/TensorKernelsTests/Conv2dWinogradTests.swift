@@ -35,13 +35,12 @@ private struct Operands {
 }
 
 @Suite struct Conv2dWinogradTests {
-    /// Shapes the dispatcher sends to Winograd: the CIFAR ResNet stage sizes at 64 channels,
-    /// rectangular images, odd heights (half-empty last tile row).
+    /// Shapes the dispatcher sends to Winograd (≥ 512 output tiles): a 32×32 stage, 2×2 tiles per
+    /// image with an output-channel tail (O % 12 ≠ 0), odd heights on a rectangular image.
     static let eligible: [Conv2dGeometry] = [
-        geometry(8, 64, 8, 8, 64, 1),
-        geometry(36, 64, 4, 4, 72, 1),         // 2×2 tiles per image; O not a multiple of 12
-        geometry(5, 64, 7, 16, 80, 1),         // odd height, rectangular
-        geometry(8, 96, 2, 32, 64, 1),         // one tile row of 16 tiles per image
+        geometry(2, 64, 32, 32, 64, 1),
+        geometry(128, 64, 4, 4, 72, 1),
+        geometry(9, 64, 15, 16, 64, 1),
     ]
 
     /// Shapes only reachable through the internal driver: odd and non-power-of-two tile widths
@@ -94,7 +93,8 @@ private struct Operands {
 
     @Test func forwardDoesNotDependOnTheWorkerSplit() {
         // Blocks move between workers with the thread count; each tile's sums stay the same.
-        let g = geometry(4, 64, 16, 16, 64, 1)
+        let g = geometry(8, 64, 16, 16, 64, 1)
+        #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
         let ops = Operands(g)
         var one = [Float](repeating: 0, count: ops.dy.count), two = one
         let saved = KernelThreads.count
@@ -109,7 +109,8 @@ private struct Operands {
     @Test func weightGradientSumsEveryWorkersTiles() {
         // With two workers each holds a partial Z; one worker sees every block. Same sums up to
         // rounding, and both match the reference.
-        let g = geometry(4, 64, 16, 16, 64, 1)
+        let g = geometry(8, 64, 16, 16, 64, 1)
+        #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
         let ops = Operands(g)
         var one = [Float](repeating: .nan, count: ops.w.count), two = one
         let saved = KernelThreads.count
@@ -160,8 +161,9 @@ private struct Operands {
         #expect(!Conv2dWinograd.applies(to: geometry(2, 32, 26, 26, 64, 0)))
         #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 8, 8, 64, 3)))
         #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 24, 24, 64, 1)))
-        // Too few tiles for the filter transform to pay: one 8×8 image (16 tiles).
+        // Too few tiles: single images (the power iteration's convolutions).
         #expect(!Conv2dWinograd.applies(to: geometry(1, 256, 8, 8, 256, 1)))
-        #expect(Conv2dWinograd.applies(to: geometry(1, 64, 32, 32, 64, 1)))
+        #expect(!Conv2dWinograd.applies(to: geometry(1, 64, 32, 32, 64, 1)))
+        #expect(Conv2dWinograd.applies(to: geometry(2, 64, 32, 32, 64, 1)))
     }
 }
