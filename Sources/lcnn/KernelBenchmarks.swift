@@ -73,6 +73,7 @@ enum KernelBenchmarks {
             // backward-weight) through Winograd F(2×2, 3×3); their `_direct` twins time the
             // implicit GEMMs they replace (flops counted as direct in both).
             let winograd = Conv2dWinograd.applies(to: g)
+            let winogradWeight = Conv2dWinograd.appliesToWeightGradient(g)
             for direct in winograd ? [false, true] : [false] {
                 Conv2dWinograd.isEnabled = !direct
                 defer { Conv2dWinograd.isEnabled = true }
@@ -87,7 +88,7 @@ enum KernelBenchmarks {
                     }
                     emit(names[1] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
                 }
-                if wanted(names[2]) && (!direct || Conv2dWinograd.appliesToWeightGradient(g)) {
+                if wanted(names[2]) && (!direct || winogradWeight) {
                     let ms = BenchmarkClock.medianMilliseconds {
                         conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw)
                     }
