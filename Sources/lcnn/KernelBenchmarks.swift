@@ -56,6 +56,11 @@ enum KernelBenchmarks {
             ("resnet_256to512_3x3_s2", geo(32, 256, 8, 512, 3, 2, 1)),
             ("resnet_512to512_3x3_4", geo(32, 512, 4, 512, 3, 1, 1)),
             ("resnet_256to512_1x1_s2", geo(32, 256, 8, 512, 1, 2, 0)),
+            // Single images: the power-iteration and σ̂-gradient convolutions of LCNN layers.
+            ("resnet_64to64_3x3_32_b1", geo(1, 64, 32, 64, 3, 1, 1)),
+            ("resnet_128to128_3x3_16_b1", geo(1, 128, 16, 128, 3, 1, 1)),
+            ("resnet_256to256_3x3_8_b1", geo(1, 256, 8, 256, 3, 1, 1)),
+            ("resnet_512to512_3x3_4_b1", geo(1, 512, 4, 512, 3, 1, 1)),
         ]
         for (label, g) in convs {
             let names = ["conv2d_fwd_" + label, "conv2d_bwd_input_" + label, "conv2d_bwd_weight_" + label]
