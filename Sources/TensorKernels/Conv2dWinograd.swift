@@ -223,38 +223,48 @@ struct WinogradWorkspace {
     }
 }
 
+/// Walks the `size`×`size` input patches of every tile in tile rows [r0, r1) of a [N, channels,
+/// height, width] tensor, 16 tiles at a time: for each tile row and channel the `size` source rows
+/// 2·i − padTop + 0…size−1 are copied into zero-padded `rows` (`rowWidth` floats apart; buffer
+/// column x + padLeft holds column x, the rest stays zero), then `body(channel, l0, count)` runs
+/// with `patches` holding tiles l0…l0 + count − 1 of the block (`loadPatches`' layout).
+@inline(__always)
+func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                       padTop: Int, padLeft: Int, size: Int, r0: Int, r1: Int, rows: UnsafeMutablePointer<Float>,
+                       rowWidth: Int, patches: UnsafeMutablePointer<SIMD16<Float>>,
+                       _ body: (_ channel: Int, _ l0: Int, _ count: Int) -> Void) {
+    let TW = s.TW
+    let copyCount = min(width, 2 * TW + size - 2 - padLeft)
+    for r in r0..<r1 {
+        let n = r / s.TH, ti = r - n * s.TH
+        let lBase = (r - r0) * TW
+        for c in 0..<channels {
+            let plane = source + (n * channels + c) * height * width
+            for i in 0..<size {
+                let y = 2 * ti - padTop + i
+                copyFloats(y >= 0 && y < height ? plane + y * width : nil, to: rows + i * rowWidth + padLeft,
+                           count: copyCount)
+            }
+            var tj0 = 0
+            while tj0 < TW {
+                loadPatches(rows, rowWidth: rowWidth, size: size, column: 2 * tj0, into: patches)
+                body(c, lBase + tj0, min(16, TW - tj0))
+                tj0 += 16
+            }
+        }
+    }
+}
+
 /// V = Bᵀ d B for the tiles of tile rows [r0, r1) into `ws.v` (tile t of the block is lane t % 32
 /// of panel t / 32).
 func winogradInputTransform(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
                             ws: WinogradWorkspace) {
-    let TW = s.TW, C = s.C, H = s.H, W = s.W
-    let rowWidth = ws.rowWidth
-    // Buffer column x + pw holds input column x; the columns around stay zero.
-    let copyCount = min(W, 2 * TW + 2 - s.pw)
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 32) { buf in
         let d = buf.baseAddress!, v = d + 16
-        for r in r0..<r1 {
-            let n = r / s.TH, ti = r - n * s.TH
-            let lBase = (r - r0) * TW
-            for c in 0..<C {
-                let plane = input + (n * C + c) * H * W
-                for i in 0..<4 {
-                    let y = 2 * ti - s.ph + i
-                    let row = ws.rows.p + i * rowWidth + s.pw
-                    if y >= 0 && y < H {
-                        copyFloats(plane + y * W, to: row, count: copyCount)
-                    } else {
-                        copyFloats(nil, to: row, count: copyCount)
-                    }
-                }
-                var tj0 = 0
-                while tj0 < TW {
-                    loadPatches(ws.rows.p, rowWidth: rowWidth, size: 4, column: 2 * tj0, into: d)
-                    winogradDataTransform(d, into: v)
-                    storeTileLanes(v, ws: ws, c: C, channel: c, l0: lBase + tj0, count: min(16, TW - tj0))
-                    tj0 += 16
-                }
-            }
+        forEachPatchChunk(s, source: input, channels: s.C, height: s.H, width: s.W, padTop: s.ph, padLeft: s.pw,
+                          size: 4, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth, patches: d) { c, l0, count in
+            winogradDataTransform(d, into: v)
+            storeTileLanes(v, ws: ws, c: s.C, channel: c, l0: l0, count: count)
         }
     }
 }

@@ -81,58 +81,29 @@ func winogradGradientTransform(_ d: UnsafePointer<SIMD16<Float>>, into y: Unsafe
 /// Writes V_ξ[c, l] (tile l of the block) for tile rows [r0, r1) into `ws.v`.
 func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
                              ws: WinogradWeightGradWorkspace) {
-    let TW = s.TW, C = s.C, H = s.H, W = s.W, rowWidth = ws.rowWidth
-    let copyCount = min(W, 2 * TW + 2 - s.pw)
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 32) { buf in
         let d = buf.baseAddress!, v = d + 16
-        for r in r0..<r1 {
-            let n = r / s.TH, ti = r - n * s.TH
-            let lBase = (r - r0) * TW
-            for c in 0..<C {
-                let plane = input + (n * C + c) * H * W
-                for i in 0..<4 {
-                    let y = 2 * ti - s.ph + i
-                    copyFloats(y >= 0 && y < H ? plane + y * W : nil, to: ws.rows.p + i * rowWidth + s.pw,
-                               count: copyCount)
-                }
-                var tj0 = 0
-                while tj0 < TW {
-                    loadPatches(ws.rows.p, rowWidth: rowWidth, size: 4, column: 2 * tj0, into: d)
-                    winogradDataTransform(d, into: v)
-                    let dst = ws.v.p + c * ws.ldt + lBase + tj0
-                    for xi in 0..<16 { store16(dst + xi * ws.vStride, v[xi]) }
-                    tj0 += 16
-                }
-            }
+        forEachPatchChunk(s, source: input, channels: s.C, height: s.H, width: s.W, padTop: s.ph, padLeft: s.pw,
+                          size: 4, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth, patches: d) { c, l0, _ in
+            winogradDataTransform(d, into: v)
+            let dst = ws.v.p + c * ws.ldt + l0
+            for xi in 0..<16 { store16(dst + xi * ws.vStride, v[xi]) }
         }
     }
 }
 
-/// Writes Ŷ_ξ[o, l] for tile rows [r0, r1) of `gradOutput` [N, O, OH, OW] into `ws.dy`.
+/// Writes Ŷ_ξ[o, l] for tile rows [r0, r1) of `gradOutput` [N, O, OH, OW] into `ws.dy` (2×2
+/// gradient tiles, zero past the output's edge).
 func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, r0: Int, r1: Int,
                               ws: WinogradWeightGradWorkspace) {
-    let TW = s.TW, O = s.O, OH = s.OH, OW = s.OW, rowWidth = ws.rowWidth
-    let rows = ws.rows.p + 4 * rowWidth
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 20) { buf in
         let d = buf.baseAddress!, y = d + 4
-        for r in r0..<r1 {
-            let n = r / s.TH, ti = r - n * s.TH
-            let lBase = (r - r0) * TW
-            for o in 0..<O {
-                let plane = gradOutput + (n * O + o) * OH * OW
-                for a in 0..<2 {
-                    let row = 2 * ti + a
-                    copyFloats(row < OH ? plane + row * OW : nil, to: rows + a * rowWidth, count: OW)
-                }
-                var tj0 = 0
-                while tj0 < TW {
-                    loadPatches(rows, rowWidth: rowWidth, size: 2, column: 2 * tj0, into: d)
-                    winogradGradientTransform(d, into: y)
-                    let dst = ws.dy.p + o * ws.ldt + lBase + tj0
-                    for xi in 0..<16 { store16(dst + xi * ws.dyStride, y[xi]) }
-                    tj0 += 16
-                }
-            }
+        forEachPatchChunk(s, source: gradOutput, channels: s.O, height: s.OH, width: s.OW, padTop: 0, padLeft: 0,
+                          size: 2, r0: r0, r1: r1, rows: ws.rows.p + 4 * ws.rowWidth, rowWidth: ws.rowWidth,
+                          patches: d) { o, l0, _ in
+            winogradGradientTransform(d, into: y)
+            let dst = ws.dy.p + o * ws.ldt + l0
+            for xi in 0..<16 { store16(dst + xi * ws.dyStride, y[xi]) }
         }
     }
 }

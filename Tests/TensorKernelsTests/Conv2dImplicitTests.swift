@@ -26,15 +26,6 @@ private func square(_ n: Int, _ c: Int, _ h: Int, _ o: Int, _ k: Int, _ s: Int, 
                    strideHeight: s, strideWidth: s, paddingHeight: p, paddingWidth: p)
 }
 
-/// Max |a − b| / (1 + max |b|).
-private func relativeError(_ a: [Float], _ b: [Double]) -> Double {
-    var err = 0.0, scale = 1.0
-    for i in 0..<b.count {
-        err = max(err, abs(Double(a[i]) - b[i]))
-        scale = max(scale, abs(b[i]))
-    }
-    return err / scale
-}
 
 @Suite struct Conv2dImplicitTests {
     static let layerGeometries: [Conv2dGeometry] = [

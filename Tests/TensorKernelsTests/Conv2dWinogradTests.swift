@@ -13,17 +13,7 @@ private func geometry(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ o: Int, _ p: Int
                    kernelWidth: 3, paddingHeight: p, paddingWidth: p)
 }
 
-/// Max |a − b| / (1 + max |b|).
-private func relativeError(_ a: [Float], _ b: [Double]) -> Double {
-    var err = 0.0, scale = 1.0
-    for i in 0..<b.count {
-        err = max(err, abs(Double(a[i]) - b[i]))
-        scale = max(scale, abs(b[i]))
-    }
-    return err / scale
-}
-
-private struct Operands {
+fileprivate struct Operands {
     let x: [Float], w: [Float], dy: [Float]
 
     init(_ g: Conv2dGeometry) {
@@ -56,72 +46,79 @@ private struct Operands {
         geometry(2, 20, 6, 6, 16, 2),          // padding 2 (backward padding 0)
     ]
 
-    @Test(arguments: eligible)
-    func dispatchedShapesMatchReference(_ g: Conv2dGeometry) {
-        #expect(Conv2dWinograd.applies(to: g))
+    /// One of the three convolution passes: (geometry, first operand, second operand, result).
+    typealias Pass = (Conv2dGeometry, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+
+    /// Runs forward (x, w), backward-input (dy, w) and backward-weight (x, dy) of `g` and checks
+    /// each against the double-precision reference and the adjoint relations
+    /// ⟨conv(x), dy⟩ = ⟨x, dx⟩ = ⟨w, dW⟩.
+    static func checkPasses(_ g: Conv2dGeometry, forward: Pass, backwardInput: Pass, backwardWeight: Pass) {
         let ops = Operands(g)
         var y = [Float](repeating: .nan, count: ops.dy.count)
-        conv2dForward(g, input: ops.x, weight: ops.w, output: &y)
+        var dx = [Float](repeating: .nan, count: ops.x.count)
+        var dw = [Float](repeating: .nan, count: ops.w.count)
+        forward(g, ops.x, ops.w, &y)
+        backwardInput(g, ops.dy, ops.w, &dx)
+        backwardWeight(g, ops.x, ops.dy, &dw)
         let yRef = referenceConv(g, ops.x, ops.w)
         #expect(relativeError(y, yRef) < 1e-5, "forward \(g)")
-        var dx = [Float](repeating: .nan, count: ops.x.count)
-        conv2dBackwardInput(g, gradOutput: ops.dy, weight: ops.w, gradInput: &dx)
         #expect(relativeError(dx, referenceConvBackwardInput(g, ops.dy, ops.w)) < 1e-5, "backward-input \(g)")
-        var dw = [Float](repeating: .nan, count: ops.w.count)
-        conv2dBackwardWeight(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw)
         #expect(relativeError(dw, referenceConvBackwardWeight(g, ops.x, ops.dy)) < 1e-5, "backward-weight \(g)")
-        // The three passes stay exact adjoints: ⟨conv(x), dy⟩ = ⟨x, dx⟩ = ⟨w, dW⟩.
         var lhs = 0.0
         for i in 0..<y.count { lhs += yRef[i] * Double(ops.dy[i]) }
         #expect(abs(lhs - dot(ops.x, dx)) / max(1, abs(lhs)) < 1e-4)
         #expect(abs(lhs - dot(ops.w, dw)) / max(1, abs(lhs)) < 1e-4)
     }
 
+    @Test(arguments: eligible)
+    func dispatchedShapesMatchReference(_ g: Conv2dGeometry) {
+        #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
+        Self.checkPasses(g, forward: conv2dForward(_:input:weight:output:),
+                         backwardInput: conv2dBackwardInput(_:gradOutput:weight:gradInput:),
+                         backwardWeight: conv2dBackwardWeight(_:input:gradOutput:gradWeight:))
+    }
+
     @Test(arguments: internalOnly)
     func driverMatchesReferenceOnAnyShape(_ g: Conv2dGeometry) {
+        Self.checkPasses(g, forward: conv2dForwardWinograd(_:input:weight:output:),
+                         backwardInput: conv2dBackwardInputWinograd(_:gradOutput:weight:gradInput:),
+                         backwardWeight: conv2dBackwardWeightWinograd(_:input:gradOutput:gradWeight:))
+    }
+
+    /// `pass` run with one worker and with two, on a shape both Winograd paths take.
+    fileprivate static func onOneAndTwoWorkers(_ count: (Operands) -> Int,
+                                   _ pass: (Conv2dGeometry, Operands, inout [Float]) -> Void)
+        -> (g: Conv2dGeometry, ops: Operands, one: [Float], two: [Float]) {
+        let g = geometry(8, 64, 16, 16, 64, 1)
+        #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
         let ops = Operands(g)
-        var y = [Float](repeating: .nan, count: ops.dy.count)
-        conv2dForwardWinograd(g, input: ops.x, weight: ops.w, output: &y)
-        #expect(relativeError(y, referenceConv(g, ops.x, ops.w)) < 1e-5, "forward \(g)")
-        var dx = [Float](repeating: .nan, count: ops.x.count)
-        conv2dBackwardInputWinograd(g, gradOutput: ops.dy, weight: ops.w, gradInput: &dx)
-        #expect(relativeError(dx, referenceConvBackwardInput(g, ops.dy, ops.w)) < 1e-5, "backward-input \(g)")
-        var dw = [Float](repeating: .nan, count: ops.w.count)
-        conv2dBackwardWeightWinograd(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw)
-        #expect(relativeError(dw, referenceConvBackwardWeight(g, ops.x, ops.dy)) < 1e-5, "backward-weight \(g)")
+        var one = [Float](repeating: .nan, count: count(ops)), two = one
+        let saved = KernelThreads.count
+        KernelThreads.count = 1
+        pass(g, ops, &one)
+        KernelThreads.count = 2
+        pass(g, ops, &two)
+        KernelThreads.count = saved
+        return (g, ops, one, two)
     }
 
     @Test func forwardDoesNotDependOnTheWorkerSplit() {
         // Blocks move between workers with the thread count; each tile's sums stay the same.
-        let g = geometry(8, 64, 16, 16, 64, 1)
-        #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
-        let ops = Operands(g)
-        var one = [Float](repeating: 0, count: ops.dy.count), two = one
-        let saved = KernelThreads.count
-        KernelThreads.count = 1
-        conv2dForward(g, input: ops.x, weight: ops.w, output: &one)
-        KernelThreads.count = 2
-        conv2dForward(g, input: ops.x, weight: ops.w, output: &two)
-        KernelThreads.count = saved
-        #expect(one == two)
+        let r = Self.onOneAndTwoWorkers({ $0.dy.count }) { g, ops, y in
+            conv2dForward(g, input: ops.x, weight: ops.w, output: &y)
+        }
+        #expect(r.one == r.two)
     }
 
     @Test func weightGradientSumsEveryWorkersTiles() {
         // With two workers each holds a partial Z; one worker sees every block. Same sums up to
         // rounding, and both match the reference.
-        let g = geometry(8, 64, 16, 16, 64, 1)
-        #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
-        let ops = Operands(g)
-        var one = [Float](repeating: .nan, count: ops.w.count), two = one
-        let saved = KernelThreads.count
-        KernelThreads.count = 1
-        conv2dBackwardWeight(g, input: ops.x, gradOutput: ops.dy, gradWeight: &one)
-        KernelThreads.count = 2
-        conv2dBackwardWeight(g, input: ops.x, gradOutput: ops.dy, gradWeight: &two)
-        KernelThreads.count = saved
-        let reference = referenceConvBackwardWeight(g, ops.x, ops.dy)
-        #expect(relativeError(one, reference) < 1e-5)
-        #expect(relativeError(two, reference) < 1e-5)
+        let r = Self.onOneAndTwoWorkers({ $0.w.count }) { g, ops, dw in
+            conv2dBackwardWeight(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw)
+        }
+        let reference = referenceConvBackwardWeight(r.g, r.ops.x, r.ops.dy)
+        #expect(relativeError(r.one, reference) < 1e-5)
+        #expect(relativeError(r.two, reference) < 1e-5)
     }
 
     @Test func filterTransformIsGgGt() {

@@ -14,3 +14,14 @@ struct TestRNG {
     mutating func uniform() -> Float { Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) }
     mutating func array(_ n: Int) -> [Float] { (0..<n).map { _ in uniform() } }
 }
+
+/// Max |a − b| / max(1, max |b|): the error of a Float result against a double-precision
+/// reference, relative to the reference's scale.
+func relativeError(_ a: [Float], _ b: [Double]) -> Double {
+    var err = 0.0, scale = 1.0
+    for i in 0..<b.count {
+        err = max(err, abs(Double(a[i]) - b[i]))
+        scale = max(scale, abs(b[i]))
+    }
+    return err / scale
+}
