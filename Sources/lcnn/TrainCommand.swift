@@ -20,8 +20,10 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Writes to --out: config.json, metrics.jsonl (one JSON object per epoch), last.safetensors \
             (weights + optimiser state, rewritten atomically every epoch) and best.safetensors. \
-            --resume continues an interrupted run from last.safetensors with identical results. \
-            Options given on the command line override those of --config.
+            --resume continues an interrupted run from last.safetensors with identical results; it \
+            keeps the run's stored config.json, taking only --epochs (to extend it) and --data, and \
+            refuses other options that would change it. Options given on the command line override \
+            those of --config.
             Example: lcnn train --dataset fashion-mnist --model smallcnn --method lcnn+gradreg --epochs 10 --out runs/x
             """)
 
@@ -72,10 +74,38 @@ struct TrainCommand: ParsableCommand {
     /// The configuration these options describe (on top of --config, if given).
     func makeConfig() throws -> TrainConfig {
         var c = try config.map { try TrainConfig.load(from: URL(fileURLWithPath: $0)) } ?? TrainConfig()
-        if let dataset {
-            c.dataset = dataset
-            if model == nil, config == nil { c.architecture = Architecture(rawValue: dataset.defaultArchitecture) ?? c.architecture }
+        if let dataset, model == nil, config == nil {
+            c.architecture = Architecture(rawValue: dataset.defaultArchitecture) ?? c.architecture
         }
+        try applyOptions(to: &c)
+        return c
+    }
+
+    /// The configuration of a resumed run: the one stored in `stored` (the run's config.json),
+    /// with --epochs (to extend the run) and --data (where the data lives now) applied. Any other
+    /// option given (or a --config file) must agree with the stored run: changing the method,
+    /// learning rate, seed, … of a run half-way would silently break its reproducibility, so it
+    /// is refused with the differing settings named.
+    func resumedConfig(stored: URL) throws -> TrainConfig {
+        let run = try TrainConfig.load(from: stored)
+        var requested = try config.map { try TrainConfig.load(from: URL(fileURLWithPath: $0)) } ?? run
+        try applyOptions(to: &requested)
+        var comparable = requested
+        comparable.epochs = run.epochs
+        comparable.dataDirectory = run.dataDirectory
+        let differences = try TrainConfig.differences(run, comparable)
+        guard differences.isEmpty else {
+            throw ValidationError(
+                "--resume continues the run stored in \(stored.path), but the options change "
+                + differences.map { "\($0.key) (stored \($0.stored), requested \($0.requested))" }.joined(separator: ", ")
+                + ". Only --epochs and --data may differ on resume; start a new run in another --out to change the rest.")
+        }
+        return requested
+    }
+
+    /// Writes the options given on the command line into `c` (those not given leave it as is).
+    func applyOptions(to c: inout TrainConfig) throws {
+        if let dataset { c.dataset = dataset }
         if let data { c.dataDirectory = data }
         if let model { c.architecture = model }
         if let method { c.method = method }
@@ -105,7 +135,6 @@ struct TrainCommand: ParsableCommand {
         if let moonsNoise { c.moonsNoise = moonsNoise }
         if let labelNoise { c.moonsLabelNoise = labelNoise }
         try c.validate()
-        return c
     }
 
     func run() throws {
@@ -114,13 +143,9 @@ struct TrainCommand: ParsableCommand {
             let outURL = out.map { URL(fileURLWithPath: $0) }
             if resume {
                 guard let outURL else { throw ValidationError("--resume needs --out DIR") }
-                // The run's own configuration is authoritative; only --epochs may extend it.
+                // The run's own configuration is authoritative; only --epochs and --data may change.
                 let stored = outURL.appendingPathComponent("config.json")
-                if FileManager.default.fileExists(atPath: stored.path) {
-                    let requestedEpochs = epochs
-                    c = try TrainConfig.load(from: stored)
-                    if let requestedEpochs { c.epochs = requestedEpochs }
-                }
+                if FileManager.default.fileExists(atPath: stored.path) { c = try resumedConfig(stored: stored) }
             }
             let (train, test) = try c.dataset.load(directory: c.dataDirectory, seed: c.seed, moonsCount: c.moonsCount,
                                                    moonsNoise: c.moonsNoise, moonsLabelNoise: c.moonsLabelNoise)

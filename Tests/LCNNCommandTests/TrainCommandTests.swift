@@ -147,4 +147,46 @@ struct TrainCommandTests {
         #expect(try LCNNCommand.parseAsRoot(["bench", "kernels", "--filter", "sgemm"]) is BenchCommand.Kernels)
         #expect(try LCNNCommand.parseAsRoot(["bench", "train"]) is BenchCommand.Train)
     }
+
+    /// A stored run's config.json (two moons, lr 0.05, seed 3, 4 epochs) in a fresh directory.
+    static func storedRun() throws -> URL {
+        var c = TrainConfig()
+        c.dataset = .moons
+        c.architecture = .mlp
+        c.learningRate = 0.05
+        c.seed = 3
+        c.epochs = 4
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lcnn-resume-\(UUID().uuidString).json")
+        try Data(c.json().utf8).write(to: url)
+        return url
+    }
+
+    @Test("--resume keeps the stored run and applies --epochs and --data")
+    func resumeExtendsTheStoredRun() throws {
+        let stored = try Self.storedRun()
+        defer { try? FileManager.default.removeItem(at: stored) }
+        let c = try TrainCommand.parse(["--resume", "--out", "/tmp/x", "--epochs", "9", "--data", "/elsewhere"])
+            .resumedConfig(stored: stored)
+        #expect(c.epochs == 9 && c.dataDirectory == "/elsewhere")
+        #expect(c.learningRate == 0.05 && c.seed == 3 && c.dataset == .moons && c.architecture == .mlp)
+        // Restating a stored value is fine.
+        let same = try TrainCommand.parse(["--resume", "--lr", "0.05", "--dataset", "moons"]).resumedConfig(stored: stored)
+        #expect(same.learningRate == 0.05 && same.epochs == 4)
+    }
+
+    @Test("--resume refuses options that change the stored run, naming each setting")
+    func resumeRefusesChanges() throws {
+        let stored = try Self.storedRun()
+        defer { try? FileManager.default.removeItem(at: stored) }
+        let command = try TrainCommand.parse(["--resume", "--lr", "0.1", "--seed", "4", "--beta-penalty", "0.5"])
+        #expect {
+            try command.resumedConfig(stored: stored)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("learningRate (stored 0.05, requested 0.1)") && text.contains("seed (stored 3, requested 4)")
+                && text.contains("objective.penalty.betaWeight") && text.contains(stored.path)
+        }
+        let differences = try TrainConfig.differences(TrainConfig(), TrainConfig())
+        #expect(differences.isEmpty)
+    }
 }

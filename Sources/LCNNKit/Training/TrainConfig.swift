@@ -57,6 +57,38 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 
+    /// One setting on which two configurations disagree: its JSON key path (e.g. `learningRate`,
+    /// `objective.penalty.betaWeight`) and the two values as JSON text.
+    public struct Difference: Sendable, Equatable {
+        public let key: String
+        public let stored: String
+        public let requested: String
+    }
+
+    /// The settings on which `stored` and `requested` disagree, compared through their JSON
+    /// encodings (so every field, nested ones included, is covered without listing them), in key
+    /// order. Empty when the configurations are equal.
+    public static func differences(_ stored: TrainConfig, _ requested: TrainConfig) throws -> [Difference] {
+        func flatten(_ value: Any, _ path: String, into out: inout [String: String]) {
+            if let object = value as? [String: Any] {
+                for (key, inner) in object { flatten(inner, path.isEmpty ? key : path + "." + key, into: &out) }
+            } else if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
+                out[path] = String(decoding: data, as: UTF8.self)
+            }
+        }
+        func settings(_ c: TrainConfig) throws -> [String: String] {
+            let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c))
+            var out: [String: String] = [:]
+            flatten(object, "", into: &out)
+            return out
+        }
+        let (a, b) = (try settings(stored), try settings(requested))
+        return Set(a.keys).union(b.keys).sorted().compactMap { key in
+            let (x, y) = (a[key] ?? "absent", b[key] ?? "absent")
+            return x == y ? nil : Difference(key: key, stored: x, requested: y)
+        }
+    }
+
     /// Checks option combinations before anything runs.
     public func validate() throws {
         func fail(_ message: String) throws -> Never { throw TrainingError.invalidConfiguration(message) }
