@@ -255,17 +255,29 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
     }
 }
 
+/// V = Bᵀ d B for the input tiles of tile rows [r0, r1), 16 at a time: `body(channel, l0, count, v)`
+/// receives `v[ξ]` for tiles l0…l0 + count − 1 of the block (the forward pass and the weight
+/// gradient store them in their own layouts).
+@inline(__always)
+func forEachTransformedInputChunk(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
+                                  rows: UnsafeMutablePointer<Float>, rowWidth: Int,
+                                  _ body: (_ channel: Int, _ l0: Int, _ count: Int, _ v: UnsafePointer<SIMD16<Float>>) -> Void) {
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 32) { buf in
+        let d = buf.baseAddress!, v = d + 16
+        forEachPatchChunk(s, source: input, channels: s.C, height: s.H, width: s.W, padTop: s.ph, padLeft: s.pw,
+                          size: 4, r0: r0, r1: r1, rows: rows, rowWidth: rowWidth, patches: d) { c, l0, count in
+            winogradDataTransform(d, into: v)
+            body(c, l0, count, v)
+        }
+    }
+}
+
 /// V = Bᵀ d B for the tiles of tile rows [r0, r1) into `ws.v` (tile t of the block is lane t % 32
 /// of panel t / 32).
 func winogradInputTransform(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
                             ws: WinogradWorkspace) {
-    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 32) { buf in
-        let d = buf.baseAddress!, v = d + 16
-        forEachPatchChunk(s, source: input, channels: s.C, height: s.H, width: s.W, padTop: s.ph, padLeft: s.pw,
-                          size: 4, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth, patches: d) { c, l0, count in
-            winogradDataTransform(d, into: v)
-            storeTileLanes(v, ws: ws, c: s.C, channel: c, l0: l0, count: count)
-        }
+    forEachTransformedInputChunk(s, input: input, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth) { c, l0, count, v in
+        storeTileLanes(v, ws: ws, c: s.C, channel: c, l0: l0, count: count)
     }
 }
 

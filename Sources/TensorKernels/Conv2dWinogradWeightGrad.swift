@@ -81,14 +81,9 @@ func winogradGradientTransform(_ d: UnsafePointer<SIMD16<Float>>, into y: Unsafe
 /// Writes V_ξ[c, l] (tile l of the block) for tile rows [r0, r1) into `ws.v`.
 func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
                              ws: WinogradWeightGradWorkspace) {
-    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 32) { buf in
-        let d = buf.baseAddress!, v = d + 16
-        forEachPatchChunk(s, source: input, channels: s.C, height: s.H, width: s.W, padTop: s.ph, padLeft: s.pw,
-                          size: 4, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth, patches: d) { c, l0, _ in
-            winogradDataTransform(d, into: v)
-            let dst = ws.v.p + c * ws.ldt + l0
-            for xi in 0..<16 { store16(dst + xi * ws.vStride, v[xi]) }
-        }
+    forEachTransformedInputChunk(s, input: input, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth) { c, l0, _, v in
+        let dst = ws.v.p + c * ws.ldt + l0
+        for xi in 0..<16 { store16(dst + xi * ws.vStride, v[xi]) }
     }
 }
 
