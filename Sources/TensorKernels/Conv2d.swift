@@ -184,6 +184,12 @@ func evenLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
     SIMD16<Float>(a[0], a[2], a[4], a[6], a[8], a[10], a[12], a[14], b[0], b[2], b[4], b[6], b[8], b[10], b[12], b[14])
 }
 
+/// The odd lanes of a followed by the odd lanes of b.
+@inline(__always)
+func oddLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    SIMD16<Float>(a[1], a[3], a[5], a[7], a[9], a[11], a[13], a[15], b[1], b[3], b[5], b[7], b[9], b[11], b[13], b[15])
+}
+
 /// Splits `columns` GEMM columns into `threads` ranges of whole 32-column panels.
 @inline(__always)
 func columnRange(_ columns: Int, _ t: Int, _ threads: Int) -> (Int, Int) {
@@ -219,7 +225,7 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
     let rowOff = layout.rowOffsetTable(g)
     defer { rowOff.deallocate() }
     let kcBlock = evenBlock(R, convKC, quantum: 16)
-    let mPad = (O + gemmMR - 1) / gemmMR * gemmMR
+    let mPad = packedRows(O)
     let aBuf = ScratchBuffer(mPad * R)
     defer { aBuf.free() }
     let aPacked = aBuf.p
@@ -315,7 +321,7 @@ public func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<F
     let dPlane = DH * DW
     let prep = PreparedImages(images: N, imgStride: O * dPlane)
     defer { prep.free() }
-    let mPad = (C + gemmMR - 1) / gemmMR * gemmMR
+    let mPad = packedRows(C)
     var totalK = 0, totalBlocks = 0
     var kcBlocks: [Int] = []
     for i in phases.indices where phases[i].k > 0 {

@@ -244,7 +244,7 @@ struct ImplicitGEMMProblem {
     var outImg: Int, outChan: Int, outRow: Int, outCol: Int
 
     var columns: Int { images * grid.perImage }
-    var mPadded: Int { (m + gemmMR - 1) / gemmMR * gemmMR }
+    var mPadded: Int { packedRows(m) }
     var kBlocks: Int { (k + kcBlock - 1) / kcBlock }
 }
 
@@ -476,7 +476,7 @@ func prepackABlock(_ a: UnsafePointer<Float>, lda: Int, m: Int, k: Int, kcBlock:
                    into dst: UnsafeMutablePointer<Float>) {
     let pc = block * kcBlock
     let kc = min(kcBlock, k - pc)
-    let mPad = (m + gemmMR - 1) / gemmMR * gemmMR
+    let mPad = packedRows(m)
     let out = dst + pc * mPad
     let end = a + (m - 1) * lda + k   // one past the last element
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 32) { buf in

@@ -74,10 +74,10 @@ func winogradHasEnoughTiles(_ g: Conv2dGeometry) -> Bool {
 func winogradTileWidthIsAligned(_ tw: Int) -> Bool { tw > 0 && (tw % 16 == 0 || 16 % tw == 0) }
 
 /// True when `g` is a 3×3, stride-1 convolution with padding ≤ 2, ≥ 64 channels in and out,
-/// enough output tiles (`winogradHasEnoughTiles`), and tile rows whose widths suit the vector stores in both passes
-/// (ceil(OW/2) and ceil(W/2) are multiples or divisors of 16, e.g. the 32, 16, 8 and 4-pixel
-/// stages of the CIFAR ResNets).
-/// Other shapes are correct on the Winograd path too but measured slower than the implicit GEMM.
+/// enough output tiles (`winogradHasEnoughTiles`), and tile rows whose widths suit the vector
+/// stores in both passes (ceil(OW/2) and ceil(W/2) are multiples or divisors of 16, e.g. the 32,
+/// 16, 8 and 4-pixel stages of the CIFAR ResNets). Other shapes are correct on the Winograd path
+/// too but measured slower than the implicit GEMM.
 func winogradApplies(_ g: Conv2dGeometry) -> Bool {
     Conv2dWinograd.isEnabled && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
         && (0...2).contains(g.paddingHeight) && (0...2).contains(g.paddingWidth)
@@ -85,12 +85,6 @@ func winogradApplies(_ g: Conv2dGeometry) -> Bool {
         && g.outHeight > 0 && g.outWidth > 0 && g.batch > 0
         && winogradHasEnoughTiles(g)
         && winogradTileWidthIsAligned((g.outWidth + 1) / 2) && winogradTileWidthIsAligned((g.inWidth + 1) / 2)
-}
-
-/// The odd lanes of a followed by the odd lanes of b.
-@inline(__always)
-func oddLanes(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-    SIMD16<Float>(a[1], a[3], a[5], a[7], a[9], a[11], a[13], a[15], b[1], b[3], b[5], b[7], b[9], b[11], b[13], b[15])
 }
 
 /// Shape of one Winograd convolution: input [N, C, H, W] → output [N, O, OH, OW], 3×3 filters,
@@ -120,8 +114,8 @@ struct WinogradShape {
 func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint: Bool,
                          into dst: UnsafeMutablePointer<Float>, threads: Int) {
     let rows = adjoint ? C : O, depth = adjoint ? O : C
-    let panels = (rows + gemmMR - 1) / gemmMR
-    let xiStride = panels * gemmMR * depth
+    let panels = packedRows(rows) / gemmMR
+    let xiStride = packedRows(rows) * depth
     // Filter (row r, k) sits at weight + (o·C + c)·9: consecutive rows are 9 floats apart in the
     // adjoint (rows = c) and C·9 apart forward (rows = o).
     let rowStep = adjoint ? 9 : C * 9, kStep = adjoint ? C * 9 : 9
@@ -277,7 +271,7 @@ func forEachTransformedInputChunk(_ s: WinogradShape, input: UnsafePointer<Float
 func winogradInputTransform(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
                             ws: WinogradWorkspace) {
     forEachTransformedInputChunk(s, input: input, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth) { c, l0, count, v in
-        storeTileLanes(v, ws: ws, c: s.C, channel: c, l0: l0, count: count)
+        storeTileLanes(v, ws: ws, channels: s.C, channel: c, l0: l0, count: count)
     }
 }
 
@@ -340,9 +334,10 @@ func winogradDataTransform(_ d: UnsafePointer<SIMD16<Float>>, into v: UnsafeMuta
 /// A full vector store is used when it stays inside the panel row (lanes past `count` then land
 /// on later tiles of the same row, written afterwards, or on unused lanes).
 @inline(__always)
-func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, ws: WinogradWorkspace, c: Int, channel: Int, l0: Int, count: Int) {
+func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, ws: WinogradWorkspace, channels: Int, channel: Int, l0: Int,
+                    count: Int) {
     let lane = l0 % gemmNR
-    let offset = (l0 / gemmNR) * c * gemmNR + channel * gemmNR + lane
+    let offset = (l0 / gemmNR) * channels * gemmNR + channel * gemmNR + lane
     if lane + 16 <= gemmNR {
         for xi in 0..<16 { store16(ws.v.p + xi * ws.vStride + offset, v[xi]) }
     } else if lane + 8 <= gemmNR && count <= 8 {
@@ -358,7 +353,7 @@ func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, ws: WinogradWorkspace, c:
     } else {
         for q in 0..<count {
             let l = l0 + q
-            let o = (l / gemmNR) * c * gemmNR + channel * gemmNR + l % gemmNR
+            let o = (l / gemmNR) * channels * gemmNR + channel * gemmNR + l % gemmNR
             for xi in 0..<16 { ws.v.p[xi * ws.vStride + o] = v[xi][q] }
         }
     }
@@ -368,7 +363,7 @@ func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, ws: WinogradWorkspace, c:
 func winogradBlockGEMM(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, tiles: Int,
                        ws: WinogradWorkspace) {
     let K = s.C, M = s.O
-    let mPad = (M + gemmMR - 1) / gemmMR * gemmMR
+    let mPad = packedRows(M)
     let panels = (tiles + gemmNR - 1) / gemmNR
     for xi in 0..<16 {
         let a = packedWeights + xi * mPad * K
@@ -496,7 +491,7 @@ func conv2dBackwardInputWinograd(_ g: Conv2dGeometry, gradOutput: UnsafePointer<
 func runWinograd(_ s: WinogradShape, weight: UnsafePointer<Float>, filterOut: Int, filterIn: Int, adjoint: Bool,
                  input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
     let threads = convThreads(flops: s.gemmFlops)
-    let mPad = (s.O + gemmMR - 1) / gemmMR * gemmMR
+    let mPad = packedRows(s.O)
     let packed = ScratchBuffer(16 * mPad * s.C)
     defer { packed.free() }
     winogradPackWeights(weight, O: filterOut, C: filterIn, adjoint: adjoint, into: packed.p, threads: threads)

@@ -43,7 +43,7 @@ struct WinogradWeightGradWorkspace {
         dy = ScratchBuffer(16 * dyStride)
         rows = ScratchBuffer(6 * rowWidth)
         rows.p.update(repeating: 0, count: 6 * rowWidth)
-        packedA = ScratchBuffer((s.O + gemmMR - 1) / gemmMR * gemmMR * maxTiles)
+        packedA = ScratchBuffer(packedRows(s.O) * maxTiles)
         packedB = ScratchBuffer((s.C + gemmNR - 1) / gemmNR * gemmNR * maxTiles)
     }
 
@@ -127,9 +127,9 @@ func winogradWeightGradGEMM(_ s: WinogradShape, xi: Int, tiles: Int, accumulate:
     }
 }
 
-/// dW[o, c] = Gᵀ (Σ_w Z_w[o, c]) G for the filter pairs [p0, p1) (pair = o·C + c), with the
-/// workers' sums `z[w]` laid out [ξ][o·C + c].
-func winogradWeightGradFinish(pairs range: Range<Int>, z: [UnsafeMutablePointer<Float>], pairCount: Int,
+/// dW[o, c] = Gᵀ (Σ_w Z_w[o, c]) G for the filter pairs in `range` (pair = o·C + c): worker w's
+/// sums start at `sums + w·16·pairCount`, laid out [ξ][o·C + c].
+func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float>, workers: Int, pairCount: Int,
                               gradWeight: UnsafeMutablePointer<Float>) {
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 48) { buf in
         let m = buf.baseAddress!
@@ -140,8 +140,8 @@ func winogradWeightGradFinish(pairs range: Range<Int>, z: [UnsafeMutablePointer<
             let count = min(16, range.upperBound - p0)
             for xi in 0..<16 {
                 var sum = SIMD16<Float>()
-                for zw in z {
-                    let src = zw + xi * pairCount + p0
+                for w in 0..<workers {
+                    let src = sums + (w * 16 + xi) * pairCount + p0
                     if count == 16 {
                         sum += load16(src)
                     } else {
@@ -216,11 +216,10 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
             }
         }
     }
-    let zs = (0..<workers).map { zBase.p + $0 * 16 * pairCount }
     let out = SendablePointer(gradWeight)
     let groups = (pairCount + 15) / 16
     parallelFor(groups, minimumWorkPerThread: threads > 1 ? 64 : groups) { range in
-        winogradWeightGradFinish(pairs: (range.lowerBound * 16)..<min(pairCount, range.upperBound * 16), z: zs,
-                                 pairCount: pairCount, gradWeight: out.p)
+        winogradWeightGradFinish(pairs: (range.lowerBound * 16)..<min(pairCount, range.upperBound * 16),
+                                 sums: zBase.p, workers: workers, pairCount: pairCount, gradWeight: out.p)
     }
 }

@@ -113,7 +113,7 @@ struct GEMMWorkspace {
         kc = evenBlock(k, gemmKC, quantum: 1)
         mc = evenBlock(m, gemmMC, quantum: gemmMR)
         nc = evenBlock(n, gemmNC, quantum: gemmNR)
-        let aFloats = ((mc + gemmMR - 1) / gemmMR) * gemmMR * kc
+        let aFloats = packedRows(mc) * kc
         let bFloats = ((nc + gemmNR - 1) / gemmNR) * gemmNR * kc
         let aBytes = (aFloats * 4 + 63) / 64 * 64
         raw = UnsafeMutableRawPointer.allocate(byteCount: aBytes + bFloats * 4 + 64, alignment: 64)

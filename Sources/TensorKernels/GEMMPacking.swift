@@ -9,6 +9,10 @@
 
 /// Rows of C per micro-tile (A values broadcast per k step).
 @usableFromInline let gemmMR = 12
+
+/// `m` rounded up to whole 12-row micro-panels: the row count of a packed A block.
+@inline(__always)
+func packedRows(_ m: Int) -> Int { (m + gemmMR - 1) / gemmMR * gemmMR }
 /// Columns of C per micro-tile (two SIMD16 vectors).
 @usableFromInline let gemmNR = 32
 

@@ -14,18 +14,8 @@ enum NNTestKit {
                             _ label: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(actual.count == expected.count, "\(label): \(actual.count) values, expected \(expected.count)",
                 sourceLocation: sourceLocation)
-        guard actual.count == expected.count else { return }
-        var worst: (index: Int, excess: Double)? = nil
-        for i in actual.indices {
-            let err = Swift.abs(Double(actual[i]) - expected[i])
-            let bound = atol + rtol * Swift.abs(expected[i])
-            if !(err <= bound) {
-                let excess = err.isNaN ? .infinity : err - bound
-                if worst == nil || excess > worst!.excess { worst = (i, excess) }
-            }
-        }
-        #expect(worst == nil,
-                "\(label): element \(worst?.index ?? -1) is \(worst.map { actual[$0.index] } ?? 0), expected \(worst.map { expected[$0.index] } ?? 0)",
+        let worst = worstToleranceViolation(actual, expected, rtol: rtol, atol: atol)
+        #expect(worst == nil, "\(label): element \(worst?.index ?? -1) is \(worst?.actual ?? 0), expected \(worst?.expected ?? 0)",
                 sourceLocation: sourceLocation)
     }
 

@@ -1,6 +1,7 @@
 import Testing
 import TensorCore
 import NN
+import _TestSupport
 #if canImport(Darwin)
 import Darwin
 #else
@@ -89,8 +90,8 @@ enum OptRef {
     static func expectClose(_ actual: [Float], _ expected: [Double], rtol: Double = 2e-5, atol: Double = 2e-6,
                             _ label: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(actual.count == expected.count, sourceLocation: sourceLocation)
-        let worst = zip(actual, expected).map { abs(Double($0) - $1) - (atol + rtol * abs($1)) }.max() ?? 0
-        #expect(worst <= 0, "\(label): \(actual) vs \(expected)", sourceLocation: sourceLocation)
+        #expect(worstToleranceViolation(actual, expected, rtol: rtol, atol: atol) == nil,
+                "\(label): \(actual) vs \(expected)", sourceLocation: sourceLocation)
     }
 }
 

@@ -66,7 +66,7 @@ struct SpectralNormSigmaTests {
         #expect(!GradCheck.allPassed(second), "\(second)")
     }
 
-    @Test("in training, the layer's σ̂ is uᵀWv of the updated u, v (kernel value), in evaluation it is recomputed")
+    @Test("in training, the applied weight is W / uᵀWv for the updated u, v; spectralNorm() is uᵀWv")
     func layerSigmaMatchesMatmul() {
         var g = SeededGenerator(seed: 405)
         let layer = SpectralNormLinear(inFeatures: 37, outFeatures: 19, initialIterations: 0, generator: &g)

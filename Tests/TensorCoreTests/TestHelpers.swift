@@ -45,18 +45,8 @@ func expectClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e-5, ato
                  _ label: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(actual.count == expected.count, "\(label): \(actual.count) values, expected \(expected.count)",
             sourceLocation: sourceLocation)
-    guard actual.count == expected.count else { return }
-    var worst: (index: Int, excess: Float)? = nil
-    for i in actual.indices {
-        let bound = atol + rtol * Swift.abs(expected[i])
-        let err = Swift.abs(actual[i] - expected[i])
-        if !(err <= bound) {
-            let excess = err.isNaN ? .infinity : err - bound
-            if worst == nil || excess > worst!.excess { worst = (i, excess) }
-        }
-    }
-    #expect(worst == nil,
-            "\(label): element \(worst?.index ?? -1) is \(worst.map { actual[$0.index] } ?? 0), expected \(worst.map { expected[$0.index] } ?? 0)",
+    let worst = worstToleranceViolation(actual, expected.map(Double.init), rtol: Double(rtol), atol: Double(atol))
+    #expect(worst == nil, "\(label): element \(worst?.index ?? -1) is \(worst?.actual ?? 0), expected \(worst?.expected ?? 0)",
             sourceLocation: sourceLocation)
 }
 

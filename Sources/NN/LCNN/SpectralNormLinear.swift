@@ -30,45 +30,38 @@ public final class SpectralNormLinear: Layer {
         iterate(initialIterations)
     }
 
-    /// Runs `count` power-iteration steps on the current weight, updating `u` and `v` in place.
-    public func iterate(_ count: Int) { _ = powerIterate(count) }
-
-    /// `count` in-place steps by the raw-buffer kernel (unrecorded); returns σ̂ = uᵀWv for the
-    /// final u, v, or nil when no step ran.
-    private func powerIterate(_ count: Int) -> Float? {
-        guard count > 0 else { return nil }
+    /// Runs `count` power-iteration steps on the current weight, updating `u` and `v` in place
+    /// (the raw-buffer kernel, unrecorded).
+    public func iterate(_ count: Int) {
+        guard count > 0 else { return }
         let (rows, cols) = (weight.shape[0], weight.shape[1])
-        var sigma: Float = 0
         weight.withUnsafeBufferPointer { w in
             u.withUnsafeMutableBufferPointer { ub in
                 v.withUnsafeMutableBufferPointer { vb in
-                    for _ in 0..<count {
-                        sigma = powerIterationStep(weight: w, rows: rows, cols: cols, u: ub, v: vb)
-                    }
+                    for _ in 0..<count { _ = powerIterationStep(weight: w, rows: rows, cols: cols, u: ub, v: vb) }
                 }
             }
         }
-        return sigma
     }
 
     /// σ̂ = uᵀWv, recorded as a function of W.
-    public func spectralNorm() -> Tensor { recordedSpectralNorm(nil) }
+    public func spectralNorm() -> Tensor { Self.bilinearSigma(weight, u: u, v: v) }
 
-    private func recordedSpectralNorm(_ value: Float?) -> Tensor {
-        Self.bilinearSigma(weight, u: u, v: v, value: value)
+    /// u vᵀ `[out, in]` = ∂(uᵀWv)/∂W, a new tensor (not recorded: u and v are buffers).
+    static func outerProduct(_ u: Tensor, _ v: Tensor) -> Tensor {
+        u.reshaped(to: [u.count, 1]) * v.reshaped(to: [1, v.count])
     }
 
     /// σ̂ = uᵀWv of `weight` `[out, in]` as one recorded operation of the weight, with `u` `[out]`
     /// and `v` `[in]` held constant (copied now, so later in-place iterations cannot change a
     /// pending backward): ∂σ̂/∂W = u vᵀ. The rule multiplies the incoming gradient by that
     /// constant in tensor operations, so it is itself differentiable (σ̂ is linear in W; only
-    /// the gradOutput path carries second-order terms). `value`, when given, is uᵀWv already
-    /// computed by the power-iteration kernel for these u, v and weight values. `gradient`
-    /// replaces the rule's ∂σ̂/∂W factor (tests only, to show that the checks catch a wrong rule).
-    static func bilinearSigma(_ weight: Tensor, u: Tensor, v: Tensor, value: Float? = nil,
+    /// the gradOutput path carries second-order terms). `gradient` replaces the rule's ∂σ̂/∂W
+    /// factor (tests only, to show that the checks catch a wrong rule).
+    static func bilinearSigma(_ weight: Tensor, u: Tensor, v: Tensor,
                               gradient: ((Tensor, Tensor) -> Tensor)? = nil) -> Tensor {
         let (rows, cols) = (weight.shape[0], weight.shape[1])
-        let sigma = value ?? weight.withUnsafeBufferPointer { w in
+        let sigma = weight.withUnsafeBufferPointer { w in
             u.withUnsafeBufferPointer { ub in
                 v.withUnsafeBufferPointer { vb in bilinearForm(weight: w, rows: rows, cols: cols, u: ub, v: vb) }
             }
@@ -76,23 +69,22 @@ public final class SpectralNormLinear: Layer {
         let result = Tensor(sigma)
         guard weight.requiresGrad, GradMode.isEnabled else { return result }
         let (uc, vc) = (u.copy(), v.copy())
-        let factor = gradient ?? { u, v in u.reshaped(to: [rows, 1]) * v.reshaped(to: [1, cols]) }
+        let factor = gradient ?? outerProduct
         return Tensor.differentiable(result, op: "spectralNormSigma", inputs: [weight]) { c in
             guard c.needsGrad[0] else { return [nil] }
             return [c.gradOutput * factor(uc, vc)]
         }
     }
 
-    /// The weight actually applied, W/σ̂, as one fused operation: σ̂ = uᵀWv = ⟨W, u vᵀ⟩, so
-    /// `dividedByInnerProduct(W, u vᵀ)` gives W/σ̂ with the gradient through σ̂ included
-    /// (∂W = g/σ̂ − (⟨g, W⟩/σ̂²)·u vᵀ) in two passes each way instead of a division, the σ̂
-    /// operation and their sum (a third of the LCNN MLP's step went to those small operations).
-    /// u vᵀ is a fresh tensor, so later in-place power iterations cannot change a pending backward.
+    /// The weight actually applied, W/σ̂, after one power-iteration step in training. It is one
+    /// fused operation: σ̂ = uᵀWv = ⟨W, u vᵀ⟩, so `dividedByInnerProduct(W, u vᵀ)` gives W/σ̂ with
+    /// the gradient through σ̂ included (∂W = g/σ̂ − (⟨g, W⟩/σ̂²)·u vᵀ), in two passes over W each
+    /// way instead of a division, the σ̂ operation and the sum of their gradients (MLP2D LCNN ÷
+    /// Standard went from 1.15–1.24 to 1.06–1.10, BENCHMARKS.md). u vᵀ is a fresh tensor, so
+    /// later in-place power iterations cannot change a pending backward.
     public func normalizedWeight() -> Tensor {
-        if LearningPhase.isTraining { _ = powerIterate(powerIterations) }
-        let (rows, cols) = (weight.shape[0], weight.shape[1])
-        let outer = withoutGrad { u.reshaped(to: [rows, 1]) * v.reshaped(to: [1, cols]) }
-        return dividedByInnerProduct(weight, with: outer)
+        if LearningPhase.isTraining { iterate(powerIterations) }
+        return dividedByInnerProduct(weight, with: withoutGrad { Self.outerProduct(u, v) })
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: normalizedWeight(), bias: bias) }
