@@ -13,5 +13,5 @@ struct LCNNCommand: ParsableCommand {
             measurements of curvature and robustness the paper reports.
             """,
         subcommands: [DemoCommand.self, TrainCommand.self, EvalCommand.self, CurvatureCommand.self, AttackCommand.self,
-                      MoonsCommand.self, PlotCommand.self, ReproduceCommand.self, BenchCommand.self])
+                      MoonsCommand.self, PlotCommand.self, ReproduceCommand.self, CalibrateCommand.self, BenchCommand.self])
 }

@@ -11,6 +11,7 @@ extension ActivationKind: ExpressibleByArgument {}
 extension TrainConfig.OptimizerKind: ExpressibleByArgument {}
 extension TrainConfig.ScheduleKind: ExpressibleByArgument {}
 extension LCNNPenalty.Form: ExpressibleByArgument {}
+extension PoolingKind: ExpressibleByArgument {}
 
 /// `lcnn train`: trains one model by one method and writes checkpoints and metrics.
 struct TrainCommand: ParsableCommand {
@@ -40,6 +41,8 @@ struct TrainCommand: ParsableCommand {
     var method: TrainingMethod?
     @Option(help: "Override the method's activation: softplus, centered-softplus, swish or relu.")
     var activation: ActivationKind?
+    @Option(help: "SmallCNN/VGG pooling: average (default; its curvature is bounded) or max (the max-pool of the MNIST reproduction, for comparison).")
+    var pooling: PoolingKind?
 
     @Option(help: "Number of epochs.") var epochs: Int?
     @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize: Int?
@@ -110,6 +113,7 @@ struct TrainCommand: ParsableCommand {
         if let model { c.architecture = model }
         if let method { c.method = method }
         if let activation { c.activation = activation }
+        if let pooling { c.pooling = pooling }
         if let epochs { c.epochs = epochs }
         if let batchSize { c.batchSize = batchSize }
         if let optimizer { c.optimizer = optimizer }

@@ -9,7 +9,7 @@ import Testing
 @Suite("lcnn reproduce")
 struct ReproduceCommandTests {
     static var plans: [ReproductionPlan] {
-        var custom = ReproductionPlan.quick(dataset: .mnist, dataDirectory: "data dir/mnist", seed: 9)
+        var custom = ReproductionPlan.small(dataset: .mnist, dataDirectory: "data dir/mnist", seed: 9)
         custom = custom.mapConfigs {
             $0.objective.penalty = .reference
             $0.objective.penalty.betaWeight = 0.003
@@ -18,8 +18,9 @@ struct ReproduceCommandTests {
             $0.optimizer = .adam
             $0.learningRate = 1e-4
             $0.testSubset = nil
+            $0.pooling = .max
         }
-        return DatasetName.allCases.flatMap { [ReproductionPlan.quick(dataset: $0), .full(dataset: $0, seed: 3)] } + [custom]
+        return DatasetName.allCases.flatMap { [ReproductionPlan.small(dataset: $0), .standardSize(dataset: $0), .full(dataset: $0, seed: 3)] } + [custom]
     }
 
     @Test("each run's rendered `lcnn train` command line parses back to the same configuration")
@@ -45,12 +46,33 @@ struct ReproduceCommandTests {
         #expect(parsed == config)
     }
 
-    @Test("defaults: quick Fashion-MNIST, all eight runs, runs/reproduce")
+    @Test("defaults: the default size on Fashion-MNIST, all eight runs, calibrated weights and ε, runs/reproduce")
     func defaults() throws {
         let command = try ReproduceCommand.parse([])
         #expect(command.out == "runs/reproduce")
         let plan = try command.makePlan()
-        #expect(plan == ReproductionPlan.quick())
+        #expect(plan == ReproductionPlan.standardSize())
+        #expect(plan.size == .default && plan.seeds == 1 && plan.calibration != nil && plan.evaluation.calibrateEpsilons)
+        #expect(plan.evaluation.samples >= 1000 && plan.runs.allSatisfy { $0.config.trainSubset == nil })
+        #expect(try ReproduceCommand.parse(["--small"]).makePlan() == ReproductionPlan.small())
+        #expect(throws: (any Error).self) { try ReproduceCommand.parse(["--small", "--full"]).makePlan() }
+    }
+
+    @Test("--seeds replicates every run; --epsilons turns the ε calibration off; explicit weights are not calibrated")
+    func protocolOptions() throws {
+        let plan = try ReproduceCommand.parse(["--seeds", "2", "--only", "standard,lcnn,gradreg", "--epsilons", "0.2,0.4",
+                                               "--fgsm-epsilons", "0.01", "--gradreg-weight", "0.5", "--tolerance", "2"]).makePlan()
+        #expect(plan.runs.map(\.name) == ["standard", "standard-seed1", "lcnn", "lcnn-seed1", "gradreg", "gradreg-seed1"])
+        #expect(plan.runs.map(\.config.seed) == [0, 1, 0, 1, 0, 1])
+        #expect(plan.runs.map(\.group) == ["standard", "standard", "lcnn", "lcnn", "gradreg", "gradreg"])
+        #expect(plan.evaluation.epsilons == [0.2, 0.4] && plan.evaluation.fgsmEpsilons == [0.01] && !plan.evaluation.calibrateEpsilons)
+        #expect(plan.calibratedWeights == [.lcnn])
+        #expect(plan.calibration?.tolerance == 0.02)
+        #expect(plan.runs.filter { $0.group == "gradreg" }.allSatisfy { $0.config.objective.gradientPenaltyWeight == 0.5 })
+        let paper = try ReproduceCommand.parse(["--no-calibration"]).makePlan()
+        #expect(paper.calibration == nil && paper.calibratedWeights.isEmpty)
+        #expect(throws: (any Error).self) { try ReproduceCommand.parse(["--seeds", "0"]).makePlan() }
+        #expect(throws: (any Error).self) { try ReproduceCommand.parse(["--epsilons", "0.1,x"]).makePlan() }
     }
 
     @Test("--full, --only, --epochs, --train-subset, --samples, --seed, --data")

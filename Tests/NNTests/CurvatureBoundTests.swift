@@ -114,10 +114,12 @@ struct CurvatureBoundTests {
         #expect(lcnn.logValue < standard.logValue)
         let relu = CurvatureBound.compute(for: ModelConfig(architecture: .mlp, activation: .relu).makeModel(), inputShape: [2])
         #expect(relu.value == .infinity && relu.logValue == .infinity)
+        #expect(!relu.isDefined && relu.undefinedBy == relu.terms.map(\.layer) && relu.undefinedBy.count == 2)
+        #expect(lcnn.isDefined && standard.isDefined)
         #expect(CurvatureBound().value == 0 && CurvatureBound().logValue == -.infinity)
     }
 
-    @Test("Standard SmallCNN (small input): terms for act1, act2, act3 with widths 32·h₁·w₁, 64·h₂·w₂, 128; conv and BN Lipschitz constants")
+    @Test("Standard SmallCNN (small input): terms for act1, act2, act3 with widths 32·h₁·w₁, 64·h₂·w₂, 128; conv, BN and average-pool Lipschitz constants")
     func smallCNNTerms() throws {
         let config = ModelConfig(architecture: .smallcnn, inputShape: [1, 6, 6])
         let model = config.makeModel() as! SmallCNN
@@ -139,7 +141,9 @@ struct CurvatureBoundTests {
         let lipBN2 = zip(bn2.weight!.scalars, bn2.runningVar.scalars).map { Double(Swift.abs($0)) / (Double($1) + 1e-5).squareRoot() }.max()!
         let fc1 = try #require(model.fc1 as? Linear)
         let lipFC1 = Self.sigmaMax(fc1.weight)
-        let p1 = lipConv1 * lipBN1, p2 = p1 * lipConv2 * lipBN2, p3 = p2 * lipFC1   // max-pool and dropout: 1
+        // Average pooling 2×2/2 (the default): ½; dropout: 1.
+        #expect(model.pool is AvgPool2d)
+        let p1 = lipConv1 * lipBN1, p2 = p1 * lipConv2 * lipBN2, p3 = p2 * 0.5 * lipFC1
         #expect(NNTestKit.relativelyClose(bound.terms[0].lipschitzProduct, p1, 2e-3))
         #expect(NNTestKit.relativelyClose(bound.terms[1].lipschitzProduct, p2, 2e-3))
         #expect(NNTestKit.relativelyClose(bound.terms[2].lipschitzProduct, p3, 3e-3))
@@ -160,7 +164,7 @@ struct CurvatureBoundTests {
         for f in fcs { f.iterate(100) }
         let bound = CurvatureBound.compute(for: model, inputShape: [1, 6, 6])
         let lip2 = 1 / (4 + 1e-5).squareRoot()
-        let expected = 5 * (512 * 3 + 256 * 3 * lip2 + 128 * 3 * lip2)
+        let expected = 5 * (512 * 3 + 256 * 3 * lip2 + 128 * 3 * lip2 * 0.5)   // average pool: ½
         #expect(NNTestKit.relativelyClose(bound.value, expected, 5e-3), "bound \(bound.value), by hand \(expected)")
     }
 
@@ -208,5 +212,68 @@ struct CurvatureBoundTests {
             #expect(NNTestKit.relativelyClose(bound.value, expected, 2e-3), "lcnn \(lcnn): bound \(bound.value), by hand \(expected)")
             #expect(NNTestKit.relativelyClose(bound.lipschitzProduct, blockLip, 2e-3))
         }
+    }
+
+    // MARK: Summary
+
+    @Test("The terms sum to the value and the shares to 1 (Standard and LCNN SmallCNN, MLP, ResNet block)")
+    func termsSumToValue() {
+        var models: [(any Layer, [Int])] = [
+            (ModelConfig(architecture: .smallcnn, inputShape: [1, 8, 8]).makeModel(), [1, 8, 8]),
+            (ModelConfig(architecture: .smallcnn, lcnn: true, inputShape: [1, 8, 8]).makeModel(), [1, 8, 8]),
+            (ModelConfig(architecture: .mlp, lcnn: true).makeModel(), [2]),
+        ]
+        var factory = LayerFactory(config: ModelConfig(architecture: .resnet18, lcnn: true, inputShape: [2, 4, 4]))
+        models.append((BasicBlock(2, 3, stride: 2, inputSize: (4, 4), factory: &factory), [2, 4, 4]))
+        for (model, shape) in models {
+            let bound = CurvatureBound.compute(for: model, inputShape: shape)
+            let summary = bound.summary
+            #expect(bound.isDefined && summary.isDefined)
+            let sum = bound.terms.reduce(0) { $0 + $1.contribution }
+            #expect(sum == bound.value, "terms add up to the bound exactly")
+            #expect(summary.value == bound.value && summary.logValue == bound.logValue)
+            #expect(summary.terms.map(\.layer) == bound.terms.map(\.layer))
+            let shares = summary.terms.compactMap(\.share)
+            #expect(shares.count == summary.terms.count)
+            #expect(Swift.abs(shares.reduce(0, +) - 1) < 1e-12, "shares \(shares)")
+            for (t, r) in zip(bound.terms, summary.terms) {
+                #expect(r.width == t.width && r.curvature == t.curvature && r.lipschitzProduct == t.lipschitzProduct
+                        && r.contribution == t.contribution)
+            }
+            #expect(summary.note.hasPrefix("finite: "))
+        }
+    }
+
+    @Test("Summary: Markdown table with one row per term and a total; JSON round trip, infinities as strings")
+    func summaryTableAndJSON() throws {
+        let finite = CurvatureBound.compute(for: ModelConfig(architecture: .smallcnn, lcnn: true, inputShape: [1, 8, 8]).makeModel(),
+                                            inputShape: [1, 8, 8]).summary
+        let table = finite.markdownTable.split(separator: "\n").map(String.init)
+        #expect(table.first == "| layer | width nᵢ | curvature bound Cᵢ (β) | Π Lip | contribution | share |")
+        #expect(table.count == 2 + 3 + 1)
+        #expect(table[2].hasPrefix("| act1 | 1152 | 5 | "))
+        #expect(table.last!.hasPrefix("| **total** |") && table.last!.hasSuffix("| 100 % |"))
+        let data = try JSONEncoder().encode(finite)
+        #expect(try JSONDecoder().decode(CurvatureBoundSummary.self, from: data) == finite)
+
+        // An undefined bound encodes with a plain JSONEncoder (no non-finite strategy needed).
+        let undefined = CurvatureBound.compute(for: ModelConfig(architecture: .smallcnn, inputShape: [1, 8, 8], pooling: .max).makeModel(),
+                                               inputShape: [1, 8, 8]).summary
+        #expect(!undefined.isDefined && undefined.undefinedBy == ["pool"] && undefined.value == .infinity)
+        #expect(undefined.note == "undefined: max-pool at pool has unbounded curvature at ties")
+        #expect(undefined.terms.allSatisfy { $0.share == nil })
+        #expect(undefined.markdownTable.contains("| pool | 256 | ∞ | "))
+        let json = try JSONEncoder().encode(undefined)
+        let text = String(decoding: json, as: UTF8.self)
+        #expect(text.contains("\"value\":\"inf\"") && text.contains("\"logValue\":\"inf\"") && !text.contains("share"))
+        #expect(try JSONDecoder().decode(CurvatureBoundSummary.self, from: json) == undefined)
+        // The toolkit's metric files write non-finite numbers the same way.
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        #expect(try decoder.decode(CurvatureBoundSummary.self, from: json) == undefined)
+        // The empty bound: value 0, log −∞.
+        let empty = CurvatureBound().summary
+        #expect(empty.value == 0 && empty.logValue == -.infinity && empty.note == "finite: no non-linear layer")
+        #expect(try JSONDecoder().decode(CurvatureBoundSummary.self, from: JSONEncoder().encode(empty)) == empty)
     }
 }

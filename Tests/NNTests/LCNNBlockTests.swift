@@ -36,8 +36,8 @@ struct LCNNBlockTests {
     @Test("SpectralNormLinear: 15 power-iteration steps at creation")
     func linearInitialIterations() {
         var g1 = SeededGenerator(seed: 3), g2 = SeededGenerator(seed: 3)
-        let byDefault = SpectralNormLinear(inFeatures: 4, outFeatures: 3, generator: &g1)
-        let manual = SpectralNormLinear(inFeatures: 4, outFeatures: 3, initialIterations: 0, generator: &g2)
+        let byDefault = SpectralNormLinear(inFeatures: 4, outFeatures: 3, unitInitialNorm: false, generator: &g1)
+        let manual = SpectralNormLinear(inFeatures: 4, outFeatures: 3, initialIterations: 0, unitInitialNorm: false, generator: &g2)
         #expect(byDefault.weight.scalars == manual.weight.scalars)
         #expect(byDefault.u.scalars != manual.u.scalars)
         manual.iterate(14)
@@ -45,6 +45,26 @@ struct LCNNBlockTests {
         manual.iterate(1)
         NNTestKit.expectClose(manual.u.scalars, byDefault.u.scalars, rtol: 0, atol: 1e-7, "u after 15 steps")
         NNTestKit.expectClose(manual.v.scalars, byDefault.v.scalars, rtol: 0, atol: 1e-7, "v after 15 steps")
+    }
+
+    @Test("spectrally normalised layers start with σ̂(W) = 1 and the function of the unscaled weight")
+    func unitInitialNorm() {
+        for seed: UInt64 in [1, 2] {
+            var g1 = SeededGenerator(seed: seed), g2 = SeededGenerator(seed: seed)
+            let unit = SpectralNormLinear(inFeatures: 40, outFeatures: 7, generator: &g1)
+            let raw = SpectralNormLinear(inFeatures: 40, outFeatures: 7, unitInitialNorm: false, generator: &g2)
+            #expect(abs(OperatorNorm.matrix(unit.weight) - 1) < 1e-3)
+            #expect(OperatorNorm.matrix(raw.weight) < 0.9)   // fan-in initialisation: well below 1
+            let x = Fixtures.normal([3, 40], seed: seed)
+            NNTestKit.expectClose(unit.predict(x).scalars, raw.predict(x).scalars, rtol: 1e-4, atol: 1e-5, "same function")
+            var g3 = SeededGenerator(seed: seed), g4 = SeededGenerator(seed: seed)
+            let conv = SpectralNormConv2d(inChannels: 2, outChannels: 3, kernelSize: 3, inputSize: (6, 6), generator: &g3)
+            let rawConv = SpectralNormConv2d(inChannels: 2, outChannels: 3, kernelSize: 3, inputSize: (6, 6), unitInitialNorm: false,
+                                             generator: &g4)
+            #expect(abs(withoutGrad { conv.spectralNorm() }.item - 1) < 1e-3)
+            let image = Fixtures.normal([2, 2, 6, 6], seed: seed)
+            NNTestKit.expectClose(conv.predict(image).scalars, rawConv.predict(image).scalars, rtol: 1e-4, atol: 1e-5, "same conv")
+        }
     }
 
     @Test("SpectralNormLinear: a training forward runs one power-iteration step (v ← Wᵀu/‖·‖, u ← Wv/‖·‖); evaluation runs none")

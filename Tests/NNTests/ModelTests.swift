@@ -57,7 +57,8 @@ struct ModelTests {
         #expect((model.fc1 as? Linear)?.weight.shape == [128, 9216])
         #expect((model.fc2 as? Linear)?.weight.shape == [10, 128])
         #expect(model.sublayers(of: Dropout.self).map(\.probability) == [0.25, 0.5])
-        #expect(model.pool.kernelSize == 2 && model.pool.stride == 2)
+        let pool = try #require(model.pool as? AvgPool2d, "average pooling by default")
+        #expect(pool.kernelSize == 2 && pool.stride == 2 && pool.padding == 0)
         #expect(model.sublayers(of: Softplus.self).map(\.beta) == [1000, 1000, 1000])
         #expect((model.bn1 as? BatchNorm)?.features == 32 && (model.bn2 as? BatchNorm)?.features == 64)
     }
@@ -89,7 +90,7 @@ struct ModelTests {
         #expect(model.parameterCount == 9_231_114)
         let vgg = try #require(model as? VGG)
         #expect(vgg.features.layers.compactMap { ($0 as? Conv2d)?.outChannels } == [64, 128, 256, 256, 512, 512, 512, 512])
-        #expect(vgg.sublayers(of: MaxPool2d.self).count == 5)
+        #expect(vgg.sublayers(of: AvgPool2d.self).count == 5 && vgg.sublayers(of: MaxPool2d.self).isEmpty)
         #expect((vgg.classifier as? Linear)?.weight.shape == [10, 512])
     }
 
@@ -163,6 +164,57 @@ struct ModelTests {
         // Codable round trip.
         let data = try! JSONEncoder().encode(lcnn)
         #expect(try! JSONDecoder().decode(ModelConfig.self, from: data) == lcnn)
+    }
+
+    @Test("Pooling: average by default in both forms; a stored configuration without `pooling` decodes as max")
+    func poolingConfiguration() throws {
+        for architecture in Architecture.allCases {
+            #expect(ModelConfig(architecture: architecture).pooling == .average)
+            #expect(ModelConfig(architecture: architecture, lcnn: true).pooling == .average)
+        }
+        #expect(PoolingKind.allCases.map(\.rawValue) == ["max", "average"])
+        // Round trip keeps `.average` (and `.max`).
+        for pooling in PoolingKind.allCases {
+            let config = ModelConfig(architecture: .smallcnn, lcnn: true, inputShape: [1, 8, 8], seed: 3, pooling: pooling)
+            let data = try JSONEncoder().encode(config)
+            #expect(String(decoding: data, as: UTF8.self).contains("\"pooling\":\"\(pooling.rawValue)\""))
+            #expect(try JSONDecoder().decode(ModelConfig.self, from: data) == config)
+        }
+        // A configuration as checkpoints stored it before the key existed: every other key kept, pooling max.
+        let old = """
+        {"architecture":"smallcnn","lcnn":true,"activation":"centered-softplus","softplusBeta":1000,"initialBeta":5,\
+        "initialGamma":10,"inputShape":[1,28,28],"classes":10,"hiddenWidths":[64,64],"batchNorm":true,"seed":7}
+        """
+        let decoded = try JSONDecoder().decode(ModelConfig.self, from: Data(old.utf8))
+        #expect(decoded.pooling == .max)
+        #expect(decoded == ModelConfig(architecture: .smallcnn, lcnn: true, activation: .centeredSoftplus, softplusBeta: 1000,
+                                       initialBeta: 5, initialGamma: 10, inputShape: [1, 28, 28], classes: 10,
+                                       hiddenWidths: [64, 64], batchNorm: true, seed: 7, pooling: .max))
+        #expect((decoded.makeModel() as? SmallCNN)?.pool is MaxPool2d)
+        // The encoding of the old keys is unchanged: the old JSON plus `pooling`.
+        let reencoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(decoded)) as! [String: Any]
+        let original = try JSONSerialization.jsonObject(with: Data(old.utf8)) as! [String: Any]
+        #expect(Set(reencoded.keys) == Set(original.keys).union(["pooling"]))
+        // Other keys stay required, as before.
+        let missingSeed = old.replacingOccurrences(of: ",\"seed\":7", with: "")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ModelConfig.self, from: Data(missingSeed.utf8)) }
+        // A bad pooling value is an error, not a silent default.
+        let bad = old.replacingOccurrences(of: "\"seed\":7", with: "\"seed\":7,\"pooling\":\"min\"")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(ModelConfig.self, from: Data(bad.utf8)) }
+    }
+
+    @Test("Pooling kind picks the SmallCNN pool layer; the checkpoint names do not depend on it")
+    func poolingLayers() throws {
+        let average = try #require(ModelConfig(architecture: .smallcnn, inputShape: [1, 8, 8]).makeModel() as? SmallCNN)
+        let max = try #require(ModelConfig(architecture: .smallcnn, inputShape: [1, 8, 8], pooling: .max).makeModel() as? SmallCNN)
+        #expect(average.pool is AvgPool2d && max.pool is MaxPool2d)
+        #expect(average.allLayers.map(\.path) == max.allLayers.map(\.path))
+        #expect(average.allLayers.contains { $0.path == "pool" })
+        #expect(average.namedTensors.map(\.name) == max.namedTensors.map(\.name))
+        // Max vs average pooling of the same activations.
+        let x = Fixtures.uniform([2, 1, 8, 8], seed: 4)
+        #expect(average.predict(x).shape == [2, 10] && max.predict(x).shape == [2, 10])
+        #expect(average.predict(x).scalars != max.predict(x).scalars)
     }
 
     @Test("MLP and SmallCNN: LCNN form has the same tree with the LCNN layers swapped in")

@@ -202,8 +202,10 @@ struct TraversalTests {
                      "features.4.weight", "features.26.running_var", "classifier.weight", "classifier.bias"] {
             #expect(vggNames.contains(name), "missing \(name)")
         }
-        #expect(vgg.allLayers.map(\.path).contains("features.3"))   // the first max-pool
-        #expect(vgg.allLayers.first { $0.path == "features.3" }?.layer is MaxPool2d)
+        #expect(vgg.allLayers.map(\.path).contains("features.3"))   // the first pool (average by default)
+        #expect(vgg.allLayers.first { $0.path == "features.3" }?.layer is AvgPool2d)
+        let maxVGG = ModelConfig(architecture: .vgg11, pooling: .max).makeModel()
+        #expect(maxVGG.allLayers.first { $0.path == "features.3" }?.layer is MaxPool2d)
     }
 
     @Test("LCNN residual blocks: complete traversal and PyTorch-style names, shortcut included")

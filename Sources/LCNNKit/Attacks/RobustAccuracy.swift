@@ -93,6 +93,9 @@ public struct RobustAccuracyPoint: Sendable, Codable, Equatable {
     public var robustCorrect: Int
     public var cleanAccuracy: Double
     public var robustAccuracy: Double
+    /// Per sample (dataset order): correct both as given and after the attack. Not written to
+    /// `lcnn attack`'s JSON lines; kept in evaluation records for paired tests (McNemar).
+    public var robust: SampleFlags?
 }
 
 /// The result of ``robustAccuracy(model:dataset:attack:epsilons:options:batchSize:seed:)``.
@@ -115,7 +118,11 @@ public struct RobustAccuracyReport: Sendable, Codable, Equatable {
     public func jsonLines() -> [String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return points.compactMap { (try? encoder.encode($0)).flatMap { String(data: $0, encoding: .utf8) } }
+        return points.compactMap { point in
+            var point = point
+            point.robust = nil
+            return (try? encoder.encode(point)).flatMap { String(data: $0, encoding: .utf8) }
+        }
     }
 }
 
@@ -140,7 +147,7 @@ public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKin
     let classifier: Classifier = { x in inference { model(x) } }
     let loader = DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false)
     var cleanCorrect = 0
-    var robust = [Int](repeating: 0, count: epsilons.count)
+    var robust = [[Bool]](repeating: [], count: epsilons.count)
     var deepFoolNorms: [Float] = []
     // With `cumulative`, ε is processed in increasing order and a broken sample stays broken.
     let order = epsilons.indices.sorted { epsilons[$0] < epsilons[$1] }
@@ -155,9 +162,9 @@ public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKin
                                   inputRange: options.inputRange).attack(classifier, x)
             for i in 0..<y.count where correct[i] && result.succeeded[i] { deepFoolNorms.append(result.perturbationNorms[i]) }
             for (e, eps) in epsilons.enumerated() {
-                robust[e] += (0..<y.count).filter { i in
+                robust[e] += (0..<y.count).map { i in
                     correct[i] && !(result.succeeded[i] && result.perturbationNorms[i] <= eps)
-                }.count
+                }
             }
             continue
         }
@@ -169,15 +176,16 @@ public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKin
             let after = withoutGrad { classifier(adv) }.argmax(axis: -1)
             let ok = (0..<y.count).map { i in correct[i] && after[i] == y[i] && (!options.cumulative || alive[i]) }
             if options.cumulative { alive = ok }
-            robust[e] += ok.filter { $0 }.count
+            robust[e] += ok
         }
     }
     let n = dataset.count
     func fraction(_ k: Int) -> Double { n == 0 ? 0 : Double(k) / Double(n) }
     let points = epsilons.enumerated().map { e, eps in
-        RobustAccuracyPoint(attack: attack, epsilon: eps, samples: n, cleanCorrect: cleanCorrect,
-                            robustCorrect: robust[e], cleanAccuracy: fraction(cleanCorrect),
-                            robustAccuracy: fraction(robust[e]))
+        let flags = SampleFlags(robust[e])
+        return RobustAccuracyPoint(attack: attack, epsilon: eps, samples: n, cleanCorrect: cleanCorrect,
+                                   robustCorrect: flags.trueCount, cleanAccuracy: fraction(cleanCorrect),
+                                   robustAccuracy: fraction(flags.trueCount), robust: flags)
     }
     return RobustAccuracyReport(
         dataset: dataset.name, attack: attack, options: options, seed: seed, samples: n,

@@ -9,6 +9,9 @@ public struct EvaluationResult: Codable, Sendable {
     public var checkpoint: String
     public var dataset: String
     public var testAccuracy: Double
+    /// Per test sample (the whole test set, in order): classified correctly. Paired accuracy
+    /// comparisons of two models (McNemar) read it; nil in results written before it was kept.
+    public var testCorrect: SampleFlags?
     /// G1–G4 (and G5 when asked) on the test subset, and on the training subset for G6.
     public var test: CurvatureSummary?
     public var train: CurvatureSummary?
@@ -20,6 +23,9 @@ public struct EvaluationResult: Codable, Sendable {
     /// B8: the data-free curvature bound and its log.
     public var curvatureBound: Double
     public var logCurvatureBound: Double
+    /// B8 layer by layer: each non-linear layer's share, and why the bound is undefined when it
+    /// is (a max-pool, a ReLU). Nil in results written before it was kept.
+    public var curvatureBoundSummary: CurvatureBoundSummary?
     /// G7: mean training seconds per epoch from the run's metrics.jsonl, if found.
     public var trainSecondsPerEpoch: Double?
 }
@@ -38,6 +44,8 @@ public struct EvaluationOptions: Sendable {
     /// Relative tolerance of the power iteration's convergence test.
     public var tolerance: Float = 1e-3
     public var epsilons: [Float] = AttackKind.paperEpsilons
+    /// FGSM's (ℓ∞) ε list; nil: the same as ``epsilons``.
+    public var fgsmEpsilons: [Float]?
     public var seed: UInt64 = 0
     public init() {}
 }
@@ -53,9 +61,11 @@ public enum Evaluation {
             powerIteration: HessianPowerIteration(iterations: options.powerIterations, tolerance: options.tolerance, seed: options.seed),
             hutchinson: options.frobenius ? HutchinsonFrobenius(samples: 10, seed: options.seed) : nil,
             robustness: options.gradientRobustness ? GradientRobustness(seed: options.seed) : nil)
+        let correct = SampleFlags(Trainer.evaluatePerSample(model, on: test).correct)
         var result = EvaluationResult(
             label: checkpoint.label, checkpoint: checkpoint.url.path, dataset: test.name,
-            testAccuracy: Trainer.evaluate(model, on: test).accuracy, curvatureBound: 0, logCurvatureBound: 0)
+            testAccuracy: Double(correct.trueCount) / Double(max(correct.count, 1)), testCorrect: correct,
+            curvatureBound: 0, logCurvatureBound: 0)
         if options.curvature {
             result.test = CurvatureSummary.evaluate(model: model, dataset: testSubset, batchSize: options.batchSize,
                                                     measurement: measurement)
@@ -74,12 +84,13 @@ public enum Evaluation {
                                         options: attackOptions, batchSize: options.batchSize, seed: options.seed)
         }
         if options.fgsm {
-            result.fgsm = robustAccuracy(model: model, dataset: testSubset, attack: .fgsmLinf, epsilons: options.epsilons,
+            result.fgsm = robustAccuracy(model: model, dataset: testSubset, attack: .fgsmLinf, epsilons: options.fgsmEpsilons ?? options.epsilons,
                                          options: attackOptions, batchSize: options.batchSize, seed: options.seed)
         }
         let bound = CurvatureBound.compute(for: model, inputShape: checkpoint.modelConfig.inputShape)
         result.curvatureBound = bound.value
         result.logCurvatureBound = bound.logValue
+        result.curvatureBoundSummary = bound.summary
         let metrics = checkpoint.url.deletingLastPathComponent().appendingPathComponent(Trainer.metricsName)
         if let lines = try? EpochMetrics.readLines(metrics), !lines.isEmpty {
             result.trainSecondsPerEpoch = lines.map(\.trainSeconds).reduce(0, +) / Double(lines.count)

@@ -52,13 +52,15 @@ public enum DecisionBoundaryFigure {
                             + "test accuracy \(percent(run.testAccuracy)), \(grid.connectedRegionCount) connected class regions")
         }
         let methods = Set(runs.map(\.run.method)).count
+        let penalty = runs.first { $0.run.method.usesLCNNPenalty }?.run.config.objective.penalty
         let figure = Figure(title: "Two moons: decision regions of Standard and LCNN models", panels: panels,
                             columns: max(1, methods), panelWidth: 420, panelHeight: 330)
         return try RenderedFigure(
             figure, name: name, in: directory, title: "Figure 1a/b: two-moons decision boundaries",
             caption: "Decision regions of each model over the plane with the training points (coloured by their "
                 + "training label; flipped labels show as points of the other colour). Standard: softplus β = 1000; "
-                + "LCNN: centered softplus with learnable β, spectral norm and γ-Lipschitz batch norm.",
+                + "LCNN: centered softplus with learnable β, spectral norm and γ-Lipschitz batch norm"
+                + (penalty.map { String(format: ", penalty λβ = %g, λγ = %g", $0.betaWeight, $0.gammaWeight) } ?? "") + ".",
             findings: findings)
     }
 }

@@ -23,6 +23,16 @@ public struct CurvatureSummary: Codable, Sendable, Equatable {
     public var meanLoss: Double
     /// The settings used.
     public var measurement: CurvatureMeasurement
+    /// G1–G3 of every evaluated sample, in dataset order (nil in summaries written before they
+    /// were kept): what bootstrap intervals and paired comparisons of two models resample.
+    public var perSample: PerSampleCurvature?
+
+    /// G1, G2 and G3 of each sample.
+    public struct PerSampleCurvature: Codable, Sendable, Equatable {
+        public var gradientNorm: [Float]
+        public var spectralNorm: [Float]
+        public var curvature: [Float]
+    }
 
     /// Summarises per-sample values collected over batches.
     public init(batches: [CurvatureMeasurement.Batch], measurement: CurvatureMeasurement) {
@@ -34,6 +44,7 @@ public struct CurvatureSummary: Codable, Sendable, Equatable {
         convergedCount = batches.reduce(0) { $0 + $1.power.convergedCount }
         meanLoss = count > 0 ? batches.reduce(0) { $0 + Double($1.summedLoss) } / Double(count) : 0
         self.measurement = measurement
+        perSample = PerSampleCurvature(gradientNorm: g, spectralNorm: s, curvature: c)
         frobeniusNorm = measurement.hutchinson == nil ? nil : MeanStd(batches.flatMap { $0.frobeniusNorm ?? [] })
         if let r = measurement.robustness {
             let meanC = curvature.mean

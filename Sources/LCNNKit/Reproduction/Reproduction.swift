@@ -7,6 +7,8 @@ public struct ReproductionOutcome: Sendable {
     /// One run: its directory, the checkpoint that was measured, and the measurements.
     public struct Run: Sendable {
         public var name: String
+        /// The protocol run this is a replicate of (``ReproductionRun/group``).
+        public var group: String
         public var summary: String
         public var config: TrainConfig
         /// `OUT/runs/<name>`.
@@ -19,18 +21,29 @@ public struct ReproductionOutcome: Sendable {
         /// The median over epochs of the training seconds per epoch (G7): robust to the first
         /// epoch's warm-up and to other load on the machine, unlike the mean in ``EvaluationResult``.
         public var secondsPerEpoch: Double?
+        /// Milliseconds per optimiser step of each epoch (the cost comparisons' samples).
+        public var millisecondsPerStep: [Double]
     }
 
     /// The reproduction's output directory (holds `report.md`).
     public var directory: URL
     /// The output directory as the user wrote it, for the commands printed in the report.
     public var directoryPath: String
+    /// The plan as it ran: calibrated weights and ε grids filled in.
     public var plan: ReproductionPlan
     public var runs: [Run]
+    /// The weight calibration (nil when the plan kept its weights).
+    public var calibration: CalibrationResult?
+    /// The ε calibrations (ℓ2 PGD, ℓ∞ FGSM); empty when the grids were given.
+    public var epsilonCalibration: [EpsilonCalibration] = []
     public var dataset: DatasetName { plan.dataset }
     public var dataDirectory: String? { plan.dataDirectory }
 
     public func run(named name: String) -> Run? { runs.first { $0.name == name } }
+    /// Every replicate of a protocol run, in seed order.
+    public func replicates(of group: String) -> [Run] { runs.filter { $0.group == group } }
+    /// The protocol runs' names, in order, each once.
+    public var groups: [String] { runs.map(\.group).orderedUnique() }
 }
 
 /// Progress of a reproduction, for the command's output lines.
@@ -44,6 +57,8 @@ public enum ReproductionEvent: Sendable {
     case evaluating(name: String, samples: Int)
     case evaluated(name: String, result: EvaluationResult, seconds: Double)
     case wrote(path: String)
+    /// A line of progress from a protocol step (calibration, ε sweep).
+    case note(String)
 }
 
 /// Executes a ``ReproductionPlan`` into an output directory:
@@ -93,33 +108,54 @@ public final class Reproduction {
         try run(figureGenerators: [FigureGenerator(name: "figures", make: figures)])
     }
 
-    /// Trains (or reuses) every run, measures every checkpoint, calls the figure generators and
-    /// writes the tables and `report.md`.
+    /// Calibrates the weights, trains (or reuses) every run, calibrates ε on the first Standard
+    /// run, measures every checkpoint, calls the figure generators and writes the tables and
+    /// `report.md`.
     @discardableResult
     public func run(figureGenerators: [FigureGenerator]) throws -> ReproductionOutcome {
         let started = Date()
+        var plan = self.plan
         try plan.validate()
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
-        try Data(Self.encode(plan, pretty: true).utf8).write(to: outputDirectory.appendingPathComponent("plan.json"), options: .atomic)
         let first = plan.runs[0].config
         let (train, test) = try plan.dataset.load(directory: plan.dataDirectory, seed: first.seed, moonsCount: first.moonsCount,
                                                   moonsNoise: first.moonsNoise, moonsLabelNoise: first.moonsLabelNoise)
         onEvent?(.dataLoaded(dataset: plan.dataset.rawValue, train: train.count, test: test.count))
 
-        var trained: [String: Bool] = [:]
-        for (index, run) in plan.runs.enumerated() {
-            trained[run.name] = try trainRun(run, index: index, train: train, test: test)
+        // S1: the regularisation weights, from short runs (reused when calibration.json matches).
+        var calibration: CalibrationResult?
+        if let settings = plan.calibration, !plan.calibratedWeights.isEmpty {
+            var runner = CalibrationRunner(base: first, settings: settings, weights: plan.calibratedWeights)
+            runner.onEvent = { [onEvent] in onEvent?(.note($0)) }
+            let result = try runner.run(train: train, directory: outputDirectory.appendingPathComponent("calibration"))
+            calibration = result
+            plan = plan.mapConfigsKeepingSize { result.apply(to: &$0) }
         }
+
+        var trained: [String: Bool] = [:]
+        var epsilons: [EpsilonCalibration] = []
+        for (index, run) in plan.runs.enumerated() {
+            if plan.evaluation.calibrateEpsilons, epsilons.isEmpty, run.group != "standard" {
+                epsilons = try calibrateEpsilons(&plan, test: test)
+            }
+            trained[run.name] = try trainRun(plan.runs[index], index: index, of: plan.runs.count, train: train, test: test)
+        }
+        if plan.evaluation.calibrateEpsilons, epsilons.isEmpty { epsilons = try calibrateEpsilons(&plan, test: test) }
+        try Data(Self.encode(plan, pretty: true).utf8).write(to: outputDirectory.appendingPathComponent("plan.json"), options: .atomic)
+
         var runs: [ReproductionOutcome.Run] = []
         for run in plan.runs {
             let dir = directory(of: run)
             let checkpoint = try checkpointURL(in: dir)
-            let result = try evaluate(run, checkpoint: checkpoint, train: train, test: test, reuse: trained[run.name] == false)
-            let seconds = ((try? EpochMetrics.readLines(dir.appendingPathComponent(Trainer.metricsName))) ?? []).map(\.trainSeconds)
-            runs.append(.init(name: run.name, summary: run.summary, config: run.config, directory: dir, checkpoint: checkpoint,
-                              result: result, trained: trained[run.name] ?? true, secondsPerEpoch: Self.median(seconds)))
+            let result = try evaluate(run, plan: plan, checkpoint: checkpoint, train: train, test: test, reuse: trained[run.name] == false)
+            let metrics = (try? EpochMetrics.readLines(dir.appendingPathComponent(Trainer.metricsName))) ?? []
+            runs.append(.init(name: run.name, group: run.group, summary: run.summary, config: run.config, directory: dir,
+                              checkpoint: checkpoint, result: result, trained: trained[run.name] ?? true,
+                              secondsPerEpoch: Self.median(metrics.map(\.trainSeconds)),
+                              millisecondsPerStep: metrics.compactMap(\.millisecondsPerStep)))
         }
-        let outcome = ReproductionOutcome(directory: outputDirectory, directoryPath: outputPath, plan: plan, runs: runs)
+        let outcome = ReproductionOutcome(directory: outputDirectory, directoryPath: outputPath, plan: plan, runs: runs,
+                                          calibration: calibration, epsilonCalibration: epsilons)
 
         let results = runs.map(\.result)
         let lines = results.map { Self.encode($0, pretty: false) + "\n" }.joined()
@@ -143,6 +179,41 @@ public final class Reproduction {
         return outcome
     }
 
+    /// S2: sweeps ℓ2 PGD and ℓ∞ FGSM on the first Standard run's checkpoint over test samples
+    /// after the measured ones, sets both ε grids of the evaluation from ``EpsilonCalibration``
+    /// and trains adversarial runs at the ℓ2 grid's second point (the paper trains at its 0.1).
+    func calibrateEpsilons(_ plan: inout ReproductionPlan, test: Dataset) throws -> [EpsilonCalibration] {
+        guard let standard = plan.runs.first(where: { $0.group == "standard" }) else {
+            throw ReproductionError.invalidPlan("ε calibration needs the standard run (pass --epsilons to set the grid instead)")
+        }
+        let e = plan.evaluation
+        let start = min(e.samples, test.count), end = min(e.samples + e.sweepSamples, test.count)
+        guard end > start else {
+            throw ReproductionError.invalidPlan("the test set has no samples after the \(e.samples) measured ones for the ε sweep")
+        }
+        let sweepSet = test.subset(Array(start..<end), name: test.name + "/ε-sweep")
+        let model = try CheckpointModel(url: checkpointURL(in: directory(of: standard))).model
+        var options = AttackOptions()
+        options.inputRange = test.images.rank == 4 ? 0...1 : nil
+        onEvent?(.note("ε calibration: sweeping ℓ2 PGD and ℓ∞ FGSM on the standard model over \(end - start) test samples…"))
+        let l2 = EpsilonCalibration.calibrate(model: model, dataset: sweepSet, attack: .pgdL2,
+                                              radii: EpsilonCalibration.sweepRadii(start: 0.05, stop: 8), options: options,
+                                              batchSize: e.batchSize, seed: e.seed, fallback: AttackKind.paperEpsilons)
+        let linf = EpsilonCalibration.calibrate(model: model, dataset: sweepSet, attack: .fgsmLinf,
+                                                radii: EpsilonCalibration.sweepRadii(start: 0.002, stop: 0.5), options: options,
+                                                batchSize: e.batchSize, seed: e.seed, fallback: e.fgsmEpsilons ?? e.epsilons)
+        plan.evaluation.epsilons = l2.grid
+        plan.evaluation.fgsmEpsilons = linf.grid
+        let trainingRadius = plan.evaluation.claimEpsilon
+        plan = plan.mapConfigsKeepingSize { if $0.method == .adversarial { $0.objective.adversarialEpsilon = trainingRadius } }
+        let calibrations = [l2, linf]
+        try Data(Self.encode(calibrations, pretty: true).utf8).write(to: outputDirectory.appendingPathComponent("epsilons.json"),
+                                                                     options: .atomic)
+        onEvent?(.note("ε calibration: ℓ2 grid \(l2.grid.map { "\($0)" }.joined(separator: ", ")), "
+                       + "ℓ∞ grid \(linf.grid.map { "\($0)" }.joined(separator: ", "))"))
+        return calibrations
+    }
+
     func write(_ text: String, _ name: String) throws {
         let url = outputDirectory.appendingPathComponent(name)
         try Data(text.utf8).write(to: url, options: .atomic)
@@ -150,7 +221,7 @@ public final class Reproduction {
     }
 
     /// Trains one run, resuming or reusing what `OUT/runs/<name>` holds; returns whether any epoch ran.
-    func trainRun(_ run: ReproductionRun, index: Int, train: Dataset, test: Dataset) throws -> Bool {
+    func trainRun(_ run: ReproductionRun, index: Int, of count: Int, train: Dataset, test: Dataset) throws -> Bool {
         let dir = directory(of: run)
         let fm = FileManager.default
         let last = dir.appendingPathComponent(Trainer.lastCheckpointName)
@@ -185,7 +256,7 @@ public final class Reproduction {
             try Data(run.config.json().utf8).write(to: storedConfigURL, options: .atomic)
         }
         trainer.progress = trainingProgress?(run.config.epochs)
-        onEvent?(.runStarted(name: run.name, index: index, of: plan.runs.count, startEpoch: trainer.nextEpoch, epochs: run.config.epochs))
+        onEvent?(.runStarted(name: run.name, index: index, of: count, startEpoch: trainer.nextEpoch, epochs: run.config.epochs))
         let start = Date()
         let history = try trainer.run()
         onEvent?(.runFinished(name: run.name, history: history, seconds: Date().timeIntervalSince(start)))
@@ -227,7 +298,8 @@ public final class Reproduction {
     /// The `epoch` a checkpoint's metadata records.
     static func checkpointEpoch(_ url: URL) -> String? { (try? SafeTensors.read(from: url))?.metadata["epoch"] }
 
-    func evaluate(_ run: ReproductionRun, checkpoint: URL, train: Dataset, test: Dataset, reuse: Bool) throws -> EvaluationResult {
+    func evaluate(_ run: ReproductionRun, plan: ReproductionPlan, checkpoint: URL, train: Dataset, test: Dataset,
+                  reuse: Bool) throws -> EvaluationResult {
         let stored = directory(of: run).appendingPathComponent(Self.runEvaluationName)
         if reuse, let data = try? Data(contentsOf: stored), let s = try? Self.decoder.decode(StoredEvaluation.self, from: data),
            s.evaluation == plan.evaluation, s.checkpoint == checkpoint.lastPathComponent,

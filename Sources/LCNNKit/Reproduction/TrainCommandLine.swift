@@ -13,6 +13,7 @@ extension TrainConfig {
         if let dataDirectory { a += ["--data", dataDirectory] }
         a += ["--model", architecture.rawValue, "--method", method.rawValue]
         if let activation { a += ["--activation", activation.rawValue] }
+        if let pooling { a += ["--pooling", pooling.rawValue] }
         func add<T: Equatable>(_ name: String, _ value: T, _ fallback: T, _ text: (T) -> String) {
             if value != fallback { a += [name, text(value)] }
         }

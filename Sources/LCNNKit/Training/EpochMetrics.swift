@@ -21,11 +21,17 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     /// Seconds spent evaluating on the test set.
     public var evalSeconds: Double
     public var samplesPerSecond: Double
+    /// Optimiser steps of the epoch (nil in metrics written before it was recorded): with
+    /// ``trainSeconds`` it gives the cost per step, which does not depend on the epoch's size.
+    public var steps: Int?
+
+    /// Milliseconds per optimiser step, when the epoch recorded its steps.
+    public var millisecondsPerStep: Double? { steps.flatMap { $0 > 0 ? 1000 * trainSeconds / Double($0) : nil } }
 
     enum CodingKeys: String, CodingKey {
         case epoch, learningRate = "learning_rate", trainLoss = "train_loss", trainAccuracy = "train_accuracy"
         case testLoss = "test_loss", testAccuracy = "test_accuracy", terms, meanBeta = "mean_beta", meanGamma = "mean_gamma"
-        case trainSeconds = "train_seconds", evalSeconds = "eval_seconds", samplesPerSecond = "samples_per_second"
+        case trainSeconds = "train_seconds", evalSeconds = "eval_seconds", samplesPerSecond = "samples_per_second", steps
     }
 
     /// One compact JSON line.

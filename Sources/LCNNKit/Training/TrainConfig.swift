@@ -37,6 +37,10 @@ public struct TrainConfig: Sendable, Codable, Equatable {
     public var moonsLabelNoise: Float = 0
     /// MLP hidden widths (two moons).
     public var hiddenWidths: [Int] = [64, 64]
+    /// Pooling of the SmallCNN and VGG (`--pooling`); nil: the model's default, average pooling,
+    /// whose slope and curvature the data-free bound accounts for. `max` keeps the max-pool of
+    /// `000` for comparison (its curvature is unbounded where a window's inputs tie).
+    public var pooling: PoolingKind? = nil
 
     public init() {}
 
@@ -135,6 +139,7 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         try read(.moonsNoise, &moonsNoise)
         try read(.moonsLabelNoise, &moonsLabelNoise)
         try read(.hiddenWidths, &hiddenWidths)
+        pooling = try c.decodeIfPresent(PoolingKind.self, forKey: .pooling)
     }
 }
 

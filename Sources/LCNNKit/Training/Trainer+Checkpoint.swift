@@ -65,6 +65,15 @@ extension Trainer {
         guard storedConfig == config else {
             throw TrainingError.checkpoint("\(url.path) was written by a run with another configuration:\n\(stored)")
         }
+        // Pooling has no weights, so a model of another pooling would load without a word: a run
+        // written before pooling was configurable decodes as max-pool and must stay one.
+        if let json = file.metadata["model_config"],
+           let storedModel = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)),
+           storedModel.pooling != modelConfig.pooling {
+            throw TrainingError.checkpoint(
+                "\(url.path) holds a model with \(storedModel.pooling.rawValue) pooling, this run builds \(modelConfig.pooling.rawValue) "
+                    + "pooling (checkpoints written before --pooling existed are max-pool); retrain it, or evaluate it with lcnn eval")
+        }
         var modelTensors: [String: Tensor] = [:], optimizerTensors: [String: Tensor] = [:]
         for (key, value) in file.tensors {
             if key.hasPrefix(Self.optimizerPrefix) { optimizerTensors[String(key.dropFirst(Self.optimizerPrefix.count))] = value }

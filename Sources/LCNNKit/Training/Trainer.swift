@@ -50,7 +50,7 @@ public final class Trainer {
         self.train = config.trainSubset.map { train.prefix($0) } ?? train
         self.test = config.testSubset.map { test.prefix($0) } ?? test
         let base = ModelConfig(architecture: config.architecture, inputShape: train.sampleShape, classes: train.classes,
-                               hiddenWidths: config.hiddenWidths, seed: config.seed)
+                               hiddenWidths: config.hiddenWidths, seed: config.seed, pooling: config.pooling ?? .average)
         modelConfig = config.method.modelConfig(from: base, activationOverride: config.activation)
         model = modelConfig.makeModel()
         optimizer = Self.makeOptimizer(config, model: model)
@@ -156,7 +156,7 @@ public final class Trainer {
             meanBeta: betas.isEmpty ? nil : betas.reduce(0, +) / Double(betas.count),
             meanGamma: gammas.isEmpty ? nil : gammas.reduce(0, +) / Double(gammas.count),
             trainSeconds: trainSeconds, evalSeconds: Date().timeIntervalSince(evalStart),
-            samplesPerSecond: Double(seen) / max(trainSeconds, 1e-9))
+            samplesPerSecond: Double(seen) / max(trainSeconds, 1e-9), steps: batches.count)
     }
 
     /// Mean cross-entropy and accuracy on `dataset` in evaluation mode.
@@ -166,13 +166,22 @@ public final class Trainer {
 
     /// Mean cross-entropy and accuracy of `model` on `dataset` in evaluation mode.
     public static func evaluate(_ model: any Layer, on dataset: Dataset, batchSize: Int = 500) -> (loss: Double, accuracy: Double) {
+        let (loss, correct) = evaluatePerSample(model, on: dataset, batchSize: batchSize)
+        return (loss, Double(correct.filter { $0 }.count) / Double(max(dataset.count, 1)))
+    }
+
+    /// Mean cross-entropy of `model` on `dataset` in evaluation mode, and whether each sample is
+    /// classified correctly (in dataset order): the per-sample record that paired tests need.
+    public static func evaluatePerSample(_ model: any Layer, on dataset: Dataset, batchSize: Int = 500) -> (loss: Double, correct: [Bool]) {
         let loader = DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false)
-        var loss = 0.0, correct = 0
+        var loss = 0.0
+        var correct: [Bool] = []
+        correct.reserveCapacity(dataset.count)
         for batch in loader.batches(epoch: 0) {
             let logits = model.predict(batch.images)
             loss += Double(withoutGrad { crossEntropy(logits: logits, labels: batch.labels, reduction: .sum) }.item)
-            correct += zip(logits.argmax(axis: 1), batch.labels).filter { $0 == $1 }.count
+            correct += zip(logits.argmax(axis: 1), batch.labels).map { $0 == $1 }
         }
-        return (loss / Double(dataset.count), Double(correct) / Double(dataset.count))
+        return (loss / Double(max(dataset.count, 1)), correct)
     }
 }

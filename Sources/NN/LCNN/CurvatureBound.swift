@@ -9,12 +9,18 @@ import TensorCore
 /// non-linear layer i, C_{fᵢ} its curvature bound (β for the softplus family, eq. 3) and
 /// Lip(fⱼ) the Lipschitz constants: the operator norm of linear and convolution layers (1 after
 /// spectral normalisation), `min(1/s, γ)` for γ-Lipschitz BN, `max_c |w_c|/√(var_c + ε)` for
-/// affine BN, 1 for softplus, pooling, flattening and dropout. Linear layers add no curvature.
+/// affine BN, 1 for softplus, flattening and dropout, the exact operator norm of average
+/// pooling (≤ ⌈k/s⌉/k; ½ for 2×2/2) and 1/√(H·W) for global average pooling. Linear layers —
+/// average pooling included — add no curvature.
 ///
 /// Residual blocks (outside Theorem 1's chains) are handled by bounding the block as
 /// `h·(F + S)` with h = ½ in LCNN form: terms inside F are weighted by the Lipschitz product
 /// up to the block input, and the block's Lipschitz constant is `h·(Lip F + Lip S)`.
-/// ReLU has no finite curvature bound, so a ReLU network's bound is +∞.
+///
+/// Some layers have no finite curvature bound: ReLU (its kink at 0) and max-pooling (where two
+/// inputs of a window tie, the maximum switches branch and its second derivative is a Dirac
+/// mass). They add a term of curvature +∞ and their path to ``undefinedBy``; the bound is then
+/// undefined (``isDefined`` false) and ``value`` is +∞. ``summary`` gives the per-layer table.
 public struct CurvatureBound: Sendable {
     /// One non-linear layer's contribution `nᵢ · Cᵢ · Πⱼ≤ᵢ Lipⱼ`.
     public struct Term: Sendable {
@@ -28,9 +34,17 @@ public struct CurvatureBound: Sendable {
     public private(set) var terms: [Term] = []
     /// Πⱼ Lip(fⱼ) over the layers accumulated so far.
     public private(set) var lipschitzProduct: Double = 1
+    /// Paths of the layers whose curvature has no finite bound (max-pool, ReLU), in forward order.
+    public private(set) var undefinedBy: [String] = []
+    /// Why each layer of ``undefinedBy`` has no finite bound, one phrase per entry
+    /// ("max-pool at pool has unbounded curvature at ties").
+    public private(set) var undefinedReasons: [String] = []
 
-    /// The bound Σᵢ nᵢ Cᵢ Πⱼ≤ᵢ Lipⱼ.
-    public var value: Double { terms.reduce(0) { $0 + $1.contribution } }
+    /// Whether every layer has a finite curvature bound (Theorem 1 applies).
+    public var isDefined: Bool { undefinedBy.isEmpty }
+
+    /// The bound Σᵢ nᵢ Cᵢ Πⱼ≤ᵢ Lipⱼ; +∞ when undefined.
+    public var value: Double { isDefined ? terms.reduce(0) { $0 + $1.contribution } : .infinity }
     /// log of the bound (the paper plots it on a log scale).
     public var logValue: Double { value > 0 ? scalarLog(value) : -.infinity }
 
@@ -53,6 +67,15 @@ public struct CurvatureBound: Sendable {
     public mutating func addNonlinearity(_ name: String, width: Int, curvature: Double, lipschitz: Double = 1) {
         lipschitzProduct *= lipschitz
         terms.append(Term(layer: name, width: width, curvature: curvature, lipschitzProduct: lipschitzProduct))
+    }
+
+    /// Adds a non-linear layer with no finite curvature bound (`reason` says why, e.g.
+    /// "max-pool at pool has unbounded curvature at ties"): a term of curvature +∞, and `name` in
+    /// ``undefinedBy``. `lipschitz` enters the product as for ``addNonlinearity(_:width:curvature:lipschitz:)``.
+    public mutating func addUnboundedNonlinearity(_ name: String, width: Int, reason: String, lipschitz: Double = 1) {
+        addNonlinearity(name, width: width, curvature: .infinity, lipschitz: lipschitz)
+        undefinedBy.append(name)
+        undefinedReasons.append(reason)
     }
 
     /// Adds one layer (recursing into containers).

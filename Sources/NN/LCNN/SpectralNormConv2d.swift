@@ -9,6 +9,9 @@ import TensorCore
 /// shape of one output image `[1, O, OH, OW]` and `v` of one input image `[1, C, H, W]`.
 /// One iteration per training forward, none in evaluation, 15 at creation. The layer applies
 /// `conv(x; W/σ̂)`, with σ̂ recorded as a function of W (u, v constant).
+/// At creation the raw weight is divided by its σ̂ (`unitInitialNorm`, the default), which
+/// leaves the layer's function unchanged and gives SGD its nominal step size
+/// (``SpectralNormInitialization``).
 public final class SpectralNormConv2d: Layer {
     public let weight: Tensor
     public let bias: Tensor?
@@ -22,7 +25,7 @@ public final class SpectralNormConv2d: Layer {
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = true, inputSize: (height: Int, width: Int), powerIterations: Int = 1,
-                initialIterations: Int = 15, generator: inout SeededGenerator) {
+                initialIterations: Int = 15, unitInitialNorm: Bool = true, generator: inout SeededGenerator) {
         let plain = Conv2d(inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize,
                            stride: stride, padding: padding, bias: bias, generator: &generator)
         weight = plain.weight
@@ -37,6 +40,9 @@ public final class SpectralNormConv2d: Layer {
         v = PowerIteration.normalized(Tensor.normal([1, inChannels, inputSize.height, inputSize.width], generator: &generator))
         self.powerIterations = powerIterations
         iterate(initialIterations)
+        if unitInitialNorm, initialIterations > 0 {
+            SpectralNormInitialization.rescaleToUnitNorm(weight, sigma: withoutGrad { spectralNorm() }.item)
+        }
     }
 
     /// Runs `count` power-iteration steps, updating `u` and `v` in place.

@@ -9,6 +9,9 @@ import TensorKernels
 /// σ̂ is recorded as a function of W with u and v held constant, so gradients flow through
 /// both W and σ̂, as in PyTorch's `parametrizations.spectral_norm`, whose state-dict names
 /// this layer uses (`parametrizations.weight.original`, `parametrizations.weight.0._u`/`_v`).
+/// At creation the raw weight is divided by its σ̂ (`unitInitialNorm`, the default), which
+/// leaves the layer's function unchanged and gives SGD its nominal step size
+/// (``SpectralNormInitialization``).
 public final class SpectralNormLinear: Layer {
     /// The raw weight `[out, in]` (trainable).
     public let weight: Tensor
@@ -20,7 +23,7 @@ public final class SpectralNormLinear: Layer {
     public let powerIterations: Int
 
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true, powerIterations: Int = 1,
-                initialIterations: Int = 15, generator: inout SeededGenerator) {
+                initialIterations: Int = 15, unitInitialNorm: Bool = true, generator: inout SeededGenerator) {
         let plain = Linear(inFeatures: inFeatures, outFeatures: outFeatures, bias: bias, generator: &generator)
         weight = plain.weight
         self.bias = plain.bias
@@ -28,6 +31,9 @@ public final class SpectralNormLinear: Layer {
         v = PowerIteration.normalized(Tensor.normal([inFeatures], generator: &generator))
         self.powerIterations = powerIterations
         iterate(initialIterations)
+        if unitInitialNorm, initialIterations > 0 {
+            SpectralNormInitialization.rescaleToUnitNorm(weight, sigma: withoutGrad { spectralNorm() }.item)
+        }
     }
 
     /// Runs `count` power-iteration steps on the current weight, updating `u` and `v` in place

@@ -8,7 +8,12 @@ public final class MaxPool2d: Layer {
     public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
         (self.kernelSize, self.stride, self.padding) = (kernelSize, stride ?? kernelSize, padding)
     }
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding) }
+    /// Shape of the last input (the curvature bound needs the output width).
+    public private(set) var lastInputShape: [Int]?
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        lastInputShape = x.shape
+        return x.maxPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
+    }
     public func visit(_ v: inout TensorVisitor) {}
 }
 
@@ -18,14 +23,24 @@ public final class AvgPool2d: Layer {
     public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
         (self.kernelSize, self.stride, self.padding) = (kernelSize, stride ?? kernelSize, padding)
     }
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding) }
+    /// Shape of the last input (the operator norm depends on the image size).
+    public private(set) var lastInputShape: [Int]?
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        lastInputShape = x.shape
+        return x.avgPool2d(kernelSize: kernelSize, stride: stride, padding: padding)
+    }
     public func visit(_ v: inout TensorVisitor) {}
 }
 
 /// Adaptive average pooling to 1×1: `[N, C, H, W] → [N, C, 1, 1]`.
 public final class AdaptiveAvgPool2d: Layer {
     public init() {}
-    public func callAsFunction(_ x: Tensor) -> Tensor { x.adaptiveAvgPool2dTo1x1() }
+    /// Shape of the last input (the operator norm is 1/√(H·W)).
+    public private(set) var lastInputShape: [Int]?
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        lastInputShape = x.shape
+        return x.adaptiveAvgPool2dTo1x1()
+    }
     public func visit(_ v: inout TensorVisitor) {}
 }
 

@@ -12,6 +12,18 @@ public enum ActivationKind: String, Sendable, CaseIterable, Codable {
     case relu
 }
 
+/// The down-sampling layer of the architectures that pool (SmallCNN, VGG-11).
+///
+/// `.average` is linear, with Lipschitz constant ≤ ⌈k/s⌉/k and no curvature, so a network that
+/// uses it keeps the finite data-free bound of paper Theorem 1 (eq. 6). `.max` is 1-Lipschitz (for
+/// non-overlapping windows) but not twice differentiable where two inputs of a window tie, so its
+/// curvature — and the bound — is unbounded there; on images with exactly-zero backgrounds (MNIST,
+/// Fashion-MNIST) such ties are common and noise re-routes the gradient (paper Figure 2 fails).
+public enum PoolingKind: String, Codable, Sendable, CaseIterable {
+    case max
+    case average
+}
+
 /// The network architectures (`--model`).
 public enum Architecture: String, Sendable, CaseIterable, Codable {
     case mlp, smallcnn, resnet18, resnet34, vgg11
@@ -44,11 +56,16 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var batchNorm: Bool
     /// Seed of the weight initialisation and of the dropout masks.
     public var seed: UInt64
+    /// Pooling of the SmallCNN and VGG (`--pooling`); ignored by the MLP and the ResNets. New
+    /// configurations use `.average` in both forms, so Standard and LCNN differ only in the LCNN
+    /// ingredients and both have a finite curvature bound. Configurations stored without this key
+    /// (checkpoints written before it existed) decode as `.max`, what those models were trained with.
+    public var pooling: PoolingKind
 
     public init(architecture: Architecture, lcnn: Bool = false, activation: ActivationKind? = nil,
                 softplusBeta: Float = 1000, initialBeta: Float = 5, initialGamma: Float = 10,
                 inputShape: [Int]? = nil, classes: Int = 10, hiddenWidths: [Int] = [64, 64],
-                batchNorm: Bool? = nil, seed: UInt64 = 0) {
+                batchNorm: Bool? = nil, seed: UInt64 = 0, pooling: PoolingKind = .average) {
         self.architecture = architecture
         self.lcnn = lcnn
         self.activation = activation ?? (lcnn ? .centeredSoftplus : .softplus)
@@ -60,6 +77,26 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         self.hiddenWidths = hiddenWidths
         self.batchNorm = batchNorm ?? (architecture == .mlp ? lcnn : true)
         self.seed = seed
+        self.pooling = pooling
+    }
+
+    /// Decodes every key as the synthesized conformance did; a missing `pooling` key means `.max`
+    /// (the pooling of every model trained before the key existed). `encode(to:)` stays synthesized
+    /// and always writes `pooling`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        architecture = try c.decode(Architecture.self, forKey: .architecture)
+        lcnn = try c.decode(Bool.self, forKey: .lcnn)
+        activation = try c.decode(ActivationKind.self, forKey: .activation)
+        softplusBeta = try c.decode(Float.self, forKey: .softplusBeta)
+        initialBeta = try c.decode(Float.self, forKey: .initialBeta)
+        initialGamma = try c.decode(Float.self, forKey: .initialGamma)
+        inputShape = try c.decode([Int].self, forKey: .inputShape)
+        classes = try c.decode(Int.self, forKey: .classes)
+        hiddenWidths = try c.decode([Int].self, forKey: .hiddenWidths)
+        batchNorm = try c.decode(Bool.self, forKey: .batchNorm)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        pooling = try c.decodeIfPresent(PoolingKind.self, forKey: .pooling) ?? .max
     }
 
     /// Two-moons points for the MLP, 1×28×28 for SmallCNN, 3×32×32 for the CIFAR models.
@@ -125,6 +162,15 @@ public struct LayerFactory {
         case .centeredSoftplus: return CenteredSoftplus(initialBeta: config.initialBeta)
         case .swish: return ParametricSwish(initialBeta: config.initialBeta)
         case .relu: return ReLU()
+        }
+    }
+
+    /// The configured 2-D pooling (``ModelConfig/pooling``) with a square `kernelSize` window and
+    /// stride equal to the window.
+    public func pool(kernelSize: Int) -> any Layer {
+        switch config.pooling {
+        case .max: return MaxPool2d(kernelSize: kernelSize)
+        case .average: return AvgPool2d(kernelSize: kernelSize)
         }
     }
 

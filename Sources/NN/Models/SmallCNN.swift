@@ -1,13 +1,18 @@
 import TensorCore
 
 /// The small convolutional network of `000_4a4331a2d5960031.txt` (SPEC §3):
-/// conv 1→32 3×3, [BN], act, conv 32→64 3×3, [BN], act, max-pool 2, dropout 0.25,
+/// conv 1→32 3×3, [BN], act, conv 32→64 3×3, [BN], act, pool 2, dropout 0.25,
 /// flatten (9216 for 28×28), linear →128, act, dropout 0.5, linear 128→classes.
-/// Children are named `conv1`, `bn1`, `act1`, `conv2`, `bn2`, `act2`, `fc1`, `act3`, `fc2`.
+/// Children are named `conv1`, `bn1`, `act1`, `conv2`, `bn2`, `act2`, `pool`, `fc1`, `act3`, `fc2`.
+///
+/// The pool is ``AvgPool2d`` or ``MaxPool2d`` by ``ModelConfig/pooling`` (average by default,
+/// in both forms; the reference net's max-pool is `.max`). Neither has parameters, so
+/// checkpoints do not depend on the choice.
 public final class SmallCNN: Layer {
     public let conv1: any Layer, bn1: (any Layer)?, act1: any Layer
     public let conv2: any Layer, bn2: (any Layer)?, act2: any Layer
-    public let pool = MaxPool2d(kernelSize: 2)
+    /// 2×2 pooling, stride 2: ``AvgPool2d`` or ``MaxPool2d`` (``ModelConfig/pooling``).
+    public let pool: any Layer
     public let dropout1: any Layer, fc1: any Layer, act3: any Layer, dropout2: any Layer, fc2: any Layer
 
     public init(config: ModelConfig, factory: inout LayerFactory) {
@@ -22,6 +27,7 @@ public final class SmallCNN: Layer {
         let (h2, w2) = (convOutput(h1, kernel: 3), convOutput(w1, kernel: 3))
         bn2 = useBN ? factory.batchNorm(64) : nil
         act2 = factory.activation()
+        pool = factory.pool(kernelSize: 2)
         dropout1 = factory.dropout(0.25)
         fc1 = factory.linear(64 * (h2 / 2) * (w2 / 2), 128)
         act3 = factory.activation()

@@ -1,10 +1,11 @@
 import TensorCore
 
 /// VGG for 32×32 inputs (CIFAR form): 3×3 convolutions (padding 1) each followed by batch
-/// norm and the activation, 2×2 max-pools, and a linear head on the 512 final features.
+/// norm and the activation, 2×2 pools (average by default, max with `pooling: .max`; see
+/// ``ModelConfig/pooling``), and a linear head on the 512 final features.
 /// Names follow the common CIFAR VGG: `features.N…` and `classifier`.
 public final class VGG: Layer {
-    /// Channel widths, with 0 for a max-pool. VGG-11: 64 M 128 M 256 256 M 512 512 M 512 512 M.
+    /// Channel widths, with 0 for a pool (M). VGG-11: 64 M 128 M 256 256 M 512 512 M 512 512 M.
     public static let vgg11 = [64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0]
 
     public let features: Sequential
@@ -17,7 +18,7 @@ public final class VGG: Layer {
         var list: [any Layer] = []
         for width in layout {
             if width == 0 {
-                list.append(MaxPool2d(kernelSize: 2))
+                list.append(factory.pool(kernelSize: 2))
                 size = (size.0 / 2, size.1 / 2)
             } else {
                 list.append(factory.conv(channels, width, kernelSize: 3, padding: 1, inputSize: size))
