@@ -53,6 +53,7 @@ struct ReproduceCommand: ParsableCommand {
     @Flag(name: .customLong("no-progress"), help: "Plain per-epoch lines even on a terminal.") var noProgress = false
     @Flag(name: .customLong("no-figures"), help: "Leave out the figures (Figures 1 and 2 and the geometry pictures).") var noFigures = false
     @Option(name: .customLong("figure-index"), help: "Test input the geometry pictures are drawn around.") var figureIndex = 0
+    @Flag(name: .customLong("estimate-only"), help: "Print the plan and its estimated wall time, then stop.") var estimateOnly = false
 
     static func parseList(_ text: String, _ name: String) throws -> [Float] {
         let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -140,6 +141,7 @@ struct ReproduceCommand: ParsableCommand {
             let cost = ReproductionCost.estimate(plan, trainCount: train.count, testCount: test.count, standardStep: step)
             Swift.print("estimated wall time: \(cost.summary)")
         }
+        if estimateOnly { return }
         let start = Date()
         do {
             var figures = ReproductionFigures()

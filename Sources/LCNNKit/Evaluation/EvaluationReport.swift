@@ -20,13 +20,18 @@ public struct EvaluationReport {
         return own / standard
     }
 
-    /// Table 1: accuracy, G1, G2, G3 (mean ± std), the data-free bound and the training cost.
+    /// Table 1: accuracy (95 % Wilson interval), G1, G2, G3 (mean ± std, and the mean's 95 %
+    /// bootstrap interval), the data-free bound and the training cost.
     public var table1: String {
-        var rows = ["| model | accuracy | ‖∇ₓℓ‖₂ | ‖∇²ₓℓ‖₂ | C(x) | converged | log bound | cost ×Standard |",
+        var rows = ["| model | accuracy [95 %] | ‖∇ₓℓ‖₂ | ‖∇²ₓℓ‖₂ | C(x) | converged | log bound | cost ×Standard |",
                     "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in results {
-            rows.append("| \(r.label) | \(Self.f(100 * r.testAccuracy, 4))% | \(Self.pm(r.test?.gradientNorm)) | "
-                        + "\(Self.pm(r.test?.spectralNorm)) | \(Self.pm(r.test?.curvature)) | "
+            let pooled = PooledResults(group: r.label, results: [r])
+            func cell(_ m: MeanStd?, _ q: KeyPath<CurvatureSummary.PerSampleCurvature, [Float]>) -> String {
+                Self.pm(m) + (pooled.mean(q).map { $0.interval.isUndefined ? "" : " " + $0.interval.formatted { Self.f($0, 3) } } ?? "")
+            }
+            rows.append("| \(r.label) | \(PooledResults.percentText(pooled.accuracy)) | \(cell(r.test?.gradientNorm, \.gradientNorm)) | "
+                        + "\(cell(r.test?.spectralNorm, \.spectralNorm)) | \(cell(r.test?.curvature, \.curvature)) | "
                         + "\(r.test.map { "\($0.convergedCount)/\($0.count)" } ?? "—") | \(Self.f(r.logCurvatureBound)) | "
                         + "\(Self.f(costRatio(r), 3)) |")
         }
@@ -40,8 +45,11 @@ public struct EvaluationReport {
         var rows = [header, "|---|---|---:|" + String(repeating: "---:|", count: epsilons.count)]
         for r in results {
             for report in [r.pgd, r.fgsm].compactMap({ $0 }) {
-                rows.append("| \(r.label) | \(report.attack.rawValue) | \(Self.f(100 * report.cleanAccuracy, 4))% | "
-                            + report.points.map { "\(Self.f(100 * $0.robustAccuracy, 4))%" }.joined(separator: " | ") + " |")
+                let clean = Statistics.proportion(successes: report.cleanCorrect, trials: report.samples)
+                rows.append("| \(r.label) | \(report.attack.rawValue) | \(PooledResults.percentText(clean)) | "
+                            + report.points.map {
+                                PooledResults.percentText(Statistics.proportion(successes: $0.robustCorrect, trials: $0.samples))
+                            }.joined(separator: " | ") + " |")
             }
         }
         return rows.joined(separator: "\n")
@@ -59,9 +67,9 @@ public struct EvaluationReport {
 
     /// The tables with headings; Tables 2 and 3 only when attacks or the discrepancy were measured.
     public var markdown: String {
-        var text = "## Table 1 — accuracy and curvature (test set, per sample, mean ± std)\n\n\(table1)\n"
+        var text = "## Table 1 — accuracy and curvature (test set, per sample, mean ± std [95 % bootstrap interval of the mean])\n\n\(table1)\n"
         if results.contains(where: { $0.pgd != nil || $0.fgsm != nil }) {
-            text += "\n## Table 2 — robust accuracy\n\n\(table2)\n"
+            text += "\n## Table 2 — robust accuracy [95 % Wilson interval]\n\n\(table2)\n"
         }
         if results.contains(where: { $0.discrepancy != nil }) {
             text += "\n## Table 3 — train–test discrepancy\n\n\(table3)\n"

@@ -164,7 +164,7 @@ public struct CalibrationResult: Codable, Sendable, Equatable {
         var text = "Short runs: the first \(s.trainSubset) training images, \(s.epochs) epoch\(s.epochs == 1 ? "" : "s") with the "
             + "protocol's loop, seed \(seed); accuracy on \(s.validationCount) held-out training images (95 % Wilson interval); "
             + "G1 and C(x) means on \(s.samples) of them. Rule (paper appendix E): the largest weight whose accuracy is at "
-            + "least Standard's minus \(Self.points(s.tolerance)) points.\n\n"
+            + "least Standard's minus \(Self.points(s.tolerance)) point\(s.tolerance == 0.01 ? "" : "s").\n\n"
         text += "| method | weight | accuracy | G1 | C(x) | s | chosen |\n|---|---:|---:|---:|---:|---:|---|\n"
         func row(_ name: String, _ p: CalibrationPoint, _ mark: String) -> String {
             "| \(name) | \(p.weight.map { Self.weight($0) } ?? "—") | \(Self.percent(p.accuracy)) "

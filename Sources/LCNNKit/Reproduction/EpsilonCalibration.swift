@@ -93,7 +93,7 @@ public struct EpsilonCalibration: Codable, Sendable, Equatable {
         var text = "\(attack.rawValue) on \(samples) test samples after the measured ones; clean accuracy "
             + String(format: "%.2f%%", 100 * cleanAccuracy) + ".\n\n| ε | robust accuracy | ÷ clean |\n|---:|---:|---:|\n"
         for p in sweep {
-            text += String(format: "| %g | %.2f%% | %.2f |\n", p.epsilon, 100 * p.robustAccuracy,
+            text += String(format: "| %.3g | %.2f%% | %.2f |\n", p.epsilon, 100 * p.robustAccuracy,
                            cleanAccuracy > 0 ? p.robustAccuracy / cleanAccuracy : 0)
         }
         if let halfRadius {

@@ -53,7 +53,7 @@ public struct ReproductionCost: Sendable {
         func steps(_ images: Int, _ batch: Int) -> Double { Double((images + batch - 1) / max(batch, 1)) }
         var cost = ReproductionCost(standardStep: standardStep, calibration: 0, training: 0, measurement: 0)
         let batch = plan.runs.first?.config.batchSize ?? 128
-        if let c = plan.calibration {
+        if let c = plan.calibration, !plan.calibratedWeights.isEmpty {
             let perRun = steps(c.trainSubset, batch) * Double(c.epochs) * standardStep
             cost.calibration = perRun * (1 + plan.calibratedWeights.reduce(0) { sum, w in
                 sum + Double(c.grid(w).count) * stepFactor(w.method)
