@@ -204,10 +204,7 @@ public struct MoonsSummary: Sendable {
     /// (wall-clock training time of the epoch divided by its optimiser steps; the median
     /// ignores epochs slowed by other work on the machine). nil when no epoch recorded its steps.
     public static func millisecondsPerStep(_ metrics: [EpochMetrics]) -> Double? {
-        let values = metrics.compactMap(\.millisecondsPerStep).sorted()
-        guard !values.isEmpty else { return nil }
-        let mid = values.count / 2
-        return values.count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2
+        Statistics.median(metrics.compactMap(\.millisecondsPerStep))
     }
 
     /// "clean labels" or "20% flipped labels".

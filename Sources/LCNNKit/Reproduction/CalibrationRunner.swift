@@ -58,16 +58,12 @@ public struct CalibrationRunner {
             let previous = stored?.result.weights.first { $0.weight == weight }?.points ?? []
             var points: [CalibrationPoint] = []
             for value in settings.grid(weight) {
-                if let done = previous.first(where: { $0.weight == value }) {
-                    points.append(done)
-                    continue
-                }
-                points.append(try shortRun(weight.method, weight: (weight, value), train: train, validation: validation))
+                let point = try previous.first { $0.weight == value }
+                    ?? shortRun(weight.method, weight: (weight, value), train: train, validation: validation)
+                points.append(point)
                 result.weights = result.weights.filter { $0.weight != weight } + [Self.decide(weight, points, result)]
                 try save(result)
             }
-            result.weights = result.weights.filter { $0.weight != weight } + [Self.decide(weight, points, result)]
-            try save(result)
         }
         try Data(result.markdown.utf8).write(to: directory.appendingPathComponent(Self.tableName), options: .atomic)
         return result

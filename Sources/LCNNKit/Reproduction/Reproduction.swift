@@ -18,9 +18,6 @@ public struct ReproductionOutcome: Sendable {
         public var result: EvaluationResult
         /// False when the run was found finished and reused.
         public var trained: Bool
-        /// The median over epochs of the training seconds per epoch (G7): robust to the first
-        /// epoch's warm-up and to other load on the machine, unlike the mean in ``EvaluationResult``.
-        public var secondsPerEpoch: Double?
         /// Milliseconds per optimiser step of each epoch (the cost comparisons' samples).
         public var millisecondsPerStep: [Double]
     }
@@ -151,7 +148,6 @@ public final class Reproduction {
             let metrics = (try? EpochMetrics.readLines(dir.appendingPathComponent(Trainer.metricsName))) ?? []
             runs.append(.init(name: run.name, group: run.group, summary: run.summary, config: run.config, directory: dir,
                               checkpoint: checkpoint, result: result, trained: trained[run.name] ?? true,
-                              secondsPerEpoch: Self.median(metrics.map(\.trainSeconds)),
                               millisecondsPerStep: metrics.compactMap(\.millisecondsPerStep)))
         }
         let outcome = ReproductionOutcome(directory: outputDirectory, directoryPath: outputPath, plan: plan, runs: runs,
@@ -261,12 +257,6 @@ public final class Reproduction {
         let history = try trainer.run()
         onEvent?(.runFinished(name: run.name, history: history, seconds: Date().timeIntervalSince(start)))
         return true
-    }
-
-    static func median(_ xs: [Double]) -> Double? {
-        guard !xs.isEmpty else { return nil }
-        let s = xs.sorted(), n = s.count
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
     }
 
     /// The number of epochs `dir/last.safetensors` holds (its `next_epoch`): the checkpoint, not

@@ -150,10 +150,10 @@ public struct ReproductionReport {
                 let r = Statistics.bootstrapRatio(steps, standardSteps, seed: plan.seed)
                 ratio = String(format: "%.2f ", r.difference) + r.interval.formatted { String(format: "%.2f", $0) }
             }
-            s += "| \(group) | \(Self.f(Reproduction.median(steps), 4)) | \(steps.count) | \(ratio) | \(Self.f(Self.paperCostRatios[group], 2)) |\n"
+            s += "| \(group) | \(Self.f(Statistics.median(steps), 4)) | \(steps.count) | \(ratio) | \(Self.f(Self.paperCostRatios[group], 2)) |\n"
         }
-        if let sw = Reproduction.median(outcome.replicates(of: "softplus-wd").flatMap(\.millisecondsPerStep)),
-           let b = Reproduction.median(standardSteps), b > 0 {
+        if let sw = Statistics.median(outcome.replicates(of: "softplus-wd").flatMap(\.millisecondsPerStep)),
+           let b = Statistics.median(standardSteps), b > 0 {
             s += "\nsoftplus-wd does the same work per step as Standard (only β differs), so its measured ratio, "
                 + "\(Self.f(sw / b, 3))×, shows how far this machine's timing noise reaches.\n"
         }

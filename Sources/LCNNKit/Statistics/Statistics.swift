@@ -25,6 +25,13 @@ extension Statistics {
         xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count)
     }
 
+    /// The median (the mean of the two middle values for an even count); nil for no values.
+    static func median(_ xs: [Double]) -> Double? {
+        guard !xs.isEmpty else { return nil }
+        let s = xs.sorted(), n = s.count
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
+    }
+
     /// Whether every value is finite (no NaN, no ±∞).
     static func allFinite(_ xs: [Double]) -> Bool {
         xs.allSatisfy(\.isFinite)
