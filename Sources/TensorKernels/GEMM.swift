@@ -61,6 +61,10 @@ func edgeStore(_ tile: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Floa
 @inline(__always)
 func runMicroKernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
                     ldc: Int, beta: Float, mr: Int, nr: Int) {
+    if gemmTiling == .narrow {
+        runNarrowTiles(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+        return
+    }
     if nr > 16 {
         if mr > 8 {
             microKernel12x32(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)

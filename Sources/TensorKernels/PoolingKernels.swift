@@ -43,3 +43,56 @@ public func maxPool2x2(_ x: UnsafePointer<Float>, planes: Int, height: Int, widt
         }
     }
 }
+
+/// Non-overlapping 2×2 average pooling, `[H, W] → [H/2, W/2]` per plane:
+///   y[i, j] = ¼·(((x[2i, 2j] + x[2i, 2j+1]) + x[2i+1, 2j]) + x[2i+1, 2j+1])
+/// (the generic window loop's order of summation, so the results agree bit for bit).
+/// Sixteen windows at a time; planes are spread over the threads.
+public func avgPool2x2(_ x: UnsafePointer<Float>, planes: Int, height: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
+    let outH = height / 2, outW = width / 2
+    let out = SendablePointer(y)
+    parallelFor(planes, minimumWorkPerThread: max(1, 16_384 / max(outH * outW, 1))) { range in
+        for plane in range {
+            for oy in 0..<outH {
+                let row0 = x + plane * height * width + 2 * oy * width, row1 = row0 + width
+                let o = out.p + (plane * outH + oy) * outW
+                var ox = 0
+                while 2 * ox + 32 <= width {
+                    let a = UnsafeRawPointer(row0 + 2 * ox).loadUnaligned(as: SIMD32<Float>.self)
+                    let b = UnsafeRawPointer(row1 + 2 * ox).loadUnaligned(as: SIMD32<Float>.self)
+                    let sum = ((a.evenHalf + a.oddHalf) + b.evenHalf) + b.oddHalf
+                    UnsafeMutableRawPointer(o + ox).storeBytes(of: sum * 0.25, as: SIMD16<Float>.self)
+                    ox += 16
+                }
+                while ox < outW {
+                    o[ox] = (((row0[2 * ox] + row0[2 * ox + 1]) + row1[2 * ox]) + row1[2 * ox + 1]) * 0.25
+                    ox += 1
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of `avgPool2x2`: each gradient g[i, j] is spread as ¼·g[i, j] over its window of
+/// `dx` (`[H, W]` per plane). A last odd row or column lies in no window and is set to zero.
+public func avgPool2x2Adjoint(_ g: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
+                              into dx: UnsafeMutablePointer<Float>) {
+    let outH = height / 2, outW = width / 2
+    let out = SendablePointer(dx)
+    parallelFor(planes, minimumWorkPerThread: max(1, 16_384 / max(outH * outW, 1))) { range in
+        for plane in range {
+            let d = out.p + plane * height * width
+            for oy in 0..<outH {
+                let row0 = d + 2 * oy * width, row1 = row0 + width
+                let src = g + (plane * outH + oy) * outW
+                for ox in 0..<outW {
+                    let v = src[ox] * 0.25
+                    row0[2 * ox] = v; row0[2 * ox + 1] = v
+                    row1[2 * ox] = v; row1[2 * ox + 1] = v
+                }
+                if width % 2 == 1 { row0[width - 1] = 0; row1[width - 1] = 0 }
+            }
+            if height % 2 == 1 { (d + (height - 1) * width).update(repeating: 0, count: width) }
+        }
+    }
+}

@@ -294,6 +294,37 @@ struct OpValueTests {
         #expect(gradients(of: ties.maxPool2d(kernelSize: 2).sum(), wrt: [ties])[0].scalars == [1, 0, 0, 0])
     }
 
+    @Test("2×2 average pooling (SIMD kernel) against window sums, odd sizes included; its adjoint")
+    func avgPool2x2Kernel() {
+        let (n, c, h, w) = (2, 3, 7, 37)   // 18 output columns: one 16-wide SIMD step and a tail
+        let values = (0..<(n * c * h * w)).map { Float(($0 * 7919) % 113) / 17 - 3 }
+        let x = Tensor(values, shape: [n, c, h, w]).requiringGrad()
+        let y = x.avgPool2d(kernelSize: 2)
+        #expect(y.shape == [n, c, h / 2, w / 2])
+        var expected: [Float] = []
+        for plane in 0..<(n * c) {
+            for i in 0..<(h / 2) {
+                for j in 0..<(w / 2) {
+                    let at = { (r: Int, q: Int) in values[plane * h * w + r * w + q] }
+                    expected.append((((at(2 * i, 2 * j) + at(2 * i, 2 * j + 1)) + at(2 * i + 1, 2 * j)) + at(2 * i + 1, 2 * j + 1)) * 0.25)
+                }
+            }
+        }
+        #expect(y.scalars == expected)
+        // d/dx Σ u·avgPool(x) = u/4 over each window, 0 on the last odd row and column.
+        let u = Tensor((0..<y.count).map { Float($0 % 5) - 2 }, shape: y.shape)
+        let g = gradients(of: (y * u).sum(), wrt: [x])[0].scalars
+        for plane in 0..<(n * c) {
+            for r in 0..<h {
+                for q in 0..<w {
+                    let inside = r < h / 2 * 2 && q < w / 2 * 2
+                    let want = inside ? u.scalars[(plane * (h / 2) + r / 2) * (w / 2) + q / 2] * 0.25 : 0
+                    #expect(g[plane * h * w + r * w + q] == want)
+                }
+            }
+        }
+    }
+
     @Test("avgPool2d values on a hand example (padding counts in the divisor)")
     func avgPoolValues() {
         let x = Tensor(Self.plane, shape: [1, 1, 4, 4])

@@ -72,6 +72,31 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
         #expect(checkGEMM(true, true, 300, 70, 520, alpha: 0.5, beta: 2, pad: 1, seed: 9))
     }
 
+    /// Both register tilings (`GEMMTiling`) compute each element as the same ordered sum of
+    /// FMAs, so their results must agree bit for bit, and both must match the reference, on
+    /// shapes with partial 12-row and 32-column tiles, narrow 16-column edges and every beta case.
+    @Test func tilingsAgreeBitForBit() {
+        let saved = GEMMTiling.current
+        defer { GEMMTiling.current = saved }
+        let shapes = [(12, 32, 40), (7, 19, 33), (25, 50, 300), (13, 17, 5), (1, 70, 9), (30, 16, 64)]
+        let betas: [Float] = [0, 1, -0.5]
+        for (idx, s) in shapes.enumerated() {
+            var rng = TestRNG(UInt64(idx + 100))
+            let (m, n, k) = s
+            let a = rng.array(m * k), b = rng.array(k * n), c0 = rng.array(m * n)
+            var results: [[Float]] = []
+            for tiling in GEMMTiling.allCases {
+                GEMMTiling.current = tiling
+                #expect(checkGEMM(idx % 2 == 1, false, m, n, k, alpha: 0.8, beta: betas[idx % 3], pad: idx % 3, seed: UInt64(idx)))
+                var c = c0
+                sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1.25, a: a, lda: k, b: b, ldb: n,
+                      beta: betas[idx % 3], c: &c, ldc: n)
+                results.append(c)
+            }
+            #expect(results[0] == results[1], "tilings differ on \(m)×\(n)×\(k)")
+        }
+    }
+
     @Test func degenerate() {
         // k == 0: C ← beta·C; m or n == 0: nothing happens.
         var c: [Float] = [1, 2, 3, 4]

@@ -97,8 +97,18 @@ extension Tensor {
         guard x.shape == (adjoint ? small : big) else {
             shapeMismatch(adjoint ? "avgPool2dBackward" : "avgPool2d", x.shape, adjoint ? small : big, "differ (input, expected)")
         }
+        let src = x.storage.pointer
+        if w.kernel == 2 && w.stride == 2 && w.padding == 0 {
+            let out = Tensor(uninitializedShape: adjoint ? big : small)
+            if adjoint {
+                TensorKernels.avgPool2x2Adjoint(src, planes: planes, height: w.inH, width: w.inW, into: out.storage.pointer)
+            } else {
+                TensorKernels.avgPool2x2(src, planes: planes, height: w.inH, width: w.inW, into: out.storage.pointer)
+            }
+            return recordAvgPool(out, x, w, adjoint: adjoint)
+        }
         let out = adjoint ? Tensor.zeros(big) : Tensor(uninitializedShape: small)
-        let src = x.storage.pointer, dst = out.storage.pointer
+        let dst = out.storage.pointer
         let scale = 1 / Float(w.kernel * w.kernel)
         for plane in 0..<planes {
             let bigBase = plane * w.inH * w.inW, smallBase = plane * w.outH * w.outW
@@ -119,7 +129,12 @@ extension Tensor {
                 }
             }
         }
-        return record(out, op: adjoint ? "avgPool2dBackward" : "avgPool2d", inputs: [x]) { c in
+        return recordAvgPool(out, x, w, adjoint: adjoint)
+    }
+
+    /// Records `out = avgPool(x)` (or its adjoint) on the tape; the derivative of each is the other.
+    private static func recordAvgPool(_ out: Tensor, _ x: Tensor, _ w: PoolWindow, adjoint: Bool) -> Tensor {
+        record(out, op: adjoint ? "avgPool2dBackward" : "avgPool2d", inputs: [x]) { c in
             [avgPoolPrimitive(c.gradOutput, w, adjoint: !adjoint)]
         }
     }

@@ -1,0 +1,82 @@
+/// The `narrow` register blocking of one packed 12×32 GEMM tile (`GEMMTiling`): 6×16
+/// sub-tiles, each held in six SIMD16 accumulators.
+///
+/// `a` and `b` are the same packed micro-panels the wide kernel reads (A: 12 floats per k step,
+/// B: 32 floats per k step); a sub-tile starting at row `r0` and column `j0` reads
+/// a[p·12 + r0 + r] and b[p·32 + j0 + j]. Columns are the outer loop so a 16-column half of the
+/// B panel is read from L1 by both row blocks. For r < mr ≤ 12, j < nr ≤ 32:
+///   C[r·ldc + j] = Σ_{p<kc} a[p·12 + r]·b[p·32 + j] + beta·C[r·ldc + j].
+@inline(__always)
+func runNarrowTiles(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                    ldc: Int, beta: Float, mr: Int, nr: Int) {
+    var j0 = 0
+    while j0 < nr {
+        let cols = min(16, nr - j0)
+        var r0 = 0
+        while r0 < mr {
+            let rows = min(6, mr - r0)
+            let tileC = c + r0 * ldc + j0
+            if rows > 4 {
+                microKernel6x16(kc: kc, a: a + r0, b: b + j0, c: tileC, ldc: ldc, beta: beta, mr: rows, nr: cols)
+            } else {
+                microKernel4x16Narrow(kc: kc, a: a + r0, b: b + j0, c: tileC, ldc: ldc, beta: beta, mr: rows, nr: cols)
+            }
+            r0 += 6
+        }
+        j0 += 16
+    }
+}
+
+/// acc[r][j] = Σ_{p<kc} a[p·12 + r]·b[p·32 + j] for r < rows (4 or 6, a compile-time constant at
+/// each call site), j < 16; stored into the top-left mr×nr corner of C with beta.
+@inline(__always)
+func narrowKernelBody(_ rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
+    var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
+    var ap = a
+    var bp = UnsafeRawPointer(b)
+    var p = 0
+    while p < kc {
+        let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
+        c0 = c0.addingProduct(SIMD16(repeating: ap[0]), b0)
+        c1 = c1.addingProduct(SIMD16(repeating: ap[1]), b0)
+        c2 = c2.addingProduct(SIMD16(repeating: ap[2]), b0)
+        c3 = c3.addingProduct(SIMD16(repeating: ap[3]), b0)
+        if rows > 4 {
+            c4 = c4.addingProduct(SIMD16(repeating: ap[4]), b0)
+            c5 = c5.addingProduct(SIMD16(repeating: ap[5]), b0)
+        }
+        ap += gemmMR
+        bp += gemmNR * 4
+        p += 1
+    }
+    if mr == rows && nr == 16 {
+        @inline(__always) func put(_ r: Int, _ x: SIMD16<Float>) {
+            if beta == 0 { storeTile(c + r * ldc, x, x, false) } else { updateTile(c + r * ldc, x, x, false, beta) }
+        }
+        put(0, c0); put(1, c1); put(2, c2); put(3, c3)
+        if rows > 4 { put(4, c4); put(5, c5) }
+    } else {
+        // edgeStore reads rows of the tile at a stride of 32 floats: accumulator r goes to slot 2r.
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 12) { t in
+            let tile = t.baseAddress!
+            tile[0] = c0; tile[2] = c1; tile[4] = c2
+            tile[6] = c3; tile[8] = c4; tile[10] = c5
+            edgeStore(UnsafeMutableRawPointer(tile).assumingMemoryBound(to: Float.self),
+                      c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+        }
+    }
+}
+
+@inline(never)
+func microKernel6x16(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                     ldc: Int, beta: Float, mr: Int, nr: Int) {
+    narrowKernelBody(6, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+}
+
+@inline(never)
+func microKernel4x16Narrow(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                           ldc: Int, beta: Float, mr: Int, nr: Int) {
+    narrowKernelBody(4, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+}
