@@ -11,9 +11,9 @@ import CZlib
 /// decompressed one after another; trailing zero padding is ignored, other trailing bytes are an
 /// error.
 enum Gzip {
-    /// The most bytes a file may decompress to by default (4 GiB; CIFAR-10's training set as
-    /// floats is 600 MB, its bytes 150 MB).
-    static let defaultLimit = 1 << 32
+    /// The most bytes a file may decompress to by default (1 GiB; the largest dataset file read,
+    /// CIFAR-100's training batch, is 150 MB).
+    static let defaultLimit = 1 << 30
 
     /// Whether `bytes` starts with the gzip magic `1f 8b`.
     static func isCompressed(_ bytes: [UInt8]) -> Bool {

@@ -50,7 +50,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("lr"), help: "Initial learning rate.") var learningRate: Float?
     @Option(help: "SGD momentum.") var momentum: Float?
     @Option(name: .customLong("weight-decay"), help: "Weight decay (not applied to log β and log γ).") var weightDecay: Float?
-    @Option(help: "multistep (×0.1 at 75% and 87.5% of the epochs), cosine or constant.") var schedule: TrainConfig.ScheduleKind?
+    @Option(help: "multistep (×0.1 at 75% and 87.5% of the epochs, rounded down but never at epoch 0: a 1-epoch run keeps the learning rate, 2–4 epochs end with one epoch at ×0.01), cosine or constant.") var schedule: TrainConfig.ScheduleKind?
     @Option(help: "Seed of the initialisation, the data order, dropout and attacks.") var seed: UInt64?
 
     @Option(name: .customLong("penalty-form"), help: "LCNN penalty form: paper (λβ Σ log β + λγ Σ log γ) or reference (λβ Σ β + λγ Σ |log γ|).")
@@ -76,7 +76,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The configuration these options describe (on top of --config, if given).
     func makeConfig() throws -> TrainConfig {
-        var c = try config.map { try TrainConfig.load(from: URL(fileURLWithPath: $0)) } ?? TrainConfig()
+        var c = try config.map { try TrainConfig.load(from: URL(fileURLWithPath: $0), validate: false) } ?? TrainConfig()
         if let dataset, model == nil, config == nil {
             c.architecture = Architecture(rawValue: dataset.defaultArchitecture) ?? c.architecture
         }
@@ -91,7 +91,7 @@ struct TrainCommand: ParsableCommand {
     /// is refused with the differing settings named.
     func resumedConfig(stored: URL) throws -> TrainConfig {
         let run = try TrainConfig.load(from: stored)
-        var requested = try config.map { try TrainConfig.load(from: URL(fileURLWithPath: $0)) } ?? run
+        var requested = try config.map { try TrainConfig.load(from: URL(fileURLWithPath: $0), validate: false) } ?? run
         try applyOptions(to: &requested)
         var comparable = requested
         comparable.epochs = run.epochs
@@ -154,7 +154,10 @@ struct TrainCommand: ParsableCommand {
             let (train, test) = try c.dataset.load(directory: c.dataDirectory, seed: c.seed, moonsCount: c.moonsCount,
                                                    moonsNoise: c.moonsNoise, moonsLabelNoise: c.moonsLabelNoise)
             let trainer = try Trainer(config: c, train: train, test: test, outputDirectory: outURL)
-            if resume { try trainer.resume() }
+            if resume {
+                try trainer.resume()
+                for warning in trainer.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+            }
             trainer.progress = TrainingProgress(totalEpochs: c.epochs, isTerminal: noProgress ? false : nil)
             print("training \(c.architecture.rawValue) (\(trainer.modelConfig.lcnn ? "LCNN" : "standard") form, "
                   + "\(trainer.model.parameterCount) parameters) by \(c.method.rawValue) on \(train.name) "

@@ -1,5 +1,6 @@
 import Testing
 import TensorCore
+import _TestSupport
 @testable import Datasets
 
 /// The parsers on thousands of random and mutated inputs: each must either throw a
@@ -10,7 +11,8 @@ struct FuzzTests {
     static func exercise(_ bytes: [UInt8], case id: String) -> Int {
         var accepted = 0
         func run(_ what: String, _ body: () throws -> Void) {
-            do { try body(); accepted += 1 } catch is DatasetError {
+            do { try body(); accepted += 1 } catch let error as DatasetError {
+                #expect("\(error)".contains("fuzz"), "\(what) on \(id): the error does not name the file: \(error)")
             } catch { Issue.record("\(what) on \(id): unexpected error \(error)") }
         }
         run("images") {
@@ -34,32 +36,6 @@ struct FuzzTests {
         return accepted
     }
 
-    static func mutate(_ bytes: [UInt8], _ g: inout SeededGenerator) -> [UInt8] {
-        var b = bytes
-        switch g.nextInt(below: 6) {
-        case 0:   // flip a few bytes
-            for _ in 0...g.nextInt(below: 4) where !b.isEmpty { b[g.nextInt(below: b.count)] ^= UInt8(1 + g.nextInt(below: 255)) }
-        case 1:   // truncate
-            b = Array(b.prefix(g.nextInt(below: b.count + 1)))
-        case 2:   // append junk
-            b += (0..<(1 + g.nextInt(below: 40))).map { _ in UInt8(truncatingIfNeeded: g.next()) }
-        case 3:   // overwrite a header word with a random value
-            if b.count >= 16 {
-                let at = 4 * g.nextInt(below: 4)
-                let v = g.nextInt(below: 3) == 0 ? UInt32(truncatingIfNeeded: g.next()) : UInt32(g.nextInt(below: 64))
-                b.replaceSubrange(at..<at + 4, with: IDX.bigEndian(v))
-            }
-        case 4:   // delete a byte range
-            if b.count > 2 {
-                let start = g.nextInt(below: b.count - 1)
-                b.removeSubrange(start..<min(b.count, start + 1 + g.nextInt(below: 16)))
-            }
-        default:  // set a label-like byte to a large value
-            if !b.isEmpty { b[g.nextInt(below: min(b.count, 20))] = UInt8(200 + g.nextInt(below: 56)) }
-        }
-        return b
-    }
-
     @Test("random byte strings, bare and behind valid magic numbers and gzip headers")
     func randomStrings() {
         var g = SeededGenerator(seed: 2024)
@@ -75,28 +51,45 @@ struct FuzzTests {
         }
     }
 
+    /// `Fuzzing.iterations` mutated inputs per format (IDX images, IDX labels, CIFAR-10,
+    /// CIFAR-100), each raw, as a valid gzip of mutated contents, or as a mutated gzip stream.
     @Test("mutations of valid IDX and CIFAR files, raw and gzipped")
     func mutations() {
         let idx = IDXFixture(count: 3, rows: 4, columns: 3)
-        let cifar10 = CIFARTests.cifar10Records(2, seed: 1).bytes
-        let cifar100 = CIFARTests.cifar100Records(2, seed: 1).bytes
-        let valid = [idx.imageFile, idx.labelFile, cifar10, cifar100]
-        var g = SeededGenerator(seed: 7)
-        var accepted = 0
-        for i in 0..<2500 {
-            let base = valid[i % valid.count]
-            var b = Self.mutate(base, &g)
-            if g.nextInt(below: 3) == 0 { b = Self.mutate(b, &g) }
-            switch g.nextInt(below: 3) {
-            case 0: break                                        // raw
-            case 1: b = Gzip.compress(b)                         // valid gzip, mutated contents
-            default: b = Self.mutate(Gzip.compress(base), &g)    // mutated gzip stream
+        let formats: [(String, [UInt8])] = [
+            ("idx-images", idx.imageFile), ("idx-labels", idx.labelFile),
+            ("cifar10", CIFARTests.cifar10Records(2, seed: 1).bytes), ("cifar100", CIFARTests.cifar100Records(2, seed: 1).bytes),
+        ]
+        for (format, base) in formats {
+            var g = Fuzzing.generator(format)
+            var accepted = 0
+            for i in 0..<Fuzzing.iterations {
+                var b = Fuzzing.mutate(base, donor: formats[i % formats.count].1, &g)
+                if g.nextInt(below: 3) == 0 { b = Fuzzing.mutate(b, &g) }
+                switch g.nextInt(below: 3) {
+                case 0: break                                                  // raw
+                case 1: b = Gzip.compress(b)                                   // valid gzip, mutated contents
+                default: b = Fuzzing.mutate(Gzip.compress(base), &g)           // mutated gzip stream
+                }
+                accepted += Self.exercise(b, case: "\(format) mutation #\(i) (seed \(Fuzzing.seed))") > 0 ? 1 : 0
             }
-            accepted += Self.exercise(b, case: "mutation #\(i)")
+            Fuzzing.report(format, inputs: Fuzzing.iterations, accepted: accepted)
+            // Some mutations (a flipped pixel, a gzip of the valid file) must still be accepted.
+            #expect(accepted > Fuzzing.iterations / 50, "\(format): only \(accepted) mutated inputs accepted")
+            // And the valid file, raw and gzipped, is accepted by its parser.
+            #expect(Self.exercise(base, case: "valid") >= 1 && Self.exercise(Gzip.compress(base), case: "valid gz") >= 1)
         }
-        // Some mutations (a flipped pixel, a gzip of the valid file) must still be accepted.
-        #expect(accepted > 100)
-        // And every valid file, raw and gzipped, is accepted by its parser.
-        for b in valid { #expect(Self.exercise(b, case: "valid") >= 1 && Self.exercise(Gzip.compress(b), case: "valid gz") >= 1) }
+    }
+
+    @Test("hostile sizes: headers that claim 2^31 images or a 4 GiB gzip payload are errors, not allocations")
+    func hostileSizes() {
+        var header = IDX.bigEndian(IDX.imageMagic) + IDX.bigEndian(0x7FFF_FFFF) + IDX.bigEndian(0x7FFF_FFFF) + IDX.bigEndian(0x7FFF_FFFF)
+        header += [1, 2, 3]
+        #expect(throws: DatasetError.self) { _ = try IDX.decodeImages(header, file: "huge") }
+        #expect(throws: DatasetError.self) { _ = try IDX.decodeImages(Gzip.compress(header), file: "huge.gz") }
+        // A gzip stream of 64 MiB of zeros inflates past a 1 MiB limit: stopped at the limit.
+        let bomb = Gzip.compress([UInt8](repeating: 0, count: 64 << 20))
+        #expect(bomb.count < 1 << 20)
+        #expect(throws: DatasetError.self) { _ = try Gzip.inflate(bomb, file: "bomb.gz", limit: 1 << 20) }
     }
 }

@@ -1,6 +1,6 @@
 import Datasets
 import Foundation
-import LCNNKit
+@testable import LCNNKit
 import NN
 import TensorCore
 import Testing
@@ -155,6 +155,39 @@ struct TrainerCheckpointTests {
         #expect(try EpochMetrics.readLines(dir.appendingPathComponent(Trainer.metricsName)).count == 1)
     }
 
+    @Test("resume refuses NaN weights naming the tensor; NaN optimiser state is not loaded and says so")
+    func nonFiniteCheckpointOnResume() throws {
+        let dir = TrainFixtures.temporaryDirectory("nan-resume")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = TrainFixtures.moonsConfig(.standard, epochs: 1)
+        try Trainer(config: config, train: Self.train, test: Self.test, outputDirectory: dir).run()
+        let url = dir.appendingPathComponent(Trainer.lastCheckpointName)
+        let original = try SafeTensors.read(from: url)
+        func rewrite(_ key: String) throws {
+            var tensors = original.tensors.mapValues { $0.copy() }
+            tensors[key]!.withUnsafeMutableBufferPointer { $0[0] = .nan }
+            try SafeTensors.write(tensors, to: url, metadata: original.metadata)
+        }
+        var longer = config
+        longer.epochs = 2
+
+        let weight = try #require(original.tensors.keys.sorted().first { !$0.hasPrefix(Trainer.optimizerPrefix) && $0.hasSuffix("weight") })
+        try rewrite(weight)
+        let refused = try Trainer(config: longer, train: Self.train, test: Self.test, outputDirectory: dir)
+        let error = #expect(throws: CheckpointError.self) { try refused.resume() }
+        #expect(error == .nonFiniteValues(file: url.path, tensor: weight, count: 1, total: original.tensors[weight]!.count))
+
+        let state = try #require(original.tensors.keys.sorted().first { $0.hasPrefix(Trainer.optimizerPrefix) })
+        try rewrite(state)
+        let warned = try Trainer(config: longer, train: Self.train, test: Self.test, outputDirectory: dir)
+        try warned.resume()
+        #expect(warned.nextEpoch == 1)
+        #expect(warned.warnings.count == 1 && warned.warnings[0].contains("\"\(state)\"") && warned.warnings[0].contains("not loaded"),
+                "\(warned.warnings)")
+        try warned.run()
+        #expect(warned.history.count == 2 && warned.history.allSatisfy { $0.trainLoss.isFinite })
+    }
+
     @Test("an absurd learning rate stops with nonFiniteLoss; the kept checkpoint and its metrics are finite")
     func absurdLearningRate() throws {
         let dir = TrainFixtures.temporaryDirectory("lr")
@@ -179,10 +212,21 @@ struct TrainerCheckpointTests {
             return
         }
 
+        let message = "\(TrainingError.nonFiniteLoss(epoch: stop.epoch, step: stop.step, term: stop.term, value: .nan))"
+        #expect(message.contains("epoch \(stop.epoch + 1)") && message.contains(stop.term), "\(message)")
         let file = try SafeTensors.read(from: dir.appendingPathComponent(Trainer.lastCheckpointName))
         #expect(file.metadata["next_epoch"] == String(stop.epoch))
         let bad = file.tensors.filter { !$0.value.scalars.allSatisfy(\.isFinite) }.keys.sorted()
         #expect(bad.isEmpty, "the kept checkpoint has non-finite tensors: \(bad)")
+        // The kept state is exactly the last good one: a run told to stop after that epoch ends there.
+        let goodDir = TrainFixtures.temporaryDirectory("lr-good")
+        defer { try? FileManager.default.removeItem(at: goodDir) }
+        var good = config
+        good.epochs = stop.epoch
+        try Trainer(config: good, train: Self.train, test: Self.test, outputDirectory: goodDir).run()
+        let reference = try SafeTensors.read(from: goodDir.appendingPathComponent(Trainer.lastCheckpointName))
+        #expect(TrainFixtures.differences(TrainFixtures.snapshot(reference.tensors), TrainFixtures.snapshot(file.tensors)).isEmpty,
+                "last.safetensors differs from the state after epoch \(stop.epoch)")
 
         // One decodable metrics line per finished epoch, and the kept epoch evaluated to a finite loss.
         let text = try String(contentsOf: dir.appendingPathComponent(Trainer.metricsName), encoding: .utf8)

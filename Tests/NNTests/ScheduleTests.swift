@@ -29,6 +29,24 @@ struct ScheduleTests {
         #expect(MultiStepSchedule.paper(epochs: 200).milestones == [150, 175])
     }
 
+    @Test("Paper schedule on short runs: no milestone on epoch 0, so a 1-epoch run trains at the base rate")
+    func paperShortRuns() {
+        let cases: [(epochs: Int, lrs: [Double])] = [
+            (1, [0.1]),
+            (2, [0.1, 0.001]),
+            (3, [0.1, 0.1, 0.001]),
+            (4, [0.1, 0.1, 0.1, 0.001]),
+            (5, [0.1, 0.1, 0.1, 0.01, 0.001]),
+        ]
+        for (epochs, expected) in cases {
+            let s = MultiStepSchedule.paper(base: 0.1, epochs: epochs)
+            #expect(s.milestones.allSatisfy { $0 >= 1 }, "\(epochs) epochs: milestones \(s.milestones)")
+            for (e, lr) in expected.enumerated() {
+                #expect(Self.close(s.learningRate(epoch: e), lr), "\(epochs) epochs, epoch \(e): \(s.learningRate(epoch: e))")
+            }
+        }
+    }
+
     @Test("MultiStep: unsorted and repeated milestones, custom γ")
     func multiStep() {
         let s = MultiStepSchedule(base: 1, milestones: [5, 2, 5], gamma: 0.5)

@@ -25,7 +25,7 @@ public struct CheckpointModel {
         trainConfig = file.metadata["config"].flatMap { try? JSONDecoder().decode(TrainConfig.self, from: Data($0.utf8)) }
         model = config.makeModel()
         let weights = file.tensors.filter { !$0.key.hasPrefix(Trainer.optimizerPrefix) }
-        try model.loadStateDict(weights)
+        try model.loadStateDict(weights, source: url.path)
     }
 
     /// A short label: the run's method and the model form, e.g. `lcnn+gradreg (smallcnn, LCNN)`,

@@ -145,7 +145,8 @@ public final class Reproduction {
             let dir = directory(of: run)
             let checkpoint = try checkpointURL(in: dir)
             let result = try evaluate(run, plan: plan, checkpoint: checkpoint, train: train, test: test, reuse: trained[run.name] == false)
-            let metrics = (try? EpochMetrics.readLines(dir.appendingPathComponent(Trainer.metricsName))) ?? []
+            let metricsURL = dir.appendingPathComponent(Trainer.metricsName)
+            let metrics = FileManager.default.fileExists(atPath: metricsURL.path) ? try EpochMetrics.readLines(metricsURL) : []
             runs.append(.init(name: run.name, group: run.group, summary: run.summary, config: run.config, directory: dir,
                               checkpoint: checkpoint, result: result, trained: trained[run.name] ?? true,
                               millisecondsPerStep: metrics.compactMap(\.millisecondsPerStep)))
@@ -248,6 +249,7 @@ public final class Reproduction {
         let trainer = try Trainer(config: run.config, train: train, test: test, outputDirectory: dir)
         if resume {
             try trainer.resume()
+            for warning in trainer.warnings { onEvent?(.note("warning: \(warning)")) }
             // Keep config.json in step when the plan extends the number of epochs.
             try Data(run.config.json().utf8).write(to: storedConfigURL, options: .atomic)
         }

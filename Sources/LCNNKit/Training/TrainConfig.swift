@@ -44,14 +44,31 @@ public struct TrainConfig: Sendable, Codable, Equatable {
 
     public init() {}
 
-    /// Reads a JSON configuration; absent keys keep their defaults.
-    public static func load(from url: URL) throws -> TrainConfig {
-        let data = try Data(contentsOf: url)
-        do {
-            return try JSONDecoder().decode(TrainConfig.self, from: data)
-        } catch {
-            throw TrainingError.invalidConfiguration("\(url.path): \(error)")
+    /// Reads a JSON configuration; absent keys keep their defaults. A file that cannot be read,
+    /// is not a configuration, or (with `validate`) holds invalid settings (``validate()``) is an
+    /// error naming it. `validate: false` is for a partial file that command-line options complete
+    /// (the caller validates the result).
+    public static func load(from url: URL, validate: Bool = true) throws -> TrainConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw TrainingError.invalidConfiguration("\(url.path): cannot be read (\(error.localizedDescription))")
         }
+        return try decode(data, file: url.path, validate: validate)
+    }
+
+    /// A configuration from JSON bytes, validated unless `validate` is false; `file` names them in errors.
+    public static func decode(_ data: Data, file: String, validate: Bool = true) throws -> TrainConfig {
+        let config: TrainConfig
+        do {
+            config = try JSONDecoder().decode(TrainConfig.self, from: data)
+        } catch {
+            throw TrainingError.invalidConfiguration("\(file): not a training configuration (\(EpochMetrics.decodingReason(error)))")
+        }
+        guard validate else { return config }
+        do { try config.validate() } catch let TrainingError.invalidConfiguration(reason) {
+            throw TrainingError.invalidConfiguration("\(file): \(reason)")
+        }
+        return config
     }
 
     /// The configuration as pretty-printed JSON (stored in checkpoints and `config.json`).
@@ -110,6 +127,20 @@ public struct TrainConfig: Sendable, Codable, Equatable {
         if objective.adversarialEpsilon < 0 || objective.adversarialSteps < 0 { try fail("adversarial ε and steps must be non-negative") }
         if let n = trainSubset, n < 1 { try fail("train subset must be positive") }
         if let n = testSubset, n < 1 { try fail("test subset must be positive") }
+        // Sizes a run allocates up front: a corrupt or hostile file must not ask for terabytes.
+        if epochs > 1_000_000 { try fail("epochs must be at most 1,000,000, got \(epochs)") }
+        if batchSize > 1 << 20 { try fail("batch size must be at most \(1 << 20), got \(batchSize)") }
+        if dataset == .moons && moonsCount > 10_000_000 { try fail("two moons takes at most 10,000,000 points, got \(moonsCount)") }
+        if hiddenWidths.contains(where: { $0 > 1 << 16 }) { try fail("hidden widths must be at most \(1 << 16), got \(hiddenWidths)") }
+        if objective.adversarialSteps > 10_000 { try fail("adversarial steps must be at most 10,000, got \(objective.adversarialSteps)") }
+        let reals: [(String, Float)] = [
+            ("learning rate", learningRate), ("momentum", momentum), ("weight decay", weightDecay),
+            ("adversarial ε", objective.adversarialEpsilon), ("gradient penalty weight", objective.gradientPenaltyWeight),
+            ("CURE weight", objective.cureWeight), ("CURE step", objective.cureStep),
+            ("β penalty weight", objective.penalty.betaWeight), ("γ penalty weight", objective.penalty.gammaWeight),
+        ]
+        for (name, value) in reals where !value.isFinite { try fail("\(name) must be finite, got \(value)") }
+        if !(0...1).contains(momentum) { try fail("momentum must lie in [0, 1], got \(momentum)") }
     }
 
     /// The decoding keeps defaults for absent keys.
@@ -149,6 +180,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A loss term was NaN or infinite: the run stops and the last good checkpoint stays.
     case nonFiniteLoss(epoch: Int, step: Int, term: String, value: Float)
     case checkpoint(String)
+    /// A file a run reads back (`metrics.jsonl`, `config.json`) is corrupt; the reason names the line.
+    case invalidFile(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -158,6 +191,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
             return "training stopped: the \(term) term was \(value) \(position); "
                 + "the last good checkpoint is kept (try a smaller learning rate)"
         case .checkpoint(let m): return "checkpoint: \(m)"
+        case let .invalidFile(file, reason): return "\(file): \(reason)"
         }
     }
 }

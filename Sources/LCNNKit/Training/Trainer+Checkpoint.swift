@@ -79,11 +79,20 @@ extension Trainer {
             if key.hasPrefix(Self.optimizerPrefix) { optimizerTensors[String(key.dropFirst(Self.optimizerPrefix.count))] = value }
             else { modelTensors[key] = value }
         }
-        try model.loadStateDict(modelTensors)
-        try optimizer.loadState(optimizerTensors)
+        try model.loadStateDict(modelTensors, source: url.path)
+        let corrupt = optimizerTensors.filter { $0.value.nonFiniteCount() != nil }.keys.sorted()
+        if corrupt.isEmpty {
+            try optimizer.loadState(optimizerTensors)
+        } else {
+            // The weights are sound, so the run can go on; the optimiser restarts from its initial state.
+            warnings.append("\(url.path): optimiser state \(corrupt.map { "\"\(Self.optimizerPrefix)\($0)\"" }.joined(separator: ", ")) "
+                            + "holds NaN or infinite values; it is not loaded and the optimiser restarts from its initial state "
+                            + "(momentum and moment estimates zero), so this run will not match an uninterrupted one bit for bit")
+        }
         nextEpoch = next
         bestTestAccuracy = file.metadata["best_test_accuracy"].flatMap(Double.init) ?? -1
         let metricsURL = dir.appendingPathComponent(Self.metricsName)
-        history = (try? EpochMetrics.readLines(metricsURL))?.filter { $0.epoch < next } ?? []
+        history = FileManager.default.fileExists(atPath: metricsURL.path)
+            ? try EpochMetrics.readLines(metricsURL).filter { $0.epoch < next } : []
     }
 }

@@ -29,6 +29,9 @@ public final class Trainer {
     public internal(set) var history: [EpochMetrics] = []
     /// Reports progress; nil is silent.
     public var progress: TrainingProgress?
+    /// What ``resume()`` had to work around (e.g. non-finite optimiser state it did not load),
+    /// for the caller to show.
+    public internal(set) var warnings: [String] = []
     /// Least number of seconds between two checkpoint writes (the final epoch is always written);
     /// 0 writes after every epoch. See ``saveCheckpoints(after:)``.
     public var checkpointInterval: TimeInterval = 1

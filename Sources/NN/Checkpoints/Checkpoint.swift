@@ -48,6 +48,7 @@ extension Layer {
     ///   keys are errors. `strict: false` loads the tensors both sides have and ignores the
     ///   rest (as PyTorch's `load_state_dict(strict=False)`); shape and dtype mismatches are
     ///   errors either way.
+    /// - values: a tensor holding NaN or ±∞ is refused (``CheckpointError/nonFiniteValues(file:tensor:count:total:)``).
     /// - dtypes: floating-point tensors accept F32, F16, BF16 and F64 data (converted to
     ///   Float32); `*num_batches_tracked` accepts integer data (I64 in PyTorch). Anything else
     ///   (integers for a weight, floats for a counter, BOOL) is a dtype mismatch.
@@ -58,10 +59,11 @@ extension Layer {
         return file.metadata
     }
 
-    /// Loads tensors by state-dict name into this model in place, with the name and shape
-    /// checks of ``loadCheckpoint(from:strict:)`` (in-memory tensors have no stored dtype).
-    public func loadStateDict(_ tensors: [String: Tensor], strict: Bool = true) throws {
-        try load(tensors, dtypes: [:], strict: strict, source: "<state dict>")
+    /// Loads tensors by state-dict name into this model in place, with the name, shape and
+    /// finiteness checks of ``loadCheckpoint(from:strict:)`` (in-memory tensors have no stored
+    /// dtype); `source` names them in errors (the file they were read from).
+    public func loadStateDict(_ tensors: [String: Tensor], strict: Bool = true, source: String = "<state dict>") throws {
+        try load(tensors, dtypes: [:], strict: strict, source: source)
     }
 
     /// The differences between this model and tensors by name, with their stored dtypes
@@ -96,9 +98,22 @@ extension Layer {
                       source: String) throws {
         let mismatch = stateDictMismatch(tensors, dtypes: dtypes, strict: strict)
         guard mismatch.isEmpty else { throw CheckpointError.stateDictMismatch(file: source, mismatch: mismatch) }
+        for entry in namedTensors {
+            if let loaded = tensors[entry.name], let bad = loaded.nonFiniteCount() {
+                throw CheckpointError.nonFiniteValues(file: source, tensor: entry.name, count: bad, total: loaded.count)
+            }
+        }
         // Validated: now assign, in place, keeping every tensor's identity.
         for entry in namedTensors {
             if let loaded = tensors[entry.name], loaded.storage !== entry.tensor.storage { entry.tensor.assign(loaded) }
         }
+    }
+}
+
+extension Tensor {
+    /// The number of NaN or infinite elements, or nil when every element is finite.
+    public func nonFiniteCount() -> Int? {
+        let bad = withUnsafeBufferPointer { values in values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) } }
+        return bad == 0 ? nil : bad
     }
 }

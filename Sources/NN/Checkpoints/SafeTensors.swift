@@ -141,6 +141,9 @@ public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible
     case notIntegral(file: String, tensor: String, value: Float)
     /// The checkpoint does not fit the model; lists every difference.
     case stateDictMismatch(file: String, mismatch: StateDictMismatch)
+    /// A model tensor holds NaN or infinite values (a diverged or corrupted run): loading it
+    /// would give a model that answers garbage without a word.
+    case nonFiniteValues(file: String, tensor: String, count: Int, total: Int)
 
     public var description: String {
         switch self {
@@ -172,6 +175,9 @@ public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible
             return "\(file): tensor \"\(tensor)\" is written as I64 but holds the non-integral value \(value)"
         case let .stateDictMismatch(file, mismatch):
             return "\(file): checkpoint does not match the model (\(mismatch.summary)):\n\(mismatch.details)"
+        case let .nonFiniteValues(file, tensor, count, total):
+            return "\(file): tensor \"\(tensor)\" holds \(count) NaN or infinite value\(count == 1 ? "" : "s") (of \(total)); "
+                + "a model is not loaded from it (the run that wrote it diverged, or the file is corrupted)"
         }
     }
 

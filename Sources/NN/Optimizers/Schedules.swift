@@ -40,10 +40,13 @@ public struct MultiStepSchedule: LearningRateSchedule, Sendable {
 
     /// The paper's schedule (SPEC T8): ×0.1 at 75 % and 87.5 % of `epochs`, the milestones
     /// rounded down as Python's `int(0.75 * epochs)` does (8 epochs: 6, 7; 100 epochs: 75, 87;
-    /// 200 epochs: 150, 175).
+    /// 200 epochs: 150, 175), but never before epoch 1: rounding down would put both milestones
+    /// on epoch 0 of a 1-epoch run and train all of it at base × 0.01. So a 1-epoch run keeps
+    /// `base` throughout, 2 and 3 epochs drop ×0.01 for the last epoch, 4 epochs ×0.01 at epoch 3,
+    /// 5 epochs ×0.1 at 3 and ×0.01 at 4.
     public static func paper(base: Float = 0.1, epochs: Int) -> MultiStepSchedule {
         precondition(epochs > 0, "MultiStepSchedule.paper: epochs must be positive")
-        return MultiStepSchedule(base: base, milestones: [epochs * 3 / 4, epochs * 7 / 8], gamma: 0.1)
+        return MultiStepSchedule(base: base, milestones: [max(1, epochs * 3 / 4), max(1, epochs * 7 / 8)], gamma: 0.1)
     }
 
     public func learningRate(epoch: Int) -> Float {
