@@ -18,7 +18,7 @@ struct CurvatureCommand: ParsableCommand {
 struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attack",
-        abstract: "Robust accuracy of a checkpoint under ℓ2/ℓ∞ PGD, FGSM or DeepFool for a list of ε.",
+        abstract: "Robust accuracy of a checkpoint under ℓ2/ℓ∞ PGD, FGSM, DeepFool, APGD, Square or AutoAttack for a list of ε.",
         discussion: """
             Inputs are in [0, 1] and ε in that scale; already-misclassified inputs count as not robust. \
             Prints one JSON object per ε (and writes attack.jsonl with --out).
@@ -26,7 +26,10 @@ struct AttackCommand: ParsableCommand {
             """)
 
     @Option(help: "The checkpoint (written by `lcnn train`).") var checkpoint: String
-    @Option(help: "pgd-l2, pgd-linf, fgsm-linf, fgsm-l2 or deepfool.") var attack: AttackKind = .pgdL2
+    @Option(help: ArgumentHelp("pgd-l2, pgd-linf, fgsm-linf, fgsm-l2, deepfool, apgd-ce-l2/-linf, apgd-t-l2/-linf, square-l2/-linf, autoattack-l2/-linf (autoattack, apgd-ce, apgd-t, square: ℓ2).",
+                                discussion: "autoattack runs APGD-CE, APGD-T (9 target classes) and Square (5,000 queries), each on the samples still robust; FAB-T is not part of it.")) var attack: AttackKind = .pgdL2
+    @Option(name: .customLong("apgd-iterations"), help: "APGD iterations per restart and target class.") var apgdIterations = 100
+    @Option(name: .customLong("square-queries"), help: "Square attack queries per sample.") var squareQueries = 5_000
     @Option(help: "Comma-separated ε list.") var epsilons = "0.05,0.1,0.15,0.2"
     @Option(help: "PGD steps.") var steps = 10
     @Option(name: .customLong("step-size"), help: "PGD step size as a multiple of ε (default: 2.5/steps).") var stepSize: Float?
@@ -35,7 +38,10 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "The dataset (default: the checkpoint's).") var dataset: DatasetName?
     @Option(help: "Directory holding the dataset files.") var data: String?
     @Option(help: "Seed of the random starts.") var seed: UInt64 = 0
-    @Option(help: "Output directory for attack.jsonl.") var out: String?
+    @Option(help: "Output directory for attack.jsonl (and sanity.txt).") var out: String?
+    @Flag(help: ArgumentHelp("Also run the cross-checks of the evaluation: the attack at a radius that reaches any input, PGD beside APGD/AutoAttack, Square beside a white-box attack.",
+                             discussion: "The checks inside the table (robust ≤ clean, non-increasing in ε) always run. Checks go to stderr; the status is 3 when one fails."))
+    var sanity = false
 
     func run() throws {
         let model = try CheckpointModel(url: URL(fileURLWithPath: checkpoint))
@@ -44,17 +50,63 @@ struct AttackCommand: ParsableCommand {
         try model.checkInput(sampleShape: test.sampleShape, dataset: test.name)
         var options = AttackOptions(steps: steps, relativeStepSize: stepSize)
         options.inputRange = test.images.rank == 4 ? 0...1 : nil
-        let report = robustAccuracy(model: model.model, dataset: test.prefix(samples), attack: attack, epsilons: eps,
-                                    options: options, batchSize: batchSize, seed: seed)
+        options.apgdIterations = apgdIterations
+        options.squareQueries = squareQueries
+        if (attack == .apgdTL2 || attack == .apgdTLinf) && test.classes < 4 {
+            throw ValidationError("\(attack.rawValue) needs at least 4 classes (its targeted DLR loss uses the 3rd and 4th largest logits); "
+                                  + "\(test.name) has \(test.classes): use apgd-ce or autoattack, which skips APGD-T")
+        }
+        let subset = test.prefix(samples)
+        func evaluate(_ kind: AttackKind, _ radii: [Float]) -> RobustAccuracyReport {
+            robustAccuracy(model: model.model, dataset: subset, attack: kind, epsilons: radii, options: options,
+                           batchSize: batchSize, seed: seed)
+        }
+        let report = evaluate(attack, eps)
         let lines = report.jsonLines()
         lines.forEach { print($0) }
         if let m = report.meanMinimalPerturbation { print("{\"mean_minimal_perturbation\": \(m)}") }
+        var checks = RobustnessSanityCheck.checks(report)
+        if sanity { checks += crossChecks(report, evaluate: evaluate, inputSize: test.sampleShape.reduce(1, *)) }
+        let text = checks.map(\.line).joined(separator: "\n") + "\n"
+        FileHandle.standardError.write(Data(text.utf8))
         if let out {
             let dir = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try Data(lines.map { $0 + "\n" }.joined().utf8).write(to: dir.appendingPathComponent("attack.jsonl"), options: .atomic)
+            try Data(text.utf8).write(to: dir.appendingPathComponent("sanity.txt"), options: .atomic)
         }
+        let failed = checks.filter { !$0.passed }.count
+        if failed > 0 {
+            FileHandle.standardError.write(Data("SANITY CHECKS FAILED: \(failed) of \(checks.count); the robust accuracies above are not trustworthy\n".utf8))
+            throw ExitCode(3)
+        }
+    }
+
+    /// The cross-checks of `--sanity`: the attack at a radius that reaches every input of
+    /// [0, 1]^d (ℓ∞ 1, ℓ2 √d) must break nearly everything; APGD and AutoAttack must not leave
+    /// significantly more samples robust than PGD; Square (black-box) must not break
+    /// significantly more than a white-box attack.
+    func crossChecks(_ report: RobustAccuracyReport, evaluate: (AttackKind, [Float]) -> RobustAccuracyReport,
+                     inputSize: Int) -> [RobustnessSanityCheck] {
+        var checks: [RobustnessSanityCheck] = []
+        if attack != .deepfool, let large = evaluate(attack, [attack.norm == .linf ? 1 : Float(inputSize).squareRoot()]).points.first {
+            checks.append(.vanishes(large))
+        }
+        let family: [AttackKind] = [.apgdCEL2, .apgdCELinf, .apgdTL2, .apgdTLinf, .autoattackL2, .autoattackLinf]
+        let eps = report.points.map(\.epsilon)
+        if family.contains(attack) {
+            let pgd = evaluate(attack.norm == .linf ? .pgdLinf : .pgdL2, eps)
+            checks += zip(report.points, pgd.points).map { RobustnessSanityCheck.atMost($0, $1) }
+        }
+        if !attack.isBlackBox && attack != .deepfool && attack != .fgsmL2 && attack != .fgsmLinf {
+            let square = evaluate(attack.norm == .linf ? .squareLinf : .squareL2, eps)
+            checks += zip(square.points, report.points).map { RobustnessSanityCheck.noGradientMasking(blackBox: $0, whiteBox: $1) }
+        }
+        return checks
     }
 }
 
-extension AttackKind: ExpressibleByArgument {}
+extension AttackKind: ExpressibleByArgument {
+    /// The raw names, and `autoattack`, `apgd-ce`, `apgd-t`, `square` for their ℓ2 forms.
+    public init?(argument: String) { self.init(name: argument) }
+}

@@ -32,6 +32,7 @@ struct EvalCommand: ParsableCommand {
         @Flag(name: .customLong("no-attacks"), help: "Skip PGD and FGSM.") var noAttacks = false
         @Flag(help: "Also estimate the Hessian's Frobenius norm (Hutchinson, G4).") var frobenius = false
         @Flag(name: .customLong("gradient-robustness"), help: "Also measure gradient robustness under noise (G5).") var gradientRobustness = false
+        @Flag(help: "Also certify ℓ2 robustness at each ε: Lipschitz-margin and curvature certificates from guaranteed bounds of the model.") var certify = false
         @Option(help: "Seed of the random starts and directions.") var seed: UInt64 = 0
         @Option(help: "Output directory for eval.jsonl, eval.csv and tables.md.") var out: String?
     }
@@ -51,6 +52,7 @@ struct EvalCommand: ParsableCommand {
         o.frobenius = a.frobenius
         o.gradientRobustness = a.gradientRobustness
         o.seed = a.seed
+        o.certify = a.certify
         o.epsilons = try parseEpsilons(a.epsilons)
         guard a.samples > 0, a.batchSize > 0, a.powerIterations > 0 else {
             throw ValidationError("--samples, --batch-size and --power-iterations must be positive")

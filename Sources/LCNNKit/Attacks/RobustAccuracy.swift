@@ -16,6 +16,14 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable {
     case fgsmL2 = "fgsm-l2"
     /// ℓ2 DeepFool (A4): a sample counts as broken at ε when DeepFool changes its label with ‖δ‖₂ ≤ ε.
     case deepfool
+    /// APGD with the cross-entropy (Croce & Hein 2020), ``AttackOptions/apgdIterations`` iterations.
+    case apgdCEL2 = "apgd-ce-l2", apgdCELinf = "apgd-ce-linf"
+    /// APGD with the targeted DLR loss, towards the 9 most likely other classes.
+    case apgdTL2 = "apgd-t-l2", apgdTLinf = "apgd-t-linf"
+    /// Square attack (black-box, ``AttackOptions/squareQueries`` queries).
+    case squareL2 = "square-l2", squareLinf = "square-linf"
+    /// AutoAttack's sequence: APGD-CE, APGD-T, Square (``AutoAttack``).
+    case autoattackL2 = "autoattack-l2", autoattackLinf = "autoattack-linf"
 
     /// The paper's ε list for ℓ2 robust accuracy (Table 2), inputs in [0, 1].
     public static let paperEpsilons: [Float] = [0.05, 0.1, 0.15, 0.2]
@@ -23,9 +31,19 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable {
     /// The norm the attack's ε is measured in.
     public var norm: PGD.Norm {
         switch self {
-        case .pgdL2, .fgsmL2, .deepfool: return .l2
-        case .pgdLinf, .fgsmLinf: return .linf
+        case .pgdL2, .fgsmL2, .deepfool, .apgdCEL2, .apgdTL2, .squareL2, .autoattackL2: return .l2
+        case .pgdLinf, .fgsmLinf, .apgdCELinf, .apgdTLinf, .squareLinf, .autoattackLinf: return .linf
         }
+    }
+
+    /// Whether the attack only queries the model's outputs (no gradients).
+    public var isBlackBox: Bool { self == .squareL2 || self == .squareLinf }
+
+    /// The AutoAttack-family attacks may be named without their norm on the command line
+    /// (`autoattack`, `apgd-ce`, `apgd-t`, `square`): the paper's ℓ2.
+    public init?(name: String) {
+        let aliases = ["autoattack": "autoattack-l2", "apgd-ce": "apgd-ce-l2", "apgd-t": "apgd-t-l2", "square": "square-l2"]
+        self.init(rawValue: aliases[name] ?? name)
     }
 }
 
@@ -42,6 +60,10 @@ public struct AttackOptions: Sendable, Codable, Equatable {
     public var inputRange: ClosedRange<Float>?
     public var deepFoolOvershoot: Float
     public var deepFoolMaxSteps: Int
+    /// APGD iterations per restart and target (AutoAttack: 100).
+    public var apgdIterations: Int = 100
+    /// Square attack queries per sample (AutoAttack: 5,000).
+    public var squareQueries: Int = 5_000
     /// When true, a sample broken at some ε counts as broken at every larger ε too (its adversarial
     /// example lies in the larger ball as well), which makes the curve non-increasing by
     /// construction: the strongest of the attacks run. Off by default: each ε is its own attack.
@@ -57,6 +79,25 @@ public struct AttackOptions: Sendable, Codable, Equatable {
         self.deepFoolOvershoot = deepFoolOvershoot
         self.deepFoolMaxSteps = deepFoolMaxSteps
         self.cumulative = cumulative
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case steps, relativeStepSize, randomStart, inputRange, deepFoolOvershoot, deepFoolMaxSteps, cumulative
+        case apgdIterations, squareQueries
+    }
+
+    /// Records written before the AutoAttack settings existed decode with their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c.decode(Int.self, forKey: .steps)
+        relativeStepSize = try c.decodeIfPresent(Float.self, forKey: .relativeStepSize)
+        randomStart = try c.decode(Bool.self, forKey: .randomStart)
+        inputRange = try c.decodeIfPresent(ClosedRange<Float>.self, forKey: .inputRange)
+        deepFoolOvershoot = try c.decode(Float.self, forKey: .deepFoolOvershoot)
+        deepFoolMaxSteps = try c.decode(Int.self, forKey: .deepFoolMaxSteps)
+        cumulative = try c.decode(Bool.self, forKey: .cumulative)
+        apgdIterations = try c.decodeIfPresent(Int.self, forKey: .apgdIterations) ?? 100
+        squareQueries = try c.decodeIfPresent(Int.self, forKey: .squareQueries) ?? 5_000
     }
 
     /// The PGD attack these options describe at radius ε.
@@ -79,6 +120,19 @@ public func adversarialExamples(_ kind: AttackKind, _ classifier: Classifier, _ 
     case .deepfool:
         return DeepFool(overshoot: options.deepFoolOvershoot, maxSteps: options.deepFoolMaxSteps,
                         inputRange: options.inputRange).attack(classifier, x).adversarial
+    case .apgdCEL2, .apgdCELinf:
+        return APGD(norm: kind.norm, epsilon: epsilon, iterations: options.apgdIterations, inputRange: options.inputRange)
+            .attack(classifier, x, labels: labels, generator: &generator).adversarial
+    case .apgdTL2, .apgdTLinf:
+        return APGD(norm: kind.norm, epsilon: epsilon, iterations: options.apgdIterations, inputRange: options.inputRange)
+            .targetedAttack(classifier, x, labels: labels, generator: &generator).adversarial
+    case .squareL2, .squareLinf:
+        return SquareAttack(norm: kind.norm, epsilon: epsilon, queries: options.squareQueries, inputRange: options.inputRange)
+            .attack(classifier, x, labels: labels, generator: &generator).adversarial
+    case .autoattackL2, .autoattackLinf:
+        return AutoAttack(norm: kind.norm, epsilon: epsilon, iterations: options.apgdIterations,
+                          squareQueries: options.squareQueries, inputRange: options.inputRange)
+            .attack(classifier, x, labels: labels, generator: &generator).result.adversarial
     }
 }
 

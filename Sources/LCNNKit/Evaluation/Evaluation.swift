@@ -28,6 +28,9 @@ public struct EvaluationResult: Codable, Sendable {
     public var curvatureBoundSummary: CurvatureBoundSummary?
     /// G7: mean training seconds per epoch from the run's metrics.jsonl, if found.
     public var trainSecondsPerEpoch: Double?
+    /// Certified ℓ2 accuracy at the ℓ2 ε (Lipschitz-margin and curvature certificates), with
+    /// `--certify`.
+    public var certified: CertifiedAccuracyReport?
 }
 
 /// Which measurements `lcnn eval` runs, and on how many samples.
@@ -47,6 +50,8 @@ public struct EvaluationOptions: Sendable {
     /// FGSM's (ℓ∞) ε list; nil: the same as ``epsilons``.
     public var fgsmEpsilons: [Float]?
     public var seed: UInt64 = 0
+    /// Certify ℓ2 robustness at ``epsilons`` (``CertifiedRobustness``).
+    public var certify = false
     public init() {}
 }
 
@@ -86,6 +91,10 @@ public enum Evaluation {
         if options.fgsm {
             result.fgsm = robustAccuracy(model: model, dataset: testSubset, attack: .fgsmLinf, epsilons: options.fgsmEpsilons ?? options.epsilons,
                                          options: attackOptions, batchSize: options.batchSize, seed: options.seed)
+        }
+        if options.certify {
+            result.certified = CertifiedRobustness(model: model, inputShape: checkpoint.modelConfig.inputShape)
+                .evaluate(model: model, dataset: testSubset, epsilons: options.epsilons, batchSize: options.batchSize)
         }
         let bound = CurvatureBound.compute(for: model, inputShape: checkpoint.modelConfig.inputShape)
         result.curvatureBound = bound.value

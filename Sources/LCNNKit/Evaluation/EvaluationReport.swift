@@ -55,6 +55,46 @@ public struct EvaluationReport {
         return rows.joined(separator: "\n")
     }
 
+    /// The sanity checks of every robust-accuracy table (``RobustnessSanityCheck``) and, with
+    /// certificates, that no certified sample was broken by ℓ2 PGD.
+    public var sanityChecks: [(model: String, check: RobustnessSanityCheck)] {
+        var out: [(String, RobustnessSanityCheck)] = []
+        for r in results {
+            for report in [r.pgd, r.fgsm].compactMap({ $0 }) {
+                out += RobustnessSanityCheck.checks(report).map { (r.label, $0) }
+            }
+            guard let c = r.certified, let pgd = r.pgd else { continue }
+            for (point, empirical) in zip(c.bestPoints, pgd.points) where point.epsilon == empirical.epsilon {
+                out.append((r.label, .certifiedBelowEmpirical(certified: point, empirical: empirical, certificate: "best")))
+            }
+        }
+        return out
+    }
+
+    /// Certified ℓ2 accuracy per ε beside ℓ2-PGD robust accuracy, with the guaranteed bounds.
+    public var certifiedTable: String {
+        let epsilons = results.compactMap { $0.certified?.bestPoints.map(\.epsilon) }.first ?? []
+        var rows = ["| model | certificate | L | K | median radius | " + epsilons.map { "ε = \($0)" }.joined(separator: " | ") + " |",
+                    "|---|---|---:|---:|---:|" + String(repeating: "---:|", count: epsilons.count)]
+        for r in results {
+            guard let c = r.certified else { continue }
+            func row(_ name: String, _ k: Double?, _ median: Double?, _ points: [CertifiedAccuracyReport.Point]) {
+                rows.append("| \(r.label) | \(name) | \(Self.f(c.lipschitz, 3)) | \(k.map { Self.f($0, 3) } ?? "—") | \(Self.f(median, 3)) | "
+                            + points.map { PooledResults.percentText(Statistics.proportion(successes: $0.certified, trials: c.samples)) }
+                                .joined(separator: " | ") + " |")
+            }
+            row("Lipschitz margin", nil, c.medianLipschitzRadius, c.lipschitzPoints)
+            if let points = c.curvaturePoints { row("curvature", c.curvature, c.medianCurvatureRadius, points) }
+            row("best of both", c.curvature, nil, c.bestPoints)
+            if let pgd = r.pgd {
+                rows.append("| \(r.label) | empirical: \(pgd.attack.rawValue) | | | | "
+                            + pgd.points.map { PooledResults.percentText(Statistics.proportion(successes: $0.robustCorrect, trials: $0.samples)) }
+                                .joined(separator: " | ") + " |")
+            }
+        }
+        return rows.joined(separator: "\n")
+    }
+
     /// Table 3: train–test discrepancy |g(test) − g(train)|/g(test) of G1–G3.
     public var table3: String {
         var rows = ["| model | gradient norm | Hessian norm | curvature |", "|---|---:|---:|---:|"]
@@ -71,8 +111,20 @@ public struct EvaluationReport {
         if results.contains(where: { $0.pgd != nil || $0.fgsm != nil }) {
             text += "\n## Table 2 — robust accuracy [95 % Wilson interval]\n\n\(table2)\n"
         }
+        if results.contains(where: { $0.certified != nil }) {
+            text += "\n## Certified ℓ2 robustness [95 % Wilson interval]\n\n"
+                + "L and K are guaranteed bounds on the Lipschitz constant and the second derivative of the logit map; "
+                + "a sample is certified at ε when its radius — m/(√2·L) from the margin m (Tsuzuku et al. 2018), or the root "
+                + "of the quadratic lower bound of each logit difference (Singla & Feizi 2020) — is at least ε.\n\n\(certifiedTable)\n"
+        }
         if results.contains(where: { $0.discrepancy != nil }) {
             text += "\n## Table 3 — train–test discrepancy\n\n\(table3)\n"
+        }
+        let checks = sanityChecks
+        if !checks.isEmpty {
+            let failed = checks.filter { !$0.check.passed }.count
+            text += "\n## Sanity checks of the robustness evaluation" + (failed > 0 ? " — \(failed) FAILED" : ": all passed") + "\n\n"
+                + checks.map { "- \($0.model): \($0.check.line)" }.joined(separator: "\n") + "\n"
         }
         return text
     }

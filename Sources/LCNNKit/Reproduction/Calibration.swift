@@ -105,15 +105,20 @@ public struct CalibrationPoint: Codable, Sendable, Equatable {
     public var gradientNorm: Double
     public var curvature: Double
     public var seconds: Double
+    /// Why the short run stopped early when its loss became NaN or infinite (the weight is then
+    /// too large to train at this learning rate); its accuracy counts as 0, so the rule never
+    /// chooses it. Nil for runs that finished.
+    public var diverged: String?
 
     public init(weight: Float?, accuracy: Double, accuracyInterval: ConfidenceInterval, gradientNorm: Double,
-                curvature: Double, seconds: Double) {
+                curvature: Double, seconds: Double, diverged: String? = nil) {
         self.weight = weight
         self.accuracy = accuracy
         self.accuracyInterval = accuracyInterval
         self.gradientNorm = gradientNorm
         self.curvature = curvature
         self.seconds = seconds
+        self.diverged = diverged
     }
 }
 
@@ -167,7 +172,9 @@ public struct CalibrationResult: Codable, Sendable, Equatable {
             + "least Standard's minus \(Self.points(s.tolerance)) point\(s.tolerance == 0.01 ? "" : "s").\n\n"
         text += "| method | weight | accuracy | G1 | C(x) | s | chosen |\n|---|---:|---:|---:|---:|---:|---|\n"
         func row(_ name: String, _ p: CalibrationPoint, _ mark: String) -> String {
-            "| \(name) | \(p.weight.map { Self.weight($0) } ?? "—") | \(Self.percent(p.accuracy)) "
+            p.diverged.map { reason in
+                "| \(name) | \(p.weight.map { Self.weight($0) } ?? "—") | diverged | — | — | \(String(format: "%.0f", p.seconds)) | \(reason) |\n"
+            } ?? "| \(name) | \(p.weight.map { Self.weight($0) } ?? "—") | \(Self.percent(p.accuracy)) "
                 + "\(p.accuracyInterval.formatted { Self.percent($0) }) | \(Self.number(p.gradientNorm)) | "
                 + "\(Self.number(p.curvature)) | \(String(format: "%.0f", p.seconds)) | \(mark) |\n"
         }

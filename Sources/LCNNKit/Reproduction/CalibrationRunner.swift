@@ -96,7 +96,16 @@ public struct CalibrationRunner {
         onEvent?("calibration: \(label)…")
         let start = Date()
         let trainer = try Trainer(config: config, train: train, test: validation, outputDirectory: nil)
-        try trainer.run()
+        do {
+            try trainer.run()
+        } catch let TrainingError.nonFiniteLoss(epoch, step, term, value) {
+            // A weight too large to train is a result of the grid, not a failure of the protocol.
+            guard let weight else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, term: term, value: value) }
+            let reason = "diverged: \(term) was \(value) at epoch \(epoch + 1)" + (step >= 0 ? ", step \(step + 1)" : "")
+            onEvent?("calibration: \(label): \(reason)")
+            return CalibrationPoint(weight: weight.1, accuracy: 0, accuracyInterval: Statistics.wilson(successes: 0, trials: validation.count),
+                                    gradientNorm: .nan, curvature: .nan, seconds: Date().timeIntervalSince(start), diverged: reason)
+        }
         let correct = Trainer.evaluatePerSample(trainer.model, on: validation).correct
         let hits = correct.filter { $0 }.count
         let measurement = CurvatureMeasurement(powerIteration: HessianPowerIteration(iterations: settings.powerIterations,

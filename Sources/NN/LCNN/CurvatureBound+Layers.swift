@@ -4,7 +4,7 @@ import TensorCore
 
 extension Linear: CurvatureBounded {
     public func accumulateCurvatureBound(into bound: inout CurvatureBound, path: String) {
-        bound.scale(by: Double(OperatorNorm.matrix(weight.detached())))
+        bound.scale(by: Double(OperatorNorm.matrix(weight.detached())), upperBound: OperatorNorm.matrixUpperBound(weight.detached()))
     }
 }
 
@@ -12,7 +12,8 @@ extension SpectralNormLinear: CurvatureBounded {
     /// ‖W/σ̂‖₂ = ‖W‖₂/σ̂, ≈ 1 once the power iteration has converged.
     public func accumulateCurvatureBound(into bound: inout CurvatureBound, path: String) {
         let sigma = withoutGrad { spectralNorm() }.item
-        bound.scale(by: Double(OperatorNorm.matrix(weight.detached()) / sigma))
+        bound.scale(by: Double(OperatorNorm.matrix(weight.detached()) / sigma),
+                    upperBound: OperatorNorm.matrixUpperBound(weight.detached()) / Double(sigma))
     }
 }
 
@@ -20,7 +21,8 @@ extension Conv2d: CurvatureBounded {
     public func accumulateCurvatureBound(into bound: inout CurvatureBound, path: String) {
         guard let shape = lastInputShape else { fatalError("CurvatureBound: \(path) has not seen an input yet") }
         let one = [1] + shape.dropFirst()
-        bound.scale(by: Double(OperatorNorm.convolution(weight.detached(), inputShape: one, stride: stride, padding: padding)))
+        bound.scale(by: Double(OperatorNorm.convolution(weight.detached(), inputShape: one, stride: stride, padding: padding)),
+                    upperBound: OperatorNorm.convolutionUpperBound(weight.detached(), stride: stride))
     }
 }
 
@@ -28,7 +30,7 @@ extension SpectralNormConv2d: CurvatureBounded {
     public func accumulateCurvatureBound(into bound: inout CurvatureBound, path: String) {
         let sigma = withoutGrad { spectralNorm() }.item
         let norm = OperatorNorm.convolution(weight.detached(), inputShape: v.shape, stride: stride, padding: padding)
-        bound.scale(by: Double(norm / sigma))
+        bound.scale(by: Double(norm / sigma), upperBound: OperatorNorm.convolutionUpperBound(weight.detached(), stride: stride) / Double(sigma))
     }
 }
 
@@ -48,22 +50,22 @@ extension LipschitzBatchNorm: CurvatureBounded {
 }
 
 extension Softplus: CurvatureBounded {
-    /// Curvature ≤ β (eq. 3), Lipschitz 1.
+    /// Curvature ≤ β (eq. 3), Lipschitz 1; exactly, φ″ = β·σ(βx)(1 − σ(βx)) ≤ β/4.
     public func accumulateCurvatureBound(into bound: inout CurvatureBound, path: String) {
-        bound.addNonlinearity(path, width: lastWidth, curvature: Double(beta))
+        bound.addNonlinearity(path, width: lastWidth, curvature: Double(beta), secondDerivative: Double(beta) / 4)
     }
 }
 
 extension CenteredSoftplus: CurvatureBounded {
     public func accumulateCurvatureBound(into bound: inout CurvatureBound, path: String) {
-        bound.addNonlinearity(path, width: lastWidth, curvature: Double(beta))
+        bound.addNonlinearity(path, width: lastWidth, curvature: Double(beta), secondDerivative: Double(beta) / 4)
     }
 }
 
 extension ParametricSwish: CurvatureBounded {
     /// x·σ(βx) has slope at most ≈1.0998 and |second derivative| ≤ β/2 ≤ β; β is used, as for softplus.
     public func accumulateCurvatureBound(into bound: inout CurvatureBound, path: String) {
-        bound.addNonlinearity(path, width: lastWidth, curvature: Double(beta), lipschitz: 1.0998)
+        bound.addNonlinearity(path, width: lastWidth, curvature: Double(beta), lipschitz: 1.0998, secondDerivative: Double(beta) / 2)
     }
 }
 

@@ -40,6 +40,20 @@ public struct CurvatureBound: Sendable {
     /// ("max-pool at pool has unbounded curvature at ties").
     public private(set) var undefinedReasons: [String] = []
 
+    /// Whether to compute the guaranteed bounds below (``compute(for:inputShape:certify:)``):
+    /// exact upper bounds on operator norms cost an eigenvalue bound per layer.
+    public private(set) var certify = false
+    /// Guaranteed bounds for certificates, on the map from the input to the output of the layers
+    /// accumulated so far (ℓ2 → ℓ2): its Lipschitz constant L and the bound K on its second
+    /// derivative, ‖D²f(x)[u, u]‖₂ ≤ K‖u‖₂² for all x, u. They compose as
+    ///   linear layer of norm ℓ:                 L ← ℓL,   K ← ℓK
+    ///   element-wise φ, |φ′| ≤ a, |φ″| ≤ c:   L ← aL,   K ← cL² + aK
+    /// (D²(φ∘g)[u,u] = φ″(g)⊙(Dg·u)² + φ′(g)⊙D²g[u,u], and ‖v⊙v‖₂ ≤ ‖v‖₂²), with the operator
+    /// norms bounded from above (``OperatorNorm/matrixUpperBound(_:)``), not estimated. Unlike
+    /// Theorem 1's sum, nothing is multiplied by a layer's width. Meaningful only with `certify`.
+    public private(set) var certifiedLipschitz: Double = 1
+    public private(set) var certifiedCurvature: Double = 0
+
     /// Whether every layer has a finite curvature bound (Theorem 1 applies).
     public var isDefined: Bool { undefinedBy.isEmpty }
 
@@ -52,21 +66,36 @@ public struct CurvatureBound: Sendable {
 
     /// Computes the bound of `model` for inputs of one sample's shape `inputShape`. One forward
     /// pass of a zero input, in evaluation mode, records the layer widths (no data is used).
-    public static func compute(for model: any Layer, inputShape: [Int]) -> CurvatureBound {
+    /// With `certify`, the guaranteed ``certifiedLipschitz`` and ``certifiedCurvature`` of the
+    /// logit map are computed too.
+    public static func compute(for model: any Layer, inputShape: [Int], certify: Bool = false) -> CurvatureBound {
         _ = model.predict(Tensor.zeros([1] + inputShape))
         var bound = CurvatureBound()
+        bound.certify = certify
         bound.add(model, path: "")
         return bound
     }
 
-    /// Multiplies the running Lipschitz product by `lipschitz`.
-    public mutating func scale(by lipschitz: Double) { lipschitzProduct *= lipschitz }
+    /// Multiplies the running Lipschitz product by `lipschitz`; the guaranteed bounds by
+    /// `upperBound` (evaluated only when certifying; `lipschitz` itself when it is exact).
+    public mutating func scale(by lipschitz: Double, upperBound: @autoclosure () -> Double? = nil) {
+        lipschitzProduct *= lipschitz
+        if certify {
+            let l = upperBound() ?? lipschitz
+            certifiedLipschitz *= l
+            certifiedCurvature *= l
+        }
+    }
 
     /// Adds a non-linear layer of `width` units and curvature bound `curvature`, with Lipschitz
-    /// constant `lipschitz` (applied before the term, as in Πⱼ≤ᵢ).
-    public mutating func addNonlinearity(_ name: String, width: Int, curvature: Double, lipschitz: Double = 1) {
+    /// constant `lipschitz` (applied before the term, as in Πⱼ≤ᵢ). `secondDerivative` bounds
+    /// |φ″| for the guaranteed bounds (default `curvature`).
+    public mutating func addNonlinearity(_ name: String, width: Int, curvature: Double, lipschitz: Double = 1,
+                                         secondDerivative: Double? = nil) {
         lipschitzProduct *= lipschitz
         terms.append(Term(layer: name, width: width, curvature: curvature, lipschitzProduct: lipschitzProduct))
+        certifiedCurvature = (secondDerivative ?? curvature) * certifiedLipschitz * certifiedLipschitz + lipschitz * certifiedCurvature
+        certifiedLipschitz *= lipschitz
     }
 
     /// Adds a non-linear layer with no finite curvature bound (`reason` says why, e.g.
@@ -95,14 +124,26 @@ public struct CurvatureBound: Sendable {
     }
 
     /// A residual block `h·(F(x) + S(x))`: both branches start from the current product.
+    ///
+    /// The guaranteed bounds of each branch are taken relative to the block input (L = 1, K = 0
+    /// there), summed and halved with h, and composed with the input's:
+    /// L ← L_block·L, K ← K_block·L² + L_block·K.
     public mutating func residual(main: [(String, any Layer)], shortcut: [(String, any Layer)], halve: Bool, path: String) {
         let start = lipschitzProduct
+        let (inL, inK) = (certifiedLipschitz, certifiedCurvature)
+        (certifiedLipschitz, certifiedCurvature) = (1, 0)
         chain(main, path: path)
         let mainLip = lipschitzProduct / start
+        let (mainL, mainK) = (certifiedLipschitz, certifiedCurvature)
+        (certifiedLipschitz, certifiedCurvature) = (1, 0)
         lipschitzProduct = start
         chain(shortcut, path: path)
         let shortcutLip = shortcut.isEmpty ? 1 : lipschitzProduct / start
-        lipschitzProduct = start * (halve ? 0.5 : 1) * (mainLip + shortcutLip)
+        let h = halve ? 0.5 : 1.0
+        lipschitzProduct = start * h * (mainLip + shortcutLip)
+        let blockL = h * (mainL + certifiedLipschitz), blockK = h * (mainK + certifiedCurvature)
+        certifiedCurvature = blockK * inL * inL + blockL * inK
+        certifiedLipschitz = blockL * inL
     }
 }
 
