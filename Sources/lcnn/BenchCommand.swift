@@ -68,8 +68,11 @@ struct BenchCommand: ParsableCommand {
 
     struct Attack: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "ℓ2 PGD: SmallCNN, 256 images, ε 0.1, 10 steps of 0.01 (peer task T3).")
-        func run() throws { AttackBenchmarks.run() }
+            abstract: "ℓ2 PGD: SmallCNN, 256 images, ε 0.1, 10 steps of 0.01 (peer task T3); then APGD-CE against PGD with the same gradient evaluations.")
+        @Option(name: .customLong("apgd-images"), help: "Images of the APGD-CE vs PGD comparison (0 skips it).") var apgdImages = 1000
+        @Option(name: .customLong("apgd-iterations"), help: "APGD iterations (PGD gets one more step: the same gradient evaluations).") var apgdIterations = 100
+        @Option(help: "Alternating runs of each attack; medians are reported.") var repeats = 3
+        func run() throws { AttackBenchmarks.run(apgdImages: apgdImages, apgdIterations: apgdIterations, repeats: repeats) }
     }
 
     struct Peers: ParsableCommand {

@@ -26,6 +26,27 @@ struct ProtocolCalibrationTests {
         #expect(CalibrationRule.choose([], reference: 0.9, tolerance: 0.01) == nil)
     }
 
+    @Test("the LCNN penalty's drift bound: the paper's own D ≈ 6, λβ ≤ 4.1e-3 at the default size, and the rule respects it")
+    func penaltyDrift() throws {
+        // 391 steps × (150·0.1 + 25·0.01 + 25·0.001) / (1 − 0.9) × 1e-4.
+        #expect(Swift.abs(PenaltyDrift.paperDrift / (1e-4 * 391 * 15.275 / 0.1) - 1) < 1e-6)   // Float learning rates
+        var c = TrainConfig()   // SmallCNN, lr 0.1, momentum 0.9, multistep, batch 128
+        c.epochs = 5
+        // 469 steps × (3·0.1 + 0.01 + 0.001) / 0.1 = 1458.6
+        #expect(Swift.abs(PenaltyDrift.stepSum(c, trainCount: 60_000) / (469 * 0.311 / 0.1) - 1) < 1e-6)
+        let cap = PenaltyDrift.maximumBetaWeight(for: c, trainCount: 60_000)
+        #expect(cap > 4e-3 && cap < 4.2e-3, "\(cap)")
+        // The default size's calibration table: 1e-1 kept accuracy in 2-epoch runs but is above the cap.
+        let table: [Row] = [(1e-4, 0.8076), (1e-3, 0.8060), (1e-2, 0.8030), (1e-1, 0.7744), (1, 0.7250)]
+        #expect(CalibrationRule.choose(table, reference: 0.7708, tolerance: 0.01)?.weight == 1e-1)
+        let capped = try #require(CalibrationRule.choose(table, reference: 0.7708, tolerance: 0.01, cap: cap))
+        #expect(capped.weight == 1e-3 && capped.withinTolerance)
+        // The paper's own run sits exactly at its bound; a longer run tightens it.
+        var paper = c
+        paper.epochs = 200
+        #expect(Swift.abs(Double(PenaltyDrift.maximumBetaWeight(for: paper, trainCount: 50_000)) / 1e-4 - 1) < 1e-6)
+    }
+
     @Test("calibrated weights land in the right configurations (LCNN + GradReg takes both)")
     func applyWeights() {
         var lcnnGradreg = TrainConfig(), standard = TrainConfig(), cure = TrainConfig()
@@ -95,6 +116,60 @@ struct ProtocolCalibrationTests {
         #expect(cost.total > smallCost.total && cost.training > cost.calibration && smallCost.total > 0)
         // Standard's 5 epochs of 469 steps at 60 ms: 141 s, and the other seven methods 15.8 times that again.
         #expect(abs(cost.training - 0.06 * 469 * 5 * (1 + 1.09 + 2.22 + 2.42 + 4.57 + 0.98 + 3.42 + 1.09)) < 1e-6)
+    }
+
+    @Test("a weight whose short run diverges is recorded as diverged, never chosen, and the calibration goes on")
+    func divergingWeight() throws {
+        let dir = TrainFixtures.temporaryDirectory("calibration-diverge")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var base = TrainFixtures.moonsConfig(.standard, epochs: 2)
+        base.moonsCount = 300
+        // λ = 10³⁰ on the squared input-gradient norm: the first update throws the weights past Float's range.
+        let settings = CalibrationSettings(trainSubset: 100, validationCount: 60, epochs: 2, samples: 8, powerIterations: 2,
+                                           grids: ["gradreg": [1e-3, 1e30]])
+        var runner = CalibrationRunner(base: base, settings: settings, weights: [.gradreg])
+        var lines: [String] = []
+        runner.onEvent = { lines.append($0) }
+        let train = TrainFixtures.moons(300, seed: 1)
+        let result = try runner.run(train: train, directory: dir)
+        let points = try #require(result.weights.first?.points)
+        #expect(points.count == 2)
+        #expect(points[0].diverged == nil && points[0].accuracy > 0.5)
+        let diverged = try #require(points[1].diverged, "λ = 1e30 should diverge: \(points[1])")
+        #expect(diverged.contains("diverged") && points[1].accuracy == 0)
+        #expect(result.weights[0].chosen == 1e-3)
+        #expect(result.markdown.contains("diverged"))
+        #expect(lines.contains { $0.contains("1e+30") || $0.contains("diverged") })
+        // The stored calibration decodes again (NaN G1 and C included) and is reused.
+        let again = try runner.run(train: train, directory: dir)
+        #expect(again == result || (again.weights[0].chosen == result.weights[0].chosen && again.weights[0].points[1].diverged != nil))
+    }
+
+    @Test("a run that diverges does not end the reproduction: it is reported, not measured without a checkpoint, and not retrained")
+    func divergedRun() throws {
+        let dir = TrainFixtures.temporaryDirectory("repro-diverged")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var plan = try ReproductionPlan.small(dataset: .moons, seed: 3).only(["standard", "gradreg"])
+        plan = plan.mapConfigs {
+            $0.epochs = 2
+            $0.moonsCount = 200
+            $0.batchSize = 32
+            $0.learningRate = 0.05
+            $0.schedule = .constant
+            if $0.method == .gradreg { $0.objective.gradientPenaltyWeight = 1e30 }   // diverges at its first step
+        }
+        plan.calibration = nil
+        plan.evaluation = ReproductionEvaluation(samples: 16, batchSize: 16, powerIterations: 3, epsilons: [0.1, 0.2])
+        var notes: [String] = []
+        let reproduction = Reproduction(plan: plan, outputPath: dir.path)
+        reproduction.onEvent = { if case .note(let line) = $0 { notes.append(line) } }
+        let outcome = try reproduction.run(figures: { _ in [] })
+        #expect(outcome.runs.map(\.name) == ["standard"])
+        #expect(notes.contains { $0.contains("[gradreg]") && $0.contains("not measured") }, "\(notes)")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("runs/gradreg/diverged.txt").path))
+        notes.removeAll()
+        _ = try reproduction.run(figures: { _ in [] })
+        #expect(notes.contains { $0.contains("[gradreg]") && $0.contains("not trained again") }, "\(notes)")
     }
 
     @Test("a tiny reproduction calibrates its weights and ε, trains adversarially at the calibrated radius, and reuses the calibration")

@@ -130,6 +130,53 @@ public struct WeightCalibration: Codable, Sendable, Equatable {
     public var chosen: Float
     /// False when no grid weight stayed within the tolerance (the smallest was then chosen).
     public var withinTolerance: Bool
+    /// The largest weight the run length allows (``PenaltyDrift``; LCNN only), when it bound.
+    public var cap: Float? = nil
+}
+
+/// The LCNN penalty of the paper, R = λβ·Σ log β + λγ·Σ log γ (eq. 5), is unbounded below: its
+/// gradient on each log β is the constant λβ, whatever the data, so SGD with momentum μ moves
+/// every log β down by about lr·λβ/(1 − μ) per step, and the cross-entropy's push back vanishes
+/// as β → 0 (s₀ → x/2 stops depending on β). Over a run the penalty alone can lower log β by
+///     D = λβ · Σ_t lr_t / (1 − μ).
+/// Short calibration runs cannot see this — 2 epochs of 10,000 images at λβ = 10⁻¹ keep β near 1,
+/// 5 epochs of 60,000 drive it to 0 and the activations' numerics to NaN — so the rule bounds D
+/// by the paper's own: λβ = 10⁻⁴ over its 200-epoch CIFAR-100 schedule (391 steps per epoch, lr
+/// 0.1 with ×0.1 at epochs 150 and 175, μ = 0.9) gives D ≈ 6.0. The calibrated λβ is the largest
+/// grid weight within the tolerance that also keeps D ≤ that.
+public enum PenaltyDrift {
+    /// Σ_t lr_t/(1 − μ) over a run of `config` on `trainCount` images (SGD; 1 for other optimisers' scale).
+    public static func stepSum(_ config: TrainConfig, trainCount: Int) -> Double {
+        let images = min(config.trainSubset ?? trainCount, trainCount)
+        let steps = Double((images + config.batchSize - 1) / max(config.batchSize, 1))
+        let schedule = (0..<config.epochs).map { Double(MultiStepSchedule.paper(base: 1, epochs: config.epochs).learningRate(epoch: $0)) }
+        let rates: [Double]
+        switch config.schedule {
+        case .multistep: rates = schedule.map { $0 * Double(config.learningRate) }
+        case .cosine: rates = (0..<config.epochs).map { Double(CosineSchedule(base: config.learningRate, epochs: config.epochs).learningRate(epoch: $0)) }
+        case .constant: rates = [Double](repeating: Double(config.learningRate), count: config.epochs)
+        }
+        let momentum = config.optimizer == .sgd ? Double(config.momentum) : 0
+        return steps * rates.reduce(0, +) / max(1 - momentum, 1e-3)
+    }
+
+    /// D of the paper's own setting: λβ = 10⁻⁴ over 200 epochs of CIFAR-100 (50,000 images,
+    /// batch 128, lr 0.1, multistep, momentum 0.9).
+    public static var paperDrift: Double {
+        var c = TrainConfig()
+        c.epochs = 200
+        c.batchSize = 128
+        c.learningRate = 0.1
+        c.momentum = 0.9
+        c.schedule = .multistep
+        c.optimizer = .sgd
+        return 1e-4 * stepSum(c, trainCount: 50_000)
+    }
+
+    /// The largest λβ whose drift over a run of `config` stays within the paper's.
+    public static func maximumBetaWeight(for config: TrainConfig, trainCount: Int) -> Float {
+        Float(paperDrift / max(stepSum(config, trainCount: trainCount), 1e-12))
+    }
 }
 
 /// The paper's selection rule (appendix E): "the largest regularizing constants that did not
@@ -137,10 +184,11 @@ public struct WeightCalibration: Codable, Sendable, Equatable {
 /// Standard's minus the tolerance. When none qualifies, the smallest weight of the grid (the
 /// paper's own value) is kept and the calibration says so.
 public enum CalibrationRule {
+    /// `cap`: the largest weight allowed at all (``PenaltyDrift`` for the LCNN penalty).
     public static func choose(_ points: [(weight: Float, accuracy: Double)], reference: Double,
-                              tolerance: Double) -> (weight: Float, withinTolerance: Bool)? {
+                              tolerance: Double, cap: Float = .infinity) -> (weight: Float, withinTolerance: Bool)? {
         guard let smallest = points.map(\.weight).min() else { return nil }
-        let kept = points.filter { $0.accuracy >= reference - tolerance }
+        let kept = points.filter { $0.accuracy >= reference - tolerance && $0.weight <= cap }
         guard let largest = kept.map(\.weight).max() else { return (smallest, false) }
         return (largest, true)
     }
@@ -169,7 +217,11 @@ public struct CalibrationResult: Codable, Sendable, Equatable {
         var text = "Short runs: the first \(s.trainSubset) training images, \(s.epochs) epoch\(s.epochs == 1 ? "" : "s") with the "
             + "protocol's loop, seed \(seed); accuracy on \(s.validationCount) held-out training images (95 % Wilson interval); "
             + "G1 and C(x) means on \(s.samples) of them. Rule (paper appendix E): the largest weight whose accuracy is at "
-            + "least Standard's minus \(Self.points(s.tolerance)) point\(s.tolerance == 0.01 ? "" : "s").\n\n"
+            + "least Standard's minus \(Self.points(s.tolerance)) point\(s.tolerance == 0.01 ? "" : "s")"
+            + (weights.compactMap(\.cap).first.map {
+                ", and for LCNN at most \(Self.weight($0)): the penalty-drift bound of the run's length (λβ·Σ lr/(1 − μ) ≤ the paper's own, "
+                    + String(format: "%.1f", PenaltyDrift.paperDrift) + ")"
+            } ?? "") + ".\n\n"
         text += "| method | weight | accuracy | G1 | C(x) | s | chosen |\n|---|---:|---:|---:|---:|---:|---|\n"
         func row(_ name: String, _ p: CalibrationPoint, _ mark: String) -> String {
             p.diverged.map { reason in

@@ -61,7 +61,8 @@ public struct CalibrationRunner {
                 let point = try previous.first { $0.weight == value }
                     ?? shortRun(weight.method, weight: (weight, value), train: train, validation: validation)
                 points.append(point)
-                result.weights = result.weights.filter { $0.weight != weight } + [Self.decide(weight, points, result)]
+                result.weights = result.weights.filter { $0.weight != weight }
+                    + [Self.decide(weight, points, result, cap: weight == .lcnn ? PenaltyDrift.maximumBetaWeight(for: base, trainCount: train.count) : nil)]
                 try save(result)
             }
         }
@@ -69,11 +70,17 @@ public struct CalibrationRunner {
         return result
     }
 
-    static func decide(_ weight: CalibratedWeight, _ points: [CalibrationPoint], _ result: CalibrationResult) -> WeightCalibration {
+    /// The rule's choice; `cap` (the LCNN penalty's drift bound for the full run) excludes larger weights.
+    static func decide(_ weight: CalibratedWeight, _ points: [CalibrationPoint], _ result: CalibrationResult,
+                       cap: Float? = nil) -> WeightCalibration {
         let choice = CalibrationRule.choose(points.compactMap { p in p.weight.map { ($0, p.accuracy) } },
-                                            reference: result.reference.accuracy, tolerance: result.settings.tolerance)
+                                            reference: result.reference.accuracy, tolerance: result.settings.tolerance,
+                                            cap: cap ?? .infinity)
+        let uncapped = CalibrationRule.choose(points.compactMap { p in p.weight.map { ($0, p.accuracy) } },
+                                              reference: result.reference.accuracy, tolerance: result.settings.tolerance)
         return WeightCalibration(weight: weight, points: points, chosen: choice?.weight ?? weight.paperValue,
-                                 withinTolerance: choice?.withinTolerance ?? false)
+                                 withinTolerance: choice?.withinTolerance ?? false,
+                                 cap: uncapped?.weight != choice?.weight ? cap : nil)
     }
 
     /// The short runs' common configuration.

@@ -20,6 +20,9 @@ public struct ReproductionOutcome: Sendable {
         public var trained: Bool
         /// Milliseconds per optimiser step of each epoch (the cost comparisons' samples).
         public var millisecondsPerStep: [Double]
+        /// Why training stopped early (a non-finite loss); the run is then measured at its last
+        /// good epoch. Nil for runs that finished.
+        public var diverged: String? = nil
     }
 
     /// The reproduction's output directory (holds `report.md`).
@@ -143,13 +146,22 @@ public final class Reproduction {
         var runs: [ReproductionOutcome.Run] = []
         for run in plan.runs {
             let dir = directory(of: run)
-            let checkpoint = try checkpointURL(in: dir)
+            let diverged = Self.divergence(in: dir)
+            let checkpoint: URL
+            if let found = try? checkpointURL(in: dir) {
+                checkpoint = found
+            } else if let diverged {
+                onEvent?(.note("[\(run.name)] \(diverged) before its first epoch ended: not measured"))
+                continue
+            } else {
+                checkpoint = try checkpointURL(in: dir)   // throws the error naming the directory
+            }
             let result = try evaluate(run, plan: plan, checkpoint: checkpoint, train: train, test: test, reuse: trained[run.name] == false)
             let metricsURL = dir.appendingPathComponent(Trainer.metricsName)
             let metrics = FileManager.default.fileExists(atPath: metricsURL.path) ? try EpochMetrics.readLines(metricsURL) : []
             runs.append(.init(name: run.name, group: run.group, summary: run.summary, config: run.config, directory: dir,
                               checkpoint: checkpoint, result: result, trained: trained[run.name] ?? true,
-                              millisecondsPerStep: metrics.compactMap(\.millisecondsPerStep)))
+                              millisecondsPerStep: metrics.compactMap(\.millisecondsPerStep), diverged: diverged))
         }
         let outcome = ReproductionOutcome(directory: outputDirectory, directoryPath: outputPath, plan: plan, runs: runs,
                                           calibration: calibration, epsilonCalibration: epsilons)
@@ -224,6 +236,10 @@ public final class Reproduction {
         let last = dir.appendingPathComponent(Trainer.lastCheckpointName)
         let storedConfigURL = dir.appendingPathComponent("config.json")
         var resume = false
+        if let diverged = Self.divergence(in: dir), (try? TrainConfig.load(from: storedConfigURL, validate: false)) == run.config {
+            onEvent?(.note("[\(run.name)] \(diverged) earlier: kept at its last good epoch; not trained again"))
+            return false
+        }
         if fm.fileExists(atPath: storedConfigURL.path), fm.fileExists(atPath: last.path) {
             let stored = try TrainConfig.load(from: storedConfigURL)
             var comparable = stored
@@ -256,9 +272,26 @@ public final class Reproduction {
         trainer.progress = trainingProgress?(run.config.epochs)
         onEvent?(.runStarted(name: run.name, index: index, of: count, startEpoch: trainer.nextEpoch, epochs: run.config.epochs))
         let start = Date()
-        let history = try trainer.run()
-        onEvent?(.runFinished(name: run.name, history: history, seconds: Date().timeIntervalSince(start)))
+        do {
+            let history = try trainer.run()
+            onEvent?(.runFinished(name: run.name, history: history, seconds: Date().timeIntervalSince(start)))
+        } catch let error as TrainingError {
+            // One run whose loss became non-finite does not end the reproduction: it is recorded,
+            // measured at its last good epoch, and reported as diverged.
+            guard case .nonFiniteLoss = error else { throw error }
+            try Data("\(error)\n".utf8).write(to: dir.appendingPathComponent(Self.divergedName), options: .atomic)
+            onEvent?(.note("[\(run.name)] \(error)"))
+        }
         return true
+    }
+
+    /// The marker `OUT/runs/<name>/diverged.txt` written when a run's loss became non-finite.
+    static let divergedName = "diverged.txt"
+
+    /// The reason a run diverged, if it did.
+    static func divergence(in dir: URL) -> String? {
+        (try? String(contentsOf: dir.appendingPathComponent(divergedName), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The number of epochs `dir/last.safetensors` holds (its `next_epoch`): the checkpoint, not

@@ -232,6 +232,11 @@ public struct ReproductionReport {
     /// How the protocol's free settings were chosen: the weight calibration and the ε sweep.
     var protocolSection: String {
         var s = "## Protocol: calibrated weights and ε (paper appendix E; SPEC S1–S2)\n\n"
+        let diverged = outcome.runs.filter { $0.diverged != nil }
+        if !diverged.isEmpty {
+            s += "**Runs that diverged** (their loss became NaN or infinite; each is measured at its last good epoch, "
+                + "which its checkpoint holds):\n\n" + diverged.map { "- \($0.name): \($0.diverged!)" }.joined(separator: "\n") + "\n\n"
+        }
         if let calibration = outcome.calibration {
             s += "### Regularisation weights\n\n" + calibration.markdown + "\n"
             s += "Chosen: " + calibration.weights.map { "\($0.weight.method.rawValue) \($0.weight.symbol) = \(CalibrationResult.weight($0.chosen))" }
