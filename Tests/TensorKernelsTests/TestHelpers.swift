@@ -1,4 +1,5 @@
 import Foundation
+import TensorKernels
 
 /// Deterministic pseudo-random floats in [-1, 1) (SplitMix64).
 struct TestRNG {
@@ -24,4 +25,12 @@ func relativeError(_ a: [Float], _ b: [Double]) -> Double {
         scale = max(scale, abs(b[i]))
     }
     return err / scale
+}
+
+/// A seed from a convolution geometry's fields, the same in every run (`hashValue` is seeded per
+/// process, so seeding with it made the data, and the rounding, differ from run to run).
+func geometrySeed(_ g: Conv2dGeometry) -> UInt64 {
+    let fields = [g.batch, g.inChannels, g.inHeight, g.inWidth, g.outChannels, g.kernelHeight, g.kernelWidth,
+                  g.strideHeight, g.strideWidth, g.paddingHeight, g.paddingWidth]
+    return fields.reduce(UInt64(1_469_598_103_934_665_603)) { ($0 ^ UInt64(bitPattern: Int64($1))) &* 1_099_511_628_211 } | 1
 }
