@@ -66,8 +66,7 @@ enum AttackBenchmarks {
                 }
             })
         }
-        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
-        let (p, a) = (median(pgdTimes), median(apgdTimes))
+        let (p, a) = (BenchmarkClock.Statistics(pgdTimes).median, BenchmarkClock.Statistics(apgdTimes).median)
         print("{\"name\": \"pgd_l2_same_gradients\", \"model\": \"smallcnn\", \"images\": \(images), \"gradient_evaluations\": \(iterations + 1), "
               + "\"ms\": \(String(format: "%.1f", p))}")
         print("{\"name\": \"apgd_ce_l2\", \"model\": \"smallcnn\", \"images\": \(images), \"iterations\": \(iterations), "

@@ -145,19 +145,23 @@ struct ProtocolCalibrationTests {
         #expect(again == result || (again.weights[0].chosen == result.weights[0].chosen && again.weights[0].points[1].diverged != nil))
     }
 
-    @Test("a run that diverges does not end the reproduction: it is reported, not measured without a checkpoint, and not retrained")
-    func divergedRun() throws {
-        let dir = TrainFixtures.temporaryDirectory("repro-diverged")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        var plan = try ReproductionPlan.small(dataset: .moons, seed: 3).only(["standard", "gradreg"])
-        plan = plan.mapConfigs {
+    /// The small plan on 200 two-moons points, 2 epochs of batch 32 at a constant lr 0.05, with `runs`.
+    static func tinyMoonsPlan(_ runs: [String]) throws -> ReproductionPlan {
+        try ReproductionPlan.small(dataset: .moons, seed: 3).only(runs).mapConfigs {
             $0.epochs = 2
             $0.moonsCount = 200
             $0.batchSize = 32
             $0.learningRate = 0.05
             $0.schedule = .constant
-            if $0.method == .gradreg { $0.objective.gradientPenaltyWeight = 1e30 }   // diverges at its first step
         }
+    }
+
+    @Test("a run that diverges does not end the reproduction: it is reported, not measured without a checkpoint, and not retrained")
+    func divergedRun() throws {
+        let dir = TrainFixtures.temporaryDirectory("repro-diverged")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var plan = try Self.tinyMoonsPlan(["standard", "gradreg"])
+        plan = plan.mapConfigs { if $0.method == .gradreg { $0.objective.gradientPenaltyWeight = 1e30 } }   // diverges at its first step
         plan.calibration = nil
         plan.evaluation = ReproductionEvaluation(samples: 16, batchSize: 16, powerIterations: 3, epsilons: [0.1, 0.2])
         var notes: [String] = []
@@ -176,14 +180,7 @@ struct ProtocolCalibrationTests {
     func tinyProtocol() throws {
         let dir = TrainFixtures.temporaryDirectory("repro-calibration")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var plan = try ReproductionPlan.small(dataset: .moons, seed: 3).only(["standard", "lcnn", "adversarial"])
-        plan = plan.mapConfigs {
-            $0.epochs = 2
-            $0.moonsCount = 200
-            $0.batchSize = 32
-            $0.learningRate = 0.05
-            $0.schedule = .constant
-        }
+        var plan = try Self.tinyMoonsPlan(["standard", "lcnn", "adversarial"])
         plan.calibration = CalibrationSettings(trainSubset: 100, validationCount: 60, epochs: 2, samples: 10, powerIterations: 2,
                                                grids: ["lcnn": [1e-4, 1e-2]])
         plan.evaluation = ReproductionEvaluation(samples: 16, batchSize: 16, powerIterations: 3, calibrateEpsilons: true, sweepSamples: 30)
