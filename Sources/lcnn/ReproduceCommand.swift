@@ -50,6 +50,10 @@ struct ReproduceCommand: ParsableCommand {
     @Option(name: .customLong("gradreg-weight"), help: "λg of GradReg; not calibrated when given.") var gradregWeight: Float?
     @Option(name: .customLong("cure-weight"), help: "λ of CURE; not calibrated when given.") var cureWeight: Float?
     @Option(help: "Calibration tolerance in accuracy points below Standard's.") var tolerance: Double = 1
+    @Option(name: .customLong("autoattack-samples"),
+            help: "Measured samples AutoAttack runs on at the claim ε (0 skips it; default 250, 50 with --small).")
+    var autoattackSamples: Int?
+    @Flag(name: .customLong("no-certify"), help: "Leave out certified accuracy.") var noCertify = false
     @Flag(name: .customLong("no-progress"), help: "Plain per-epoch lines even on a terminal.") var noProgress = false
     @Flag(name: .customLong("no-figures"), help: "Leave out the figures (Figures 1 and 2 and the geometry pictures).") var noFigures = false
     @Option(name: .customLong("figure-index"), help: "Test input the geometry pictures are drawn around.") var figureIndex = 0
@@ -100,6 +104,13 @@ struct ReproduceCommand: ParsableCommand {
             plan.calibration?.grids[weight.rawValue] = nil
             plan = plan.mapConfigsKeepingSize { weight.apply(value, to: &$0) }
         }
+        if let autoattackSamples {
+            guard autoattackSamples >= 0 else { throw ValidationError("--autoattack-samples must be ≥ 0") }
+            plan.audit = plan.audit ?? .standard
+            plan.audit?.autoAttackSamples = autoattackSamples
+        }
+        if noCertify { plan.audit?.certify = false }
+        if let audit = plan.audit, audit.autoAttackSamples == 0, !audit.certify { plan.audit = nil }
         plan = try plan.replicated(seeds: seeds)
         try plan.validate()
         return plan

@@ -150,6 +150,18 @@ public struct RobustAccuracyPoint: Sendable, Codable, Equatable {
     /// Per sample (dataset order): correct both as given and after the attack. Not written to
     /// `lcnn attack`'s JSON lines; kept in evaluation records for paired tests (McNemar).
     public var robust: SampleFlags?
+
+    public init(attack: AttackKind, epsilon: Float, samples: Int, cleanCorrect: Int, robustCorrect: Int,
+                cleanAccuracy: Double, robustAccuracy: Double, robust: SampleFlags? = nil) {
+        self.attack = attack
+        self.epsilon = epsilon
+        self.samples = samples
+        self.cleanCorrect = cleanCorrect
+        self.robustCorrect = robustCorrect
+        self.cleanAccuracy = cleanAccuracy
+        self.robustAccuracy = robustAccuracy
+        self.robust = robust
+    }
 }
 
 /// The result of ``robustAccuracy(model:dataset:attack:epsilons:options:batchSize:seed:)``.
@@ -255,4 +267,22 @@ private func batchSeed(_ seed: UInt64, _ b: Int) -> UInt64 {
     h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
     h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
     return h ^ (h >> 31)
+}
+
+extension RobustAccuracyPoint {
+    /// The point restricted to the first `n` samples (needs the per-sample flags; nil without
+    /// them or when `n` exceeds the samples), for comparing with an attack run on that prefix;
+    /// `cleanCorrect` is the prefix's clean count (the other attack's report knows it).
+    public func prefix(_ n: Int, cleanCorrect: Int) -> RobustAccuracyPoint? {
+        guard let flags = robust?.values, n <= flags.count else { return nil }
+        let kept = SampleFlags(Array(flags.prefix(n)))
+        var point = self
+        point.samples = n
+        point.robust = kept
+        point.robustCorrect = kept.trueCount
+        point.robustAccuracy = n == 0 ? 0 : Double(kept.trueCount) / Double(n)
+        point.cleanCorrect = cleanCorrect
+        point.cleanAccuracy = n == 0 ? 0 : Double(cleanCorrect) / Double(n)
+        return point
+    }
 }

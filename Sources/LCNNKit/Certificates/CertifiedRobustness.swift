@@ -134,6 +134,13 @@ public struct CertifiedAccuracyReport: Codable, Sendable, Equatable {
         public var accuracy: Double
         /// Per sample (dataset order): correct and certified at ε.
         public var flags: SampleFlags?
+
+        public init(epsilon: Float, certified: Int, accuracy: Double, flags: SampleFlags? = nil) {
+            self.epsilon = epsilon
+            self.certified = certified
+            self.accuracy = accuracy
+            self.flags = flags
+        }
     }
     public var samples: Int
     /// The guaranteed bounds the certificates use.
@@ -147,4 +154,13 @@ public struct CertifiedAccuracyReport: Codable, Sendable, Equatable {
     /// Median certified radius over the correctly classified samples.
     public var medianLipschitzRadius: Double
     public var medianCurvatureRadius: Double?
+}
+
+extension CertifiedAccuracyReport.Point {
+    /// The point restricted to the first `n` samples (nil without per-sample flags).
+    public func prefix(_ n: Int) -> CertifiedAccuracyReport.Point? {
+        guard let values = flags?.values, n <= values.count else { return nil }
+        let kept = SampleFlags(Array(values.prefix(n)))
+        return .init(epsilon: epsilon, certified: kept.trueCount, accuracy: n == 0 ? 0 : Double(kept.trueCount) / Double(n), flags: kept)
+    }
 }

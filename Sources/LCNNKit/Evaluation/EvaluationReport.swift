@@ -63,12 +63,29 @@ public struct EvaluationReport {
             for report in [r.pgd, r.fgsm].compactMap({ $0 }) {
                 out += RobustnessSanityCheck.checks(report).map { (r.label, $0) }
             }
+            if let aa = r.autoAttack { out += autoAttackChecks(aa, r).map { (r.label, $0) } }
             guard let c = r.certified, let pgd = r.pgd else { continue }
             for (point, empirical) in zip(c.bestPoints, pgd.points) where point.epsilon == empirical.epsilon {
                 out.append((r.label, .certifiedBelowEmpirical(certified: point, empirical: empirical, certificate: "best")))
             }
         }
         return out
+    }
+
+    /// AutoAttack's checks on the samples it ran on (a prefix of PGD's): robust ≤ clean,
+    /// AutoAttack ≤ PGD, and certified ≤ AutoAttack.
+    func autoAttackChecks(_ aa: RobustAccuracyReport, _ r: EvaluationResult) -> [RobustnessSanityCheck] {
+        var checks = RobustnessSanityCheck.checks(aa).filter { !$0.name.hasSuffix("non-increasing in ε") || aa.points.count > 1 }
+        for point in aa.points {
+            let same = { (e: Float) in Swift.abs(e - point.epsilon) < 1e-6 }
+            if let pgd = r.pgd?.points.first(where: { same($0.epsilon) })?.prefix(point.samples, cleanCorrect: aa.cleanCorrect) {
+                checks.append(.atMost(point, pgd))
+            }
+            if let certified = r.certified?.bestPoints.first(where: { same($0.epsilon) })?.prefix(point.samples) {
+                checks.append(.certifiedBelowEmpirical(certified: certified, empirical: point, certificate: "best"))
+            }
+        }
+        return checks
     }
 
     /// Certified ℓ2 accuracy per ε beside ℓ2-PGD robust accuracy, with the guaranteed bounds.

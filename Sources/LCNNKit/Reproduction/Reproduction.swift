@@ -156,7 +156,8 @@ public final class Reproduction {
             } else {
                 checkpoint = try checkpointURL(in: dir)   // throws the error naming the directory
             }
-            let result = try evaluate(run, plan: plan, checkpoint: checkpoint, train: train, test: test, reuse: trained[run.name] == false)
+            var result = try evaluate(run, plan: plan, checkpoint: checkpoint, train: train, test: test, reuse: trained[run.name] == false)
+            try audit(run, plan: plan, checkpoint: checkpoint, test: test, result: &result)
             let metricsURL = dir.appendingPathComponent(Trainer.metricsName)
             let metrics = FileManager.default.fileExists(atPath: metricsURL.path) ? try EpochMetrics.readLines(metricsURL) : []
             runs.append(.init(name: run.name, group: run.group, summary: run.summary, config: run.config, directory: dir,

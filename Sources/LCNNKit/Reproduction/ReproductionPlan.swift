@@ -136,10 +136,12 @@ public struct ReproductionPlan: Codable, Sendable, Equatable {
     public var calibration: CalibrationSettings?
     /// Replicates of every run (`--seeds`).
     public var seeds: Int
+    /// AutoAttack and certified accuracy beside Table 2 (nil: not measured).
+    public var audit: ReproductionAudit?
 
     public init(dataset: DatasetName, dataDirectory: String?, architecture: Architecture, size: Size, seed: UInt64,
                 runs: [ReproductionRun], evaluation: ReproductionEvaluation, checkpoint: ReproductionCheckpoint = .last,
-                calibration: CalibrationSettings? = nil, seeds: Int = 1) {
+                calibration: CalibrationSettings? = nil, seeds: Int = 1, audit: ReproductionAudit? = nil) {
         self.dataset = dataset
         self.dataDirectory = dataDirectory
         self.architecture = architecture
@@ -150,6 +152,7 @@ public struct ReproductionPlan: Codable, Sendable, Equatable {
         self.checkpoint = checkpoint
         self.calibration = calibration
         self.seeds = seeds
+        self.audit = audit
     }
 
     /// The run names of the protocol, in the order they run (Standard first: it is the reference
@@ -221,7 +224,8 @@ public struct ReproductionPlan: Codable, Sendable, Equatable {
             calibration = CalibrationSettings(trainSubset: 600, validationCount: 300, epochs: 30, samples: 100, powerIterations: 10)
         }
         return ReproductionPlan(dataset: dataset, dataDirectory: dataDirectory, architecture: base.architecture, size: .default,
-                                seed: seed, runs: protocolRuns(base: base), evaluation: evaluation, calibration: calibration)
+                                seed: seed, runs: protocolRuns(base: base), evaluation: evaluation, calibration: calibration,
+                                audit: .standard)
     }
 
     /// A small version for CI and smoke tests: the first 6,000 training images for 5 epochs,
@@ -232,6 +236,7 @@ public struct ReproductionPlan: Codable, Sendable, Equatable {
     public static func small(dataset: DatasetName = .fashionMNIST, dataDirectory: String? = nil, seed: UInt64 = 0) -> ReproductionPlan {
         var plan = standardSize(dataset: dataset, dataDirectory: dataDirectory, seed: seed)
         plan.size = .small
+        plan.audit = .small
         plan.evaluation.samples = 200
         plan.evaluation.powerIterations = 10
         plan.evaluation.sweepSamples = 200

@@ -132,7 +132,9 @@ public struct ReproductionReport {
         s += "Paper (CIFAR-100) at ε = 0.1: Standard 37.55%, LCNN 39.72%, GradReg 61.06%, LCNN+GradReg 63.36%, CURE 61.28%, "
             + "softplus+WD 38.04%, adversarial 64.70%. This run's grid is calibrated to its data (see the protocol section): "
             + "ε = \(plan.evaluation.claimEpsilon) plays the role of the paper's 0.1.\n\n"
+        s += auditSection
         s += "## FGSM (ℓ∞) robust accuracy (`000`, Table 8)\n\n" + robustTable(\.fgsm) + "\n"
+        s += sanitySection
 
         s += "## Table 3 — train–test discrepancy |g(test) − g(train)| / g(test) (paper §5.4)\n\n" + tables.table3 + "\n\n"
         s += "Paper (Table 3): G1 11.33–21.82, G2 10.43–12.28, C 0.017–0.146. The claims section tests the ordering with a "
