@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 /// The CPU kernels and the tensor loops are compiled for the machine that builds them: without
@@ -8,6 +9,15 @@ let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", "native"]),
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
+
+/// Open MPI is opt-in (README "Running on a cluster"): `LCNN_MPI=1 swift build` adds the system
+/// library `CMPI` (Debian: libopenmpi-dev) and the `LCNNMPI` binding, and links them into
+/// `lcnn`, whose `--distributed` flag then runs under `mpirun`. The default build needs no MPI.
+let withMPI = ProcessInfo.processInfo.environment["LCNN_MPI"] == "1"
+let mpiTargets: [Target] = withMPI ? [
+    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+    .target(name: "LCNNMPI", dependencies: ["CMPI", "LCNNKit"]),
+] : []
 
 let package = Package(
     name: "LCNN",
@@ -37,7 +47,7 @@ let package = Package(
             dependencies: [
                 "TensorCore", "TensorKernels", "NN", "Datasets", "Plotting", "LCNNKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ] + (withMPI ? ["LCNNMPI"] : [])),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "_TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "_TestSupport"]),
@@ -45,5 +55,5 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "LCNNKitTests", dependencies: ["LCNNKit", "NN", "Datasets", "TensorCore", "Plotting", "_TestSupport"]),
         .testTarget(name: "LCNNCommandTests", dependencies: ["lcnn", "LCNNKit", "NN"]),
-    ]
+    ] + mpiTargets
 )

@@ -42,8 +42,20 @@ struct AttackCommand: ParsableCommand {
     @Flag(help: ArgumentHelp("Also run the cross-checks of the evaluation: the attack at a radius that reaches any input, PGD beside APGD/AutoAttack, Square beside a white-box attack.",
                              discussion: "The checks inside the table (robust ≤ clean, non-increasing in ε) always run. Checks go to stderr; the status is 3 when one fails."))
     var sanity = false
+    @Flag(help: DistributedLaunch.help) var distributed = false
 
+    /// With `--distributed`, every process attacks its part of the samples
+    /// (``ShardedMeasurement``) and rank 0 prints and writes the results.
     func run() throws {
+        let communicator = try DistributedLaunch.communicator(distributed)
+        var failed = 0
+        try DistributedLaunch.run(communicator, command: "lcnn attack") { failed = try run(communicator) }
+        if failed > 0 { throw ExitCode(3) }
+    }
+
+    /// Runs the attacks; on rank 0 prints and writes the results, and returns the number of
+    /// failed sanity checks.
+    func run(_ communicator: any Communicator) throws -> Int {
         let model = try CheckpointModel(url: URL(fileURLWithPath: checkpoint))
         let eps = try EvalCommand.parseEpsilons(epsilons)
         let (_, test) = try model.loadData(dataset: dataset, data: data)
@@ -57,16 +69,17 @@ struct AttackCommand: ParsableCommand {
                                   + "\(test.name) has \(test.classes): use apgd-ce or autoattack, which skips APGD-T")
         }
         let subset = test.prefix(samples)
-        func evaluate(_ kind: AttackKind, _ radii: [Float]) -> RobustAccuracyReport {
-            robustAccuracy(model: model.model, dataset: subset, attack: kind, epsilons: radii, options: options,
-                           batchSize: batchSize, seed: seed)
+        let sharded = ShardedMeasurement(communicator: communicator, batchSize: batchSize)
+        func evaluate(_ kind: AttackKind, _ radii: [Float]) throws -> RobustAccuracyReport? {
+            try sharded.robustAccuracy(model: model.model, dataset: subset, attack: kind, epsilons: radii, options: options, seed: seed)
         }
-        let report = evaluate(attack, eps)
+        let report = try evaluate(attack, eps)
+        let crossChecks = sanity ? try crossChecks(report, epsilons: eps, evaluate: evaluate, inputSize: test.sampleShape.reduce(1, *)) : []
+        guard let report else { return 0 }
         let lines = report.jsonLines()
         lines.forEach { print($0) }
         if let m = report.meanMinimalPerturbation { print("{\"mean_minimal_perturbation\": \(m)}") }
-        var checks = RobustnessSanityCheck.checks(report)
-        if sanity { checks += crossChecks(report, evaluate: evaluate, inputSize: test.sampleShape.reduce(1, *)) }
+        let checks = RobustnessSanityCheck.checks(report) + crossChecks
         let text = checks.map(\.line).joined(separator: "\n") + "\n"
         FileHandle.standardError.write(Data(text.utf8))
         if let out {
@@ -78,28 +91,27 @@ struct AttackCommand: ParsableCommand {
         let failed = checks.filter { !$0.passed }.count
         if failed > 0 {
             FileHandle.standardError.write(Data("SANITY CHECKS FAILED: \(failed) of \(checks.count); the robust accuracies above are not trustworthy\n".utf8))
-            throw ExitCode(3)
         }
+        return failed
     }
 
     /// The cross-checks of `--sanity`: the attack at a radius that reaches every input of
     /// [0, 1]^d (ℓ∞ 1, ℓ2 √d) must break nearly everything; APGD and AutoAttack must not leave
     /// significantly more samples robust than PGD; Square (black-box) must not break
-    /// significantly more than a white-box attack.
-    func crossChecks(_ report: RobustAccuracyReport, evaluate: (AttackKind, [Float]) -> RobustAccuracyReport,
-                     inputSize: Int) -> [RobustnessSanityCheck] {
+    /// significantly more than a white-box attack. Every process runs the attacks (their
+    /// reports, like `report`, exist on rank 0 alone, which builds the checks).
+    func crossChecks(_ report: RobustAccuracyReport?, epsilons eps: [Float], evaluate: (AttackKind, [Float]) throws -> RobustAccuracyReport?,
+                     inputSize: Int) throws -> [RobustnessSanityCheck] {
         var checks: [RobustnessSanityCheck] = []
-        if attack != .deepfool, let large = evaluate(attack, [attack.norm == .linf ? 1 : Float(inputSize).squareRoot()]).points.first {
+        if attack != .deepfool, let large = try evaluate(attack, [attack.norm == .linf ? 1 : Float(inputSize).squareRoot()])?.points.first {
             checks.append(.vanishes(large))
         }
         let family: [AttackKind] = [.apgdCEL2, .apgdCELinf, .apgdTL2, .apgdTLinf, .autoattackL2, .autoattackLinf]
-        let eps = report.points.map(\.epsilon)
-        if family.contains(attack) {
-            let pgd = evaluate(attack.norm == .linf ? .pgdLinf : .pgdL2, eps)
+        if family.contains(attack), let pgd = try evaluate(attack.norm == .linf ? .pgdLinf : .pgdL2, eps), let report {
             checks += zip(report.points, pgd.points).map { RobustnessSanityCheck.atMost($0, $1) }
         }
-        if !attack.isBlackBox && attack != .deepfool && attack != .fgsmL2 && attack != .fgsmLinf {
-            let square = evaluate(attack.norm == .linf ? .squareLinf : .squareL2, eps)
+        if !attack.isBlackBox && attack != .deepfool && attack != .fgsmL2 && attack != .fgsmLinf,
+           let square = try evaluate(attack.norm == .linf ? .squareLinf : .squareL2, eps), let report {
             checks += zip(square.points, report.points).map { RobustnessSanityCheck.noGradientMasking(blackBox: $0, whiteBox: $1) }
         }
         return checks

@@ -35,6 +35,7 @@ struct EvalCommand: ParsableCommand {
         @Flag(help: "Also certify ℓ2 robustness at each ε: Lipschitz-margin and curvature certificates from guaranteed bounds of the model.") var certify = false
         @Option(help: "Seed of the random starts and directions.") var seed: UInt64 = 0
         @Option(help: "Output directory for eval.jsonl, eval.csv and tables.md.") var out: String?
+        @Flag(help: DistributedLaunch.help) var distributed = false
     }
 
     @OptionGroup var shared: Shared
@@ -71,16 +72,31 @@ struct EvalCommand: ParsableCommand {
         return values.map { $0! }
     }
 
+    /// With `--distributed`, every process measures its part of the samples
+    /// (``ShardedMeasurement``) and rank 0 prints and writes the results.
     static func evaluate(_ a: Shared, attacks: Bool, curvature: Bool) throws {
         guard !a.checkpoint.isEmpty else { throw ValidationError("give at least one --checkpoint FILE") }
         let options = try options(a, attacks: attacks, curvature: curvature)
+        let communicator = try DistributedLaunch.communicator(a.distributed)
+        try DistributedLaunch.run(communicator, command: curvature && !attacks ? "lcnn curvature" : "lcnn eval") {
+            try evaluate(a, options: options, communicator: communicator)
+        }
+    }
+
+    static func evaluate(_ a: Shared, options: EvaluationOptions, communicator: any Communicator) throws {
         let models = try a.checkpoint.map { try CheckpointModel(url: URL(fileURLWithPath: $0)) }
         let (train, test) = try models[0].loadData(dataset: a.dataset, data: a.data)
         var results: [EvaluationResult] = []
         for m in models {
-            print("evaluating \(m.label) from \(m.url.lastPathComponent) on \(test.name) (\(min(a.samples, test.count)) samples)…")
-            results.append(try Evaluation.evaluate(m, train: train, test: test, options: options))
+            if communicator.isRoot {
+                print("evaluating \(m.label) from \(m.url.lastPathComponent) on \(test.name) (\(min(a.samples, test.count)) samples"
+                      + (communicator.size > 1 ? " over \(communicator.size) processes" : "") + ")…")
+            }
+            if let result = try Evaluation.evaluate(m, train: train, test: test, options: options, communicator: communicator) {
+                results.append(result)
+            }
         }
+        guard communicator.isRoot else { return }
         let report = EvaluationReport(results)
         print(report.markdown)
         if let out = a.out {

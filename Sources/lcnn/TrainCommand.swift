@@ -73,6 +73,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output directory for checkpoints and metrics.") var out: String?
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
     @Flag(name: .customLong("no-progress"), help: "Plain per-epoch lines even on a terminal.") var noProgress = false
+    @Flag(help: DistributedLaunch.help) var distributed = false
 
     /// The configuration these options describe (on top of --config, if given).
     func makeConfig() throws -> TrainConfig {
@@ -143,6 +144,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         // Errors propagate: ArgumentParser prints their description and exits with status 1.
+        let communicator = try DistributedLaunch.communicator(distributed)
+        try DistributedLaunch.run(communicator, command: "lcnn train") {
             var c = try makeConfig()
             let outURL = out.map { URL(fileURLWithPath: $0) }
             if resume {
@@ -154,16 +157,20 @@ struct TrainCommand: ParsableCommand {
             let (train, test) = try c.dataset.load(directory: c.dataDirectory, seed: c.seed, moonsCount: c.moonsCount,
                                                    moonsNoise: c.moonsNoise, moonsLabelNoise: c.moonsLabelNoise)
             let trainer = try Trainer(config: c, train: train, test: test, outputDirectory: outURL)
+            trainer.communicator = communicator
             if resume {
                 try trainer.resume()
                 for warning in trainer.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
             }
+            guard communicator.isRoot else { _ = try trainer.run(); return }   // rank 0 speaks for the job
             trainer.progress = TrainingProgress(totalEpochs: c.epochs, isTerminal: noProgress ? false : nil)
             print("training \(c.architecture.rawValue) (\(trainer.modelConfig.lcnn ? "LCNN" : "standard") form, "
                   + "\(trainer.model.parameterCount) parameters) by \(c.method.rawValue) on \(train.name) "
                   + "(\(trainer.train.count) train / \(trainer.test.count) test)"
-                  + (trainer.nextEpoch > 0 ? ", resuming at epoch \(trainer.nextEpoch + 1)" : ""))
+                  + (trainer.nextEpoch > 0 ? ", resuming at epoch \(trainer.nextEpoch + 1)" : "")
+                  + (communicator.size > 1 ? ", data-parallel over \(communicator.size) processes" : ""))
             try trainer.run()
             if let outURL { print("checkpoints and metrics in \(outURL.path)") }
+        }
     }
 }

@@ -204,11 +204,13 @@ public struct RobustAccuracyReport: Sendable, Codable, Equatable {
 /// Randomness: batch b draws PGD's random start from a generator seeded by (seed, b), reseeded
 /// for every ε, so all radii share one random start direction (ε-scaled) and a run is
 /// reproducible. DeepFool runs once per batch; a sample counts as broken at ε when it succeeded
-/// with ‖δ‖₂ ≤ ε.
+/// with ‖δ‖₂ ≤ ε. With `firstBatch` = k, batch b is seeded as batch k + b: `dataset` is then the
+/// part of a larger set that starts at its batch k, attacked as in the whole set.
 public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKind = .pgdL2,
                            epsilons: [Float] = AttackKind.paperEpsilons, options: AttackOptions = .init(),
-                           batchSize: Int = 256, seed: UInt64 = 0) -> RobustAccuracyReport {
+                           batchSize: Int = 256, seed: UInt64 = 0, firstBatch: Int = 0) -> RobustAccuracyReport {
     precondition(batchSize > 0, "robustAccuracy: batchSize must be positive")
+    precondition(firstBatch >= 0, "robustAccuracy: firstBatch must be non-negative")
     precondition(epsilons.allSatisfy { $0 >= 0 }, "robustAccuracy: ε must be non-negative")
     let classifier: Classifier = { x in inference { model(x) } }
     let loader = DataLoader(dataset: dataset, batchSize: batchSize, shuffle: false)
@@ -222,7 +224,7 @@ public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKin
         let predicted = withoutGrad { classifier(x) }.argmax(axis: -1)
         let correct = zip(predicted, y).map { $0 == $1 }
         cleanCorrect += correct.filter { $0 }.count
-        let batchSeed = batchSeed(seed, b)
+        let batchSeed = batchSeed(seed, firstBatch + b)
         if attack == .deepfool {
             let result = DeepFool(overshoot: options.deepFoolOvershoot, maxSteps: options.deepFoolMaxSteps,
                                   inputRange: options.inputRange).attack(classifier, x)
@@ -259,6 +261,40 @@ public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKin
         meanMinimalPerturbation: attack == .deepfool && !deepFoolNorms.isEmpty
             ? deepFoolNorms.reduce(0, +) / Float(deepFoolNorms.count) : nil,
         deepFoolSucceeded: attack == .deepfool ? deepFoolNorms.count : nil)
+}
+
+extension RobustAccuracyReport {
+    /// The report of consecutive parts of a set (attacked with the same settings and their
+    /// batches' global indices), in order: counts add, per-sample flags concatenate and the
+    /// accuracies are recomputed, so it equals the report of the whole set. DeepFool's mean
+    /// ‖δ‖₂ is the succeeded-weighted mean of the parts' (equal up to Float rounding).
+    public static func merged(_ parts: [RobustAccuracyReport]) -> RobustAccuracyReport {
+        precondition(!parts.isEmpty, "RobustAccuracyReport.merged: no parts")
+        var all = parts[0]
+        all.samples = parts.reduce(0) { $0 + $1.samples }
+        all.cleanCorrect = parts.reduce(0) { $0 + $1.cleanCorrect }
+        let n = all.samples
+        func fraction(_ k: Int) -> Double { n == 0 ? 0 : Double(k) / Double(n) }
+        all.cleanAccuracy = fraction(all.cleanCorrect)
+        all.points = all.points.indices.map { e in
+            var point = all.points[e]
+            let flags = parts.map { $0.points[e].robust?.values }
+            point.robust = flags.contains { $0 == nil } ? nil : SampleFlags(flags.flatMap { $0! })
+            point.samples = n
+            point.cleanCorrect = all.cleanCorrect
+            point.cleanAccuracy = all.cleanAccuracy
+            point.robustCorrect = parts.reduce(0) { $0 + $1.points[e].robustCorrect }
+            point.robustAccuracy = fraction(point.robustCorrect)
+            return point
+        }
+        if all.attack == .deepfool {
+            let succeeded = parts.reduce(0) { $0 + ($1.deepFoolSucceeded ?? 0) }
+            let total = parts.reduce(0.0) { $0 + Double($1.meanMinimalPerturbation ?? 0) * Double($1.deepFoolSucceeded ?? 0) }
+            all.deepFoolSucceeded = succeeded
+            all.meanMinimalPerturbation = succeeded > 0 ? Float(total / Double(succeeded)) : nil
+        }
+        return all
+    }
 }
 
 /// A seed for batch `b` of a run seeded with `seed` (SplitMix64 finaliser).

@@ -62,6 +62,14 @@ public struct EvaluationOptions: Sendable {
 public enum Evaluation {
     public static func evaluate(_ checkpoint: CheckpointModel, train: Dataset, test: Dataset,
                                 options: EvaluationOptions) throws -> EvaluationResult {
+        try evaluate(checkpoint, train: train, test: test, options: options, communicator: SingleProcess())!
+    }
+
+    /// The same, with the per-sample measurements (test accuracy, G1–G5, attacks) sharded over
+    /// the processes of `communicator` (``ShardedMeasurement``): the result on rank 0, nil on
+    /// the others. Certification and the bound run on rank 0 alone.
+    public static func evaluate(_ checkpoint: CheckpointModel, train: Dataset, test: Dataset,
+                                options: EvaluationOptions, communicator: any Communicator) throws -> EvaluationResult? {
         try checkpoint.checkInput(sampleShape: test.sampleShape, dataset: test.name)
         let model = checkpoint.model
         let testSubset = test.prefix(options.samples), trainSubset = train.prefix(options.samples)
@@ -69,32 +77,33 @@ public enum Evaluation {
             powerIteration: HessianPowerIteration(iterations: options.powerIterations, tolerance: options.tolerance, seed: options.seed),
             hutchinson: options.frobenius ? HutchinsonFrobenius(samples: 10, seed: options.seed) : nil,
             robustness: options.gradientRobustness ? GradientRobustness(seed: options.seed) : nil)
-        let correct = SampleFlags(Trainer.evaluatePerSample(model, on: test).correct)
+        let sharded = ShardedMeasurement(communicator: communicator, batchSize: options.batchSize)
+        let correct = try ShardedMeasurement(communicator: communicator, batchSize: 500).correct(model: model, dataset: test)
+        let testCurvature = options.curvature
+            ? try sharded.curvature(model: model, dataset: testSubset, measurement: measurement) : nil
+        let trainCurvature = options.curvature && options.discrepancy
+            ? try sharded.curvature(model: model, dataset: trainSubset, measurement: measurement) : nil
+        var attackOptions = AttackOptions()
+        attackOptions.inputRange = test.images.rank == 4 ? 0...1 : nil
+        let pgd = options.robustness
+            ? try sharded.robustAccuracy(model: model, dataset: testSubset, attack: .pgdL2, epsilons: options.epsilons,
+                                         options: attackOptions, seed: options.seed) : nil
+        let fgsm = options.fgsm
+            ? try sharded.robustAccuracy(model: model, dataset: testSubset, attack: .fgsmLinf,
+                                         epsilons: options.fgsmEpsilons ?? options.epsilons, options: attackOptions,
+                                         seed: options.seed) : nil
+        guard communicator.isRoot, let correct else { return nil }
         var result = EvaluationResult(
             label: checkpoint.label, checkpoint: checkpoint.url.path, dataset: test.name,
             testAccuracy: Double(correct.trueCount) / Double(max(correct.count, 1)), testCorrect: correct,
             curvatureBound: 0, logCurvatureBound: 0)
-        if options.curvature {
-            result.test = CurvatureSummary.evaluate(model: model, dataset: testSubset, batchSize: options.batchSize,
-                                                    measurement: measurement)
-            if options.discrepancy, let testSummary = result.test {
-                let trainSummary = CurvatureSummary.evaluate(model: model, dataset: trainSubset, batchSize: options.batchSize,
-                                                             measurement: measurement)
-                result.train = trainSummary
-                result.discrepancy = TrainTestDiscrepancy(train: trainSummary, test: testSummary)
-            }
+        result.test = testCurvature
+        result.train = trainCurvature
+        if let testCurvature, let trainCurvature {
+            result.discrepancy = TrainTestDiscrepancy(train: trainCurvature, test: testCurvature)
         }
-        let imageRange: ClosedRange<Float>? = test.images.rank == 4 ? 0...1 : nil
-        var attackOptions = AttackOptions()
-        attackOptions.inputRange = imageRange
-        if options.robustness {
-            result.pgd = robustAccuracy(model: model, dataset: testSubset, attack: .pgdL2, epsilons: options.epsilons,
-                                        options: attackOptions, batchSize: options.batchSize, seed: options.seed)
-        }
-        if options.fgsm {
-            result.fgsm = robustAccuracy(model: model, dataset: testSubset, attack: .fgsmLinf, epsilons: options.fgsmEpsilons ?? options.epsilons,
-                                         options: attackOptions, batchSize: options.batchSize, seed: options.seed)
-        }
+        result.pgd = pgd
+        result.fgsm = fgsm
         if options.certify {
             result.certified = CertifiedRobustness(model: model, inputShape: checkpoint.modelConfig.inputShape)
                 .evaluate(model: model, dataset: testSubset, epsilons: options.epsilons, batchSize: options.batchSize)

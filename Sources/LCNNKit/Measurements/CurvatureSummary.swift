@@ -34,23 +34,71 @@ public struct CurvatureSummary: Codable, Sendable, Equatable {
         public var curvature: [Float]
     }
 
+    /// The per-sample values of measured batches that a summary is built from, in dataset
+    /// order. Codable, so that parts measured by different processes can be gathered; the
+    /// parts of consecutive batch ranges, ``concatenated(_:)`` in order, equal the values of
+    /// the whole range.
+    public struct Values: Codable, Sendable, Equatable {
+        /// G1, G2, G3.
+        public var gradientNorm: [Float] = [], spectralNorm: [Float] = [], curvature: [Float] = []
+        /// G4, when measured.
+        public var frobeniusNorm: [Float]?
+        /// G5 per noise level: each batch's `draws × batch` ratios, batch after batch.
+        public var robustnessRatios: [[Float]]?
+        public var convergedCount = 0
+        /// `Σᵢ ℓ(xᵢ)` of each batch, in order.
+        public var batchLosses: [Float] = []
+
+        public init(batches: [CurvatureMeasurement.Batch], measurement: CurvatureMeasurement) {
+            gradientNorm = batches.flatMap(\.gradientNorm)
+            spectralNorm = batches.flatMap(\.spectralNorm)
+            curvature = batches.flatMap(\.curvature)
+            if measurement.hutchinson != nil { frobeniusNorm = batches.flatMap { $0.frobeniusNorm ?? [] } }
+            if let r = measurement.robustness {
+                robustnessRatios = (0..<r.levels).map { level in batches.flatMap { $0.robustnessRatios?[level] ?? [] } }
+            }
+            convergedCount = batches.reduce(0) { $0 + $1.power.convergedCount }
+            batchLosses = batches.map(\.summedLoss)
+        }
+
+        /// The values of consecutive parts, in order.
+        public static func concatenated(_ parts: [Values]) -> Values {
+            var all = Values(batches: [], measurement: CurvatureMeasurement())
+            for p in parts {
+                all.gradientNorm += p.gradientNorm
+                all.spectralNorm += p.spectralNorm
+                all.curvature += p.curvature
+                if let f = p.frobeniusNorm { all.frobeniusNorm = (all.frobeniusNorm ?? []) + f }
+                if let r = p.robustnessRatios {
+                    all.robustnessRatios = zip(all.robustnessRatios ?? r.map { _ in [] }, r).map { $0 + $1 }
+                }
+                all.convergedCount += p.convergedCount
+                all.batchLosses += p.batchLosses
+            }
+            return all
+        }
+    }
+
     /// Summarises per-sample values collected over batches.
     public init(batches: [CurvatureMeasurement.Batch], measurement: CurvatureMeasurement) {
-        let g = batches.flatMap(\.gradientNorm), s = batches.flatMap(\.spectralNorm), c = batches.flatMap(\.curvature)
-        count = g.count
-        gradientNorm = MeanStd(g)
-        spectralNorm = MeanStd(s)
-        curvature = MeanStd(c)
-        convergedCount = batches.reduce(0) { $0 + $1.power.convergedCount }
-        meanLoss = count > 0 ? batches.reduce(0) { $0 + Double($1.summedLoss) } / Double(count) : 0
+        self.init(values: Values(batches: batches, measurement: measurement), measurement: measurement)
+    }
+
+    /// Summarises measured per-sample values; `meanLoss = (Σ_b Σᵢ∈b ℓ(xᵢ)) / count`, summed batch by batch.
+    public init(values v: Values, measurement: CurvatureMeasurement) {
+        count = v.gradientNorm.count
+        gradientNorm = MeanStd(v.gradientNorm)
+        spectralNorm = MeanStd(v.spectralNorm)
+        curvature = MeanStd(v.curvature)
+        convergedCount = v.convergedCount
+        meanLoss = count > 0 ? v.batchLosses.reduce(0) { $0 + Double($1) } / Double(count) : 0
         self.measurement = measurement
-        perSample = PerSampleCurvature(gradientNorm: g, spectralNorm: s, curvature: c)
-        frobeniusNorm = measurement.hutchinson == nil ? nil : MeanStd(batches.flatMap { $0.frobeniusNorm ?? [] })
+        perSample = PerSampleCurvature(gradientNorm: v.gradientNorm, spectralNorm: v.spectralNorm, curvature: v.curvature)
+        frobeniusNorm = measurement.hutchinson == nil ? nil : MeanStd(v.frobeniusNorm ?? [])
         if let r = measurement.robustness {
             let meanC = curvature.mean
             robustness = r.noiseNorms.enumerated().map { level, norm in
-                GradientRobustness.Level(noiseNorm: Double(norm),
-                                         ratio: MeanStd(batches.flatMap { $0.robustnessRatios?[level] ?? [] }),
+                GradientRobustness.Level(noiseNorm: Double(norm), ratio: MeanStd(v.robustnessRatios?[level] ?? []),
                                          theory: Double(norm) * meanC)
             }
         } else {
@@ -59,14 +107,16 @@ public struct CurvatureSummary: Codable, Sendable, Equatable {
     }
 
     /// Measures the first `count` samples of `dataset` (all when nil) in batches of `batchSize`,
-    /// with the model in evaluation mode. Batch b uses seeds offset by b, so random starts and
-    /// noise directions differ between batches yet the run is reproducible.
-    public static func evaluate(model: any Layer, dataset: Dataset, count: Int? = nil, batchSize: Int = 100,
-                                measurement: CurvatureMeasurement = CurvatureMeasurement()) -> CurvatureSummary {
+    /// with the model in evaluation mode. Batch b uses seeds offset by `firstBatch + b`, so random
+    /// starts and noise directions differ between batches yet the run is reproducible, and a
+    /// part of a set starting at batch `firstBatch` is measured as in the whole set.
+    public static func measure(model: any Layer, dataset: Dataset, count: Int? = nil, batchSize: Int = 100,
+                               measurement: CurvatureMeasurement = CurvatureMeasurement(), firstBatch: Int = 0) -> Values {
         let n = Swift.min(count ?? dataset.count, dataset.count)
-        precondition(batchSize >= 1, "CurvatureSummary.evaluate: batchSize must be ≥ 1")
+        precondition(batchSize >= 1, "CurvatureSummary.measure: batchSize must be ≥ 1")
+        precondition(firstBatch >= 0, "CurvatureSummary.measure: firstBatch must be ≥ 0")
         var batches: [CurvatureMeasurement.Batch] = []
-        var start = 0, index: UInt64 = 0
+        var start = 0, index = UInt64(firstBatch)
         while start < n {
             let end = Swift.min(n, start + batchSize)
             var m = measurement
@@ -78,7 +128,15 @@ public struct CurvatureSummary: Codable, Sendable, Equatable {
             start = end
             index += 1
         }
-        return CurvatureSummary(batches: batches, measurement: measurement)
+        return Values(batches: batches, measurement: measurement)
+    }
+
+    /// The summary of ``measure(model:dataset:count:batchSize:measurement:firstBatch:)``.
+    public static func evaluate(model: any Layer, dataset: Dataset, count: Int? = nil, batchSize: Int = 100,
+                                measurement: CurvatureMeasurement = CurvatureMeasurement(), firstBatch: Int = 0) -> CurvatureSummary {
+        CurvatureSummary(values: measure(model: model, dataset: dataset, count: count, batchSize: batchSize,
+                                         measurement: measurement, firstBatch: firstBatch),
+                         measurement: measurement)
     }
 }
 

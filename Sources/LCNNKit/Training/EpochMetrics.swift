@@ -24,6 +24,10 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     /// Optimiser steps of the epoch (nil in metrics written before it was recorded): with
     /// ``trainSeconds`` it gives the cost per step, which does not depend on the epoch's size.
     public var steps: Int?
+    /// Processes of a data-parallel run (nil for one process) and the seconds its gradient
+    /// all-reduces took in this epoch (part of ``trainSeconds``).
+    public var ranks: Int? = nil
+    public var allReduceSeconds: Double? = nil
 
     /// Milliseconds per optimiser step, when the epoch recorded its steps.
     public var millisecondsPerStep: Double? { steps.flatMap { $0 > 0 ? 1000 * trainSeconds / Double($0) : nil } }
@@ -32,6 +36,7 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
         case epoch, learningRate = "learning_rate", trainLoss = "train_loss", trainAccuracy = "train_accuracy"
         case testLoss = "test_loss", testAccuracy = "test_accuracy", terms, meanBeta = "mean_beta", meanGamma = "mean_gamma"
         case trainSeconds = "train_seconds", evalSeconds = "eval_seconds", samplesPerSecond = "samples_per_second", steps
+        case ranks, allReduceSeconds = "allreduce_seconds"
     }
 
     /// One compact JSON line.

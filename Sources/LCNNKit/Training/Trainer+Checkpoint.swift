@@ -19,7 +19,7 @@ extension Trainer {
     func saveCheckpoints(after metrics: EpochMetrics) throws {
         let improved = metrics.testAccuracy > bestTestAccuracy
         if improved { bestTestAccuracy = metrics.testAccuracy }
-        guard let dir = outputDirectory else { return }
+        guard let dir = outputDirectory, communicator.isRoot else { return }
         let due = nextEpoch >= config.epochs || Date().timeIntervalSince(lastCheckpointWrite) >= checkpointInterval
         if improved {
             // Written now when due; otherwise the weights will move on before the next write.

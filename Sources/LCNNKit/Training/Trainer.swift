@@ -36,6 +36,13 @@ public final class Trainer {
     /// 0 writes after every epoch. See ``saveCheckpoints(after:)``.
     public var checkpointInterval: TimeInterval = 1
     var lastCheckpointWrite = Date.distantPast
+    /// The processes this run is spread over (data parallelism, `--distributed`); one process
+    /// by default. With more than one, see ``DataParallelStep``: each takes its rows of every
+    /// batch, gradients are summed across processes before each optimiser step, and only rank 0
+    /// writes files.
+    public var communicator: any Communicator = SingleProcess()
+    /// Seconds spent in the gradient all-reduce during the current epoch.
+    var allReduceSeconds = 0.0
     var pendingBest: (tensors: [String: Tensor], metadata: [String: String])?
 
     public static let lastCheckpointName = "last.safetensors"
@@ -95,7 +102,8 @@ public final class Trainer {
     /// Runs the remaining epochs; returns every epoch's metrics (including those before a resume).
     @discardableResult
     public func run() throws -> [EpochMetrics] {
-        if let dir = outputDirectory, nextEpoch == 0 {
+        if communicator.size > 1 { communicator.broadcast(model.namedTensors.map(\.tensor), root: 0) }
+        if let dir = outputDirectory, nextEpoch == 0, communicator.isRoot {
             try Data(config.json().utf8).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
             try Data().write(to: dir.appendingPathComponent(Self.metricsName), options: .atomic)
         }
@@ -118,48 +126,55 @@ public final class Trainer {
         let lr = learningRate(epoch: epoch)
         optimizer.learningRate = lr
         for (i, d) in model.sublayers(of: Dropout.self).enumerated() { d.reseed(seed(0xD0 &+ UInt64(i), epoch: epoch)) }
-        var generator = SeededGenerator(seed: seed(0xADE, epoch: epoch))
+        var generator = SeededGenerator(seed: seed(0xADE, epoch: epoch) ^ DataParallelStep.streamOffset(rank: communicator.rank))
         let loader = DataLoader(dataset: train, batchSize: config.batchSize, shuffle: true, dropLast: false,
                                 seed: config.seed, augmentation: config.dataset.augmentation)
         let batches = loader.batches(epoch: epoch)
         var lossSum = 0.0, correct = 0, seen = 0
         var termSums: [String: Double] = [:]
         let start = Date()
+        allReduceSeconds = 0
+        var stepsRun = 0
         for (step, batch) in batches.enumerated() {
-            let value = training { objective.evaluate(model: model, x: batch.images, labels: batch.labels, generator: &generator) }
-            for (name, t) in value.terms {
-                let v = t.item
-                guard v.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, term: name, value: v) }
-                termSums[name, default: 0] += Double(v)
+            guard let part = DataParallelStep(batch: batch, communicator: communicator) else { continue }
+            let value = part.run { training { objective.evaluate(model: model, x: part.images, labels: part.labels, generator: &generator) } }
+            let scalars = part.globalScalars(value)
+            for (name, v) in zip(value.terms.map(\.name), scalars.terms) {
+                guard v.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, term: name, value: Float(v)) }
+                termSums[name, default: 0] += v
             }
-            let total = value.total.item
-            guard total.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, term: "total", value: total) }
+            let total = scalars.total
+            guard total.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: step, term: "total", value: Float(total)) }
             optimizer.zeroGrad()
-            value.total.backward()
+            part.backward(value.total)
+            allReduceSeconds += part.allReduceGradients(model.parameters)
             optimizer.step()
-            lossSum += Double(total)
-            correct += zip(value.logits.argmax(axis: 1), batch.labels).filter { $0 == $1 }.count
+            stepsRun += 1
+            lossSum += total
+            correct += scalars.correct
             seen += batch.count
             let elapsed = Date().timeIntervalSince(start)
             let rate = Double(seen) / max(elapsed, 1e-9)
-            progress?.step(epoch: epoch, step: step, steps: batches.count, loss: lossSum / Double(step + 1),
+            progress?.step(epoch: epoch, step: step, steps: batches.count, loss: lossSum / Double(stepsRun),
                            accuracy: Double(correct) / Double(seen), samplesPerSecond: rate,
                            secondsLeft: Double(loader.sampleCount - seen) / rate
                                + Double(config.epochs - epoch - 1) * Double(loader.sampleCount) / rate)
         }
         let trainSeconds = Date().timeIntervalSince(start)
         let evalStart = Date()
-        let (testLoss, testAccuracy) = evaluate(test)
+        let (testLoss, testAccuracy) = communicator.size > 1 ? DataParallelStep.evaluate(model, on: test, communicator: communicator)
+            : evaluate(test)
         let betas = LCNNPenalty.logBetas(of: model).map { Double(Foundation.exp($0.item)) }
         let gammas = LCNNPenalty.logGammas(of: model).map { Double(Foundation.exp($0.item)) }
         return EpochMetrics(
-            epoch: epoch, learningRate: lr, trainLoss: lossSum / Double(max(batches.count, 1)),
+            epoch: epoch, learningRate: lr, trainLoss: lossSum / Double(max(stepsRun, 1)),
             trainAccuracy: Double(correct) / Double(max(seen, 1)), testLoss: testLoss, testAccuracy: testAccuracy,
-            terms: termSums.mapValues { $0 / Double(max(batches.count, 1)) },
+            terms: termSums.mapValues { $0 / Double(max(stepsRun, 1)) },
             meanBeta: betas.isEmpty ? nil : betas.reduce(0, +) / Double(betas.count),
             meanGamma: gammas.isEmpty ? nil : gammas.reduce(0, +) / Double(gammas.count),
             trainSeconds: trainSeconds, evalSeconds: Date().timeIntervalSince(evalStart),
-            samplesPerSecond: Double(seen) / max(trainSeconds, 1e-9), steps: batches.count)
+            samplesPerSecond: Double(seen) / max(trainSeconds, 1e-9), steps: stepsRun,
+            ranks: communicator.size > 1 ? communicator.size : nil, allReduceSeconds: communicator.size > 1 ? allReduceSeconds : nil)
     }
 
     /// Mean cross-entropy and accuracy on `dataset` in evaluation mode.

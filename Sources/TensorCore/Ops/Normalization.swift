@@ -22,6 +22,10 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor, runningVar: Tensor,
         shapeMismatch("batchNorm \(name)", t.shape, x.shape, "disagree on channels (\(channels))")
     }
     let geometry = ChannelGeometry(x)
+    if training, let shard = BatchShard.applying(toBatch: x.shape[0]) {
+        return BatchNormOp.synchronized(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                        momentum: momentum, epsilon: epsilon, shard, geometry)
+    }
     if training {
         return BatchNormOp.training(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
                                     momentum: momentum, epsilon: epsilon, geometry)
@@ -72,6 +76,28 @@ enum BatchNormOp {
             }
             return Array(grads.prefix(1)) + (hasWeight ? [grads[1]] : []) + (hasBias ? [grads[2]] : [])
         }
+    }
+
+    /// Training on one replica's rows of a global batch (SyncBatchNorm): μ and σ² are sums over
+    /// every replica's rows divided by the global count, composed of recorded ops and
+    /// ``sumAcrossReplicas``, so the first and second derivatives reach every replica's inputs
+    /// as they would in one process holding the whole batch. The running statistics get the
+    /// global μ and σ² (unbiased), the same on every replica.
+    static func synchronized(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
+                             momentum: Float, epsilon: Float, _ shard: BatchShard, _ geo: ChannelGeometry) -> Tensor {
+        let count = Float(shard.globalBatch * geo.inner)
+        guard count > 1 else { invalidShape("batchNorm", x.shape, "has one value per channel in the global batch; training needs more") }
+        let mean = sumAcrossReplicas(x.sum(axes: geo.axes), shard.group) / count
+        let centered = x - mean.reshaped(to: geo.statShape)
+        let variance = sumAcrossReplicas(square(centered).sum(axes: geo.axes), shard.group) / count
+        withoutGrad {
+            runningMean.assign(runningMean * (1 - momentum) + mean * momentum)
+            runningVar.assign(runningVar * (1 - momentum) + variance * (momentum * count / (count - 1)))
+        }
+        var y = centered * (1 / sqrt(variance + epsilon)).reshaped(to: geo.statShape)
+        if let weight { y = y * weight.reshaped(to: geo.statShape) }
+        if let bias { y = y + bias.reshaped(to: geo.statShape) }
+        return y
     }
 
     /// The rule when the backward pass is recorded (double backprop): ∂x is a recorded
@@ -198,6 +224,13 @@ public func dropout(_ x: Tensor, probability p: Float, training: Bool, generator
     guard training, p > 0 else { return x }
     let mask = Tensor(uninitializedShape: x.shape)
     let keep = 1 / (1 - p)
+    // On a replica of a data-parallel step the mask is this replica's rows of the global batch's
+    // mask: the draws of the other rows are skipped, so the generator ends where one process's would.
+    let shard = BatchShard.applying(toBatch: x.shape[0])
+    let perRow = x.shape[0] == 0 ? 0 : x.count / x.shape[0]
+    func skip(_ rows: Int) { for _ in 0..<(rows * perRow) { _ = generator.nextUniform() } }
+    if let shard { skip(shard.rows.lowerBound) }
     for i in 0..<x.count { mask.storage.pointer[i] = generator.nextUniform() >= p ? keep : 0 }
+    if let shard { skip(shard.globalBatch - shard.rows.upperBound) }
     return x * mask
 }
