@@ -47,7 +47,8 @@ let package = Package(
             dependencies: [
                 "TensorCore", "TensorKernels", "NN", "Datasets", "Plotting", "LCNNKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ] + (withMPI ? ["LCNNMPI"] : [])),
+            ] + (withMPI ? ["LCNNMPI"] : []),
+            swiftSettings: withMPI ? [.define("LCNN_MPI")] : []),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "_TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TensorCore", "_TestSupport"]),

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark suite; prints one JSON object per line.",
-        subcommands: [Kernels.self, Train.self, Methods.self, Curvature.self, Attack.self, Peers.self])
+        subcommands: [Kernels.self, Train.self, Methods.self, Curvature.self, Attack.self, Peers.self, AllReduceBench.self])
 
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import LCNNKit
 import TensorKernels
-#if canImport(LCNNMPI)
+#if LCNN_MPI
 import LCNNMPI
 #endif
 
@@ -14,7 +14,7 @@ enum DistributedLaunch {
     /// The communicator of this process: MPI's world with `--distributed`, else one process.
     static func communicator(_ distributed: Bool) throws -> any Communicator {
         guard distributed else { return SingleProcess() }
-        #if canImport(LCNNMPI)
+        #if LCNN_MPI
         let communicator = try MPICommunicator()
         shareCores(ranks: communicator.size)
         return communicator
@@ -47,7 +47,7 @@ enum DistributedLaunch {
             guard communicator.size > 1 else { throw error }
             communicator.abort("\(command): \(error)")
         }
-        #if canImport(LCNNMPI)
+        #if LCNN_MPI
         (communicator as? MPICommunicator)?.finalize()
         #endif
     }

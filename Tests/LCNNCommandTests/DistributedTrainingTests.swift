@@ -67,9 +67,9 @@ struct DistributedTrainingTests {
     func sameWeightsSmallCNN() throws {
         let data = Self.temporaryDirectory("idx")
         defer { try? FileManager.default.removeItem(at: data) }
-        try TinyIDX.write(to: data, train: 64, test: 32)
+        try TinyIDX.write(to: data, train: 32, test: 16)
         let (one, two) = try Self.trainBoth("cnn", ["--dataset", "mnist", "--data", data.path, "--method", "lcnn", "--epochs", "1",
-                                                    "--batch-size", "32", "--seed", "2", "--no-progress"])
+                                                    "--batch-size", "16", "--seed", "2", "--no-progress"])
         defer { try? FileManager.default.removeItem(at: one.deletingLastPathComponent()) }
         let (worst, _) = try Self.relativeDifference(one.appendingPathComponent(Trainer.lastCheckpointName),
                                                      two.appendingPathComponent(Trainer.lastCheckpointName))
