@@ -58,6 +58,7 @@ struct ReproduceCommand: ParsableCommand {
     @Flag(name: .customLong("no-figures"), help: "Leave out the figures (Figures 1 and 2 and the geometry pictures).") var noFigures = false
     @Option(name: .customLong("figure-index"), help: "Test input the geometry pictures are drawn around.") var figureIndex = 0
     @Flag(name: .customLong("estimate-only"), help: "Print the plan and its estimated wall time, then stop.") var estimateOnly = false
+    @Flag(help: DistributedLaunch.help) var distributed = false
 
     static func parseList(_ text: String, _ name: String) throws -> [Float] {
         let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -140,13 +141,25 @@ struct ReproduceCommand: ParsableCommand {
 
     func run() throws {
         let plan = try makePlan()
+        let communicator = try DistributedLaunch.communicator(distributed)
+        try DistributedLaunch.run(communicator, command: "lcnn reproduce") { try run(plan, communicator: communicator) }
+    }
+
+    /// The reproduction on this process; under `mpirun` rank 0 prints and writes.
+    func run(_ plan: ReproductionPlan, communicator: any Communicator) throws {
         let arguments = CommandLine.arguments.dropFirst()
         let reproduction = Reproduction(plan: plan, outputPath: out, commandLine: ShellQuoting.join(["lcnn"] + arguments))
+        reproduction.communicator = communicator
+        guard communicator.isRoot else {
+            if !estimateOnly { try reproduction.run(figureGenerators: []) }
+            return
+        }
         let terminal: Bool? = noProgress ? false : nil
         reproduction.trainingProgress = { TrainingProgress(totalEpochs: $0, isTerminal: terminal) }
         reproduction.onEvent = { Self.print($0) }
         Swift.print("reproduce: \(plan.size.rawValue) size on \(plan.dataset.rawValue) with \(plan.architecture.rawValue), "
-                    + "\(plan.runs.count) run\(plan.runs.count == 1 ? "" : "s") (\(plan.runs.map(\.name).joined(separator: ", "))) into \(out)")
+                    + "\(plan.runs.count) run\(plan.runs.count == 1 ? "" : "s") (\(plan.runs.map(\.name).joined(separator: ", "))) into \(out)"
+                    + (communicator.size > 1 ? ", data-parallel over \(communicator.size) processes" : ""))
         if let (train, test) = try? plan.dataset.load(directory: plan.dataDirectory, seed: plan.seed),
            let step = try? ReproductionCost.measureStandardStep(plan.runs[0].config, sampleShape: train.sampleShape, classes: train.classes) {
             let cost = ReproductionCost.estimate(plan, trainCount: train.count, testCount: test.count, standardStep: step)

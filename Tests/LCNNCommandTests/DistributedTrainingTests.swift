@@ -93,6 +93,31 @@ struct DistributedTrainingTests {
         #expect(worst < 1e-4, "largest relative weight difference \(worst)")
     }
 
+    @Test("lcnn reproduce over two processes: data-parallel runs, sharded measurements and AutoAttack, one report",
+          .timeLimit(.minutes(6)))
+    func reproduce() throws {
+        let root = Self.temporaryDirectory("reproduce")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let common = ["reproduce", "--dataset", "moons", "--small", "--only", "standard,lcnn", "--epochs", "2", "--samples", "40",
+                      "--no-calibration", "--no-figures", "--autoattack-samples", "16", "--no-progress"]
+        let one = root.appendingPathComponent("one"), two = root.appendingPathComponent("two")
+        let single = try MPIProcess.run(common + ["--out", one.path])
+        #expect(single.status == 0, "\(single.output)")
+        let parallel = try MPIProcess.run(common + ["--out", two.path, "--distributed"], processes: 2)
+        #expect(parallel.status == 0, "\(parallel.output)")
+        #expect(parallel.output.contains("data-parallel over 2 processes"))
+        let a = try Reproduction.readEvaluations(one.appendingPathComponent(Reproduction.evaluationName))
+        let b = try Reproduction.readEvaluations(two.appendingPathComponent(Reproduction.evaluationName))
+        #expect(a.map(\.label) == ["standard", "lcnn"] && b.map(\.label) == a.map(\.label))
+        for (x, y) in zip(a, b) {
+            // Weights agree to ~1e-6, so per-sample outcomes agree up to a rare sample on a boundary.
+            #expect(abs(x.testAccuracy - y.testAccuracy) <= 0.01, "\(x.label): \(x.testAccuracy) vs \(y.testAccuracy)")
+            #expect(y.test?.count == 40 && y.autoAttack?.samples == 16 && y.certified?.samples == 40)
+        }
+        let report = try String(contentsOf: two.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(report.contains("AutoAttack and certified ℓ2 accuracy"))
+    }
+
     @Test("a rank killed mid-run stops the whole job with a message; the last checkpoint stays readable", .timeLimit(.minutes(5)))
     func rankFailure() throws {
         let dir = Self.temporaryDirectory("kill")

@@ -104,63 +104,29 @@ struct ShardedEvaluationTests {
         }
     }
 
-    // MARK: under mpirun
-
-    static let mpirun: URL? = {
-        guard ProcessInfo.processInfo.environment["LCNN_MPI"] == "1" else { return nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"
-        return path.split(separator: ":").map { URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }()
-
-    /// Runs `arguments` (an `lcnn` command, or `mpirun … lcnn …`): its status and outputs.
-    static func output(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lcnn-output-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = environment
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, try String(contentsOf: outURL, encoding: .utf8), try String(contentsOf: errURL, encoding: .utf8))
-    }
-
+    /// Runs through ``MPIProcess`` (DistributedTrainingTests): one process, or `mpirun -np 2`.
     @Test("mpirun -np 2 lcnn curvature/attack --distributed prints what one process prints",
-          .enabled(if: mpirun != nil && TrainProcessTests.executable != nil,
-                   "needs LCNN_MPI=1, mpirun on PATH and the lcnn executable (LCNN_MPI=1 swift build --build-tests)"),
+          .enabled(if: MPIProcess.available, "needs Open MPI and an lcnn built with LCNN_MPI=1 (LCNN_MPI=1 swift build --build-tests)"),
           .timeLimit(.minutes(10)))
     func underMPI() throws {
-        let lcnn = TrainProcessTests.executable!, mpirun = Self.mpirun!
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("lcnn-sharded-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
-        let run = root.appendingPathComponent("run").path
-        let trained = try Self.output(lcnn, ["train", "--dataset", "moons", "--model", "mlp", "--epochs", "1", "--out", run, "--no-progress"])
-        try #require(trained.status == 0, "lcnn train failed: \(trained.stderr)")
-        let checkpoint = root.appendingPathComponent("run/last.safetensors").path
-        let mpi = ["-np", "2", "--oversubscribe", lcnn.path]
+        let trained = try MPIProcess.run(["train", "--dataset", "moons", "--model", "mlp", "--epochs", "1", "--no-progress",
+                                          "--out", root.appendingPathComponent("run").path])
+        try #require(trained.status == 0, "lcnn train failed: \(trained.output)")
+        let checkpoint = root.appendingPathComponent("run/\(Trainer.lastCheckpointName)").path
 
         let curvature = ["curvature", "--checkpoint", checkpoint, "--samples", "40", "--batch-size", "8",
                          "--power-iterations", "5", "--frobenius", "--gradient-robustness"]
-        let one = try Self.output(lcnn, curvature + ["--out", root.appendingPathComponent("one").path])
-        let two = try Self.output(mpirun, mpi + curvature + ["--distributed", "--out", root.appendingPathComponent("two").path])
-        try #require(one.status == 0, "lcnn curvature failed: \(one.stderr)")
-        try #require(two.status == 0, "mpirun lcnn curvature --distributed failed: \(two.stderr)")
-        print("one process:\n\(one.stdout)\nmpirun -np 2 … --distributed:\n\(two.stdout)")
+        let one = try MPIProcess.run(curvature + ["--out", root.appendingPathComponent("one").path])
+        let two = try MPIProcess.run(curvature + ["--distributed", "--out", root.appendingPathComponent("two").path], processes: 2)
+        try #require(one.status == 0 && two.status == 0, "lcnn curvature failed:\n\(one.output)\n\(two.output)")
+        print("one process:\n\(one.output)\nmpirun -np 2 … --distributed:\n\(two.output)")
         func tables(_ text: String) -> [Substring] {
             text.split(separator: "\n").filter { !$0.hasPrefix("evaluating ") && !$0.hasPrefix("results in ") }
         }
-        #expect(tables(one.stdout) == tables(two.stdout))
-        #expect(two.stdout.contains("over 2 processes"))
+        #expect(tables(one.output) == tables(two.output))
+        #expect(two.output.contains("over 2 processes"))
         func result(_ dir: String) throws -> EvaluationResult {
             let line = try String(contentsOf: root.appendingPathComponent("\(dir)/eval.jsonl"), encoding: .utf8)
             return try JSONDecoder().decode(EvaluationResult.self, from: Data(line.utf8))
@@ -168,17 +134,17 @@ struct ShardedEvaluationTests {
         let a = try result("one"), b = try result("two")
         #expect(a.test == b.test && a.train == b.train && a.testCorrect == b.testCorrect)
         #expect(a.test?.perSample?.curvature.count == 40)
-        for file in ["eval.csv", "tables.md"] {
-            #expect(try Data(contentsOf: root.appendingPathComponent("one/\(file)")) == Data(contentsOf: root.appendingPathComponent("two/\(file)")))
+        for file in ["eval.jsonl", "eval.csv", "tables.md"] {
+            #expect(try Data(contentsOf: root.appendingPathComponent("one/\(file)")) == Data(contentsOf: root.appendingPathComponent("two/\(file)")),
+                    "\(file) differs")
         }
 
-        let attack = ["attack", "--checkpoint", checkpoint, "--samples", "40", "--batch-size", "8", "--steps", "3",
-                      "--epsilons", "0.1,0.3"]
-        let oneAttack = try Self.output(lcnn, attack)
-        let twoAttack = try Self.output(mpirun, mpi + attack + ["--distributed"])
-        try #require(oneAttack.status == 0 && twoAttack.status == 0, "lcnn attack failed: \(oneAttack.stderr) \(twoAttack.stderr)")
-        #expect(oneAttack.stdout == twoAttack.stdout)
-        #expect(oneAttack.stdout.split(separator: "\n").count == 2)
+        let attack = ["attack", "--checkpoint", checkpoint, "--samples", "40", "--batch-size", "8", "--steps", "3", "--epsilons", "0.1,0.3"]
+        let oneAttack = try MPIProcess.run(attack), twoAttack = try MPIProcess.run(attack + ["--distributed"], processes: 2)
+        try #require(oneAttack.status == 0 && twoAttack.status == 0, "lcnn attack failed:\n\(oneAttack.output)\n\(twoAttack.output)")
+        func jsonLines(_ text: String) -> [Substring] { text.split(separator: "\n").filter { $0.hasPrefix("{") } }
+        #expect(jsonLines(oneAttack.output).count == 2)
+        #expect(jsonLines(oneAttack.output) == jsonLines(twoAttack.output))
     }
 }
 

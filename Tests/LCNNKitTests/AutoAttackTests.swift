@@ -105,6 +105,18 @@ struct AutoAttackTests {
         }
     }
 
+    @Test("Square on flat [B, d] inputs (two moons' shape) queries subsets of the batch without a shape error")
+    func squareFlatBatch() {
+        var g = SeededGenerator(seed: 13)
+        let x = Tensor.uniform([6, 8], low: 0.2, high: 0.8, generator: &g)
+        let rows = (0..<6).map { Array(x.scalars[($0 * 8)..<($0 * 8 + 8)]) }
+        // Half the labels are wrong: those samples are not attacked, so the queries use row subsets.
+        let labels = rows.enumerated().map { i, r in (Self.score(r) > 0 ? 0 : 1) ^ (i % 2) }
+        let r = SquareAttack(norm: .l2, epsilon: 0.5, queries: 50, inputRange: 0...1).attack(Self.linear, x, labels: labels, generator: &g)
+        #expect(r.adversarial.shape == [6, 8])
+        for i in stride(from: 1, to: 6, by: 2) { #expect(!r.robust[i]) }
+    }
+
     @Test("AutoAttack: each stage leaves no more robust samples than the one before, and no more than APGD-CE alone")
     func sequence() {
         let model = AttackFixtures.trainedModel()

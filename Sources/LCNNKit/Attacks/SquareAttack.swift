@@ -47,7 +47,9 @@ public struct SquareAttack: Sendable {
                        generator: inout SeededGenerator) -> APGD.Result {
         if x.rank != 4 {
             let flat = x.reshaped(to: [x.shape[0], 1, 1, x.valuesPerSample])
-            var r = attack({ classifier($0.reshaped(to: x.shape)) }, flat, labels: labels, generator: &generator)
+            let sampleShape = Array(x.shape.dropFirst())
+            // The classifier sees batches of any size (the attack queries subsets of the rows).
+            var r = attack({ classifier($0.reshaped(to: [$0.shape[0]] + sampleShape)) }, flat, labels: labels, generator: &generator)
             r.adversarial = r.adversarial.reshaped(to: x.shape)
             return r
         }

@@ -15,6 +15,8 @@ public struct CalibrationRunner {
     public var weights: [CalibratedWeight]
     /// Progress lines (nil: silent).
     public var onEvent: ((String) -> Void)?
+    /// The processes the short runs are spread over (``Trainer/communicator``); rank 0 writes.
+    public var communicator: any Communicator = SingleProcess()
 
     public static let fileName = "calibration.json"
     public static let tableName = "calibration.md"
@@ -46,8 +48,10 @@ public struct CalibrationRunner {
         let url = directory.appendingPathComponent(Self.fileName)
         var stored = (try? Data(contentsOf: url)).flatMap { try? Reproduction.decoder.decode(Stored.self, from: $0) }
         if let s = stored, !(s.base == shortBase && s.result.settings == settings) { stored = nil }
+        communicator.barrier()   // every process has read the file before rank 0 rewrites it
 
         func save(_ result: CalibrationResult) throws {
+            guard communicator.isRoot else { return }
             try Data(Reproduction.encode(Stored(base: shortBase, result: result), pretty: true).utf8).write(to: url, options: .atomic)
         }
         let reference = try stored?.result.reference ?? shortRun(.standard, weight: nil, train: train, validation: validation)
@@ -66,7 +70,9 @@ public struct CalibrationRunner {
                 try save(result)
             }
         }
-        try Data(result.markdown.utf8).write(to: directory.appendingPathComponent(Self.tableName), options: .atomic)
+        if communicator.isRoot {
+            try Data(result.markdown.utf8).write(to: directory.appendingPathComponent(Self.tableName), options: .atomic)
+        }
         return result
     }
 
@@ -103,6 +109,7 @@ public struct CalibrationRunner {
         onEvent?("calibration: \(label)…")
         let start = Date()
         let trainer = try Trainer(config: config, train: train, test: validation, outputDirectory: nil)
+        trainer.communicator = communicator
         do {
             try trainer.run()
         } catch let TrainingError.nonFiniteLoss(epoch, step, term, value) {

@@ -85,6 +85,10 @@ public final class Reproduction {
     public var trainingProgress: ((Int) -> TrainingProgress)?
     /// The name of the toolkit's executable in printed commands.
     public var executable = "lcnn"
+    /// The processes of `mpirun -np N lcnn reproduce --distributed`: every run trains
+    /// data-parallel, the measurements are sharded (``ShardedMeasurement``), and rank 0 alone
+    /// writes files, draws the figures and returns the outcome's runs (the others return none).
+    public var communicator: any Communicator = SingleProcess()
 
     public static let runsDirectoryName = "runs"
     public static let evaluationName = "evaluation.jsonl"
@@ -127,6 +131,7 @@ public final class Reproduction {
         if let settings = plan.calibration, !plan.calibratedWeights.isEmpty {
             var runner = CalibrationRunner(base: first, settings: settings, weights: plan.calibratedWeights)
             runner.onEvent = { [onEvent] in onEvent?(.note($0)) }
+            runner.communicator = communicator
             let result = try runner.run(train: train, directory: outputDirectory.appendingPathComponent("calibration"))
             calibration = result
             plan = plan.mapConfigsKeepingSize { result.apply(to: &$0) }
@@ -139,9 +144,12 @@ public final class Reproduction {
                 epsilons = try calibrateEpsilons(&plan, test: test)
             }
             trained[run.name] = try trainRun(plan.runs[index], index: index, of: plan.runs.count, train: train, test: test)
+            communicator.barrier()   // rank 0's checkpoint writes are done before anyone reads them
         }
         if plan.evaluation.calibrateEpsilons, epsilons.isEmpty { epsilons = try calibrateEpsilons(&plan, test: test) }
-        try Data(Self.encode(plan, pretty: true).utf8).write(to: outputDirectory.appendingPathComponent("plan.json"), options: .atomic)
+        if communicator.isRoot {
+            try Data(Self.encode(plan, pretty: true).utf8).write(to: outputDirectory.appendingPathComponent("plan.json"), options: .atomic)
+        }
 
         var runs: [ReproductionOutcome.Run] = []
         for run in plan.runs {
@@ -156,8 +164,12 @@ public final class Reproduction {
             } else {
                 checkpoint = try checkpointURL(in: dir)   // throws the error naming the directory
             }
-            var result = try evaluate(run, plan: plan, checkpoint: checkpoint, train: train, test: test, reuse: trained[run.name] == false)
-            try audit(run, plan: plan, checkpoint: checkpoint, test: test, result: &result)
+            let evaluated = try evaluate(run, plan: plan, checkpoint: checkpoint, train: train, test: test,
+                                         reuse: trained[run.name] == false)
+            let audited = try audit(run, plan: plan, checkpoint: checkpoint, test: test)
+            guard var result = evaluated else { continue }   // a process other than rank 0: its shards are measured
+            result.autoAttack = audited?.autoAttack
+            result.certified = audited?.certified
             let metricsURL = dir.appendingPathComponent(Trainer.metricsName)
             let metrics = FileManager.default.fileExists(atPath: metricsURL.path) ? try EpochMetrics.readLines(metricsURL) : []
             runs.append(.init(name: run.name, group: run.group, summary: run.summary, config: run.config, directory: dir,
@@ -166,6 +178,7 @@ public final class Reproduction {
         }
         let outcome = ReproductionOutcome(directory: outputDirectory, directoryPath: outputPath, plan: plan, runs: runs,
                                           calibration: calibration, epsilonCalibration: epsilons)
+        guard communicator.isRoot else { return outcome }
 
         let results = runs.map(\.result)
         let lines = results.map { Self.encode($0, pretty: false) + "\n" }.joined()
@@ -217,8 +230,10 @@ public final class Reproduction {
         let trainingRadius = plan.evaluation.claimEpsilon
         plan = plan.mapConfigsKeepingSize { if $0.method == .adversarial { $0.objective.adversarialEpsilon = trainingRadius } }
         let calibrations = [l2, linf]
-        try Data(Self.encode(calibrations, pretty: true).utf8).write(to: outputDirectory.appendingPathComponent("epsilons.json"),
-                                                                     options: .atomic)
+        if communicator.isRoot {
+            try Data(Self.encode(calibrations, pretty: true).utf8).write(to: outputDirectory.appendingPathComponent("epsilons.json"),
+                                                                         options: .atomic)
+        }
         onEvent?(.note("ε calibration: ℓ2 grid \(l2.grid.map { "\($0)" }.joined(separator: ", ")), "
                        + "ℓ∞ grid \(linf.grid.map { "\($0)" }.joined(separator: ", "))"))
         return calibrations
@@ -264,11 +279,12 @@ public final class Reproduction {
             resume = true
         }
         let trainer = try Trainer(config: run.config, train: train, test: test, outputDirectory: dir)
+        trainer.communicator = communicator
         if resume {
             try trainer.resume()
             for warning in trainer.warnings { onEvent?(.note("warning: \(warning)")) }
             // Keep config.json in step when the plan extends the number of epochs.
-            try Data(run.config.json().utf8).write(to: storedConfigURL, options: .atomic)
+            if communicator.isRoot { try Data(run.config.json().utf8).write(to: storedConfigURL, options: .atomic) }
         }
         trainer.progress = trainingProgress?(run.config.epochs)
         onEvent?(.runStarted(name: run.name, index: index, of: count, startEpoch: trainer.nextEpoch, epochs: run.config.epochs))
@@ -280,7 +296,7 @@ public final class Reproduction {
             // One run whose loss became non-finite does not end the reproduction: it is recorded,
             // measured at its last good epoch, and reported as diverged.
             guard case .nonFiniteLoss = error else { throw error }
-            try Data("\(error)\n".utf8).write(to: dir.appendingPathComponent(Self.divergedName), options: .atomic)
+            if communicator.isRoot { try Data("\(error)\n".utf8).write(to: dir.appendingPathComponent(Self.divergedName), options: .atomic) }
             onEvent?(.note("[\(run.name)] \(error)"))
         }
         return true
@@ -324,19 +340,22 @@ public final class Reproduction {
     /// The `epoch` a checkpoint's metadata records.
     static func checkpointEpoch(_ url: URL) -> String? { (try? SafeTensors.read(from: url))?.metadata["epoch"] }
 
+    /// The measurements of one run: the stored ones when still valid, else measured (sharded
+    /// over the processes); nil on processes other than rank 0.
     func evaluate(_ run: ReproductionRun, plan: ReproductionPlan, checkpoint: URL, train: Dataset, test: Dataset,
-                  reuse: Bool) throws -> EvaluationResult {
+                  reuse: Bool) throws -> EvaluationResult? {
         let stored = directory(of: run).appendingPathComponent(Self.runEvaluationName)
         if reuse, let data = try? Data(contentsOf: stored), let s = try? Self.decoder.decode(StoredEvaluation.self, from: data),
            s.evaluation == plan.evaluation, s.checkpoint == checkpoint.lastPathComponent,
            s.checkpointEpoch != nil, s.checkpointEpoch == Self.checkpointEpoch(checkpoint) {
             onEvent?(.evaluationReused(name: run.name))
-            return s.result
+            return communicator.isRoot ? s.result : nil
         }
         onEvent?(.evaluating(name: run.name, samples: min(plan.evaluation.samples, test.count)))
         let start = Date()
         let model = try CheckpointModel(url: checkpoint)
-        var result = try Evaluation.evaluate(model, train: train, test: test, options: plan.evaluation.options)
+        guard var result = try Evaluation.evaluate(model, train: train, test: test, options: plan.evaluation.options,
+                                                   communicator: communicator) else { return nil }
         result.label = run.name
         onEvent?(.evaluated(name: run.name, result: result, seconds: Date().timeIntervalSince(start)))
         let record = StoredEvaluation(evaluation: plan.evaluation, checkpoint: checkpoint.lastPathComponent,

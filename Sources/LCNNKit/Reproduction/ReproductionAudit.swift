@@ -73,20 +73,18 @@ extension Reproduction {
 
     static let auditName = "audit.json"
 
-    /// Adds the plan's audit (AutoAttack at the claim ε, certified accuracy) to `result`,
-    /// reusing `OUT/runs/<name>/audit.json` when it was made with the same settings and checkpoint.
-    func audit(_ run: ReproductionRun, plan: ReproductionPlan, checkpoint: URL, test: Dataset,
-               result: inout EvaluationResult) throws {
-        guard let audit = plan.audit else { return }
+    /// The plan's audit of one run (AutoAttack at the claim ε, certified accuracy), reusing
+    /// `OUT/runs/<name>/audit.json` when it was made with the same settings and checkpoint.
+    /// AutoAttack is sharded over the processes; the record is returned on rank 0 only.
+    func audit(_ run: ReproductionRun, plan: ReproductionPlan, checkpoint: URL, test: Dataset) throws -> StoredAudit? {
+        guard let audit = plan.audit else { return nil }
         let e = plan.evaluation
         var record = StoredAudit(audit: audit, epsilons: e.epsilons, samples: e.samples, seed: e.seed,
                                  checkpoint: checkpoint.lastPathComponent, checkpointEpoch: Self.checkpointEpoch(checkpoint))
         let url = directory(of: run).appendingPathComponent(Self.auditName)
         if let data = try? Data(contentsOf: url), let stored = try? Self.decoder.decode(StoredAudit.self, from: data),
            stored.matches(record) {
-            result.autoAttack = stored.autoAttack
-            result.certified = stored.certified
-            return
+            return communicator.isRoot ? stored : nil
         }
         let model = try CheckpointModel(url: checkpoint)
         let measured = test.prefix(e.samples)
@@ -94,17 +92,17 @@ extension Reproduction {
         if audit.autoAttackSamples > 0 {
             let subset = measured.prefix(audit.autoAttackSamples)
             onEvent?(.note("[\(run.name)] AutoAttack ℓ2 at ε = \(e.claimEpsilon) on \(subset.count) samples…"))
-            record.autoAttack = robustAccuracy(
+            record.autoAttack = try ShardedMeasurement(communicator: communicator, batchSize: e.batchSize).robustAccuracy(
                 model: model.model, dataset: subset, attack: .autoattackL2, epsilons: [e.claimEpsilon],
-                options: audit.attackOptions(inputRange: test.images.rank == 4 ? 0...1 : nil), batchSize: e.batchSize, seed: e.seed)
+                options: audit.attackOptions(inputRange: test.images.rank == 4 ? 0...1 : nil), seed: e.seed)
         }
+        guard communicator.isRoot else { return nil }
         if audit.certify {
             record.certified = CertifiedRobustness(model: model.model, inputShape: model.modelConfig.inputShape)
                 .evaluate(model: model.model, dataset: measured, epsilons: e.epsilons, batchSize: e.batchSize)
         }
         onEvent?(.note("[\(run.name)] audit done in " + String(format: "%.0f s", Date().timeIntervalSince(start))))
         try Data(Self.encode(record, pretty: true).utf8).write(to: url, options: .atomic)
-        result.autoAttack = record.autoAttack
-        result.certified = record.certified
+        return record
     }
 }
