@@ -142,6 +142,35 @@ struct LCNNBlockTests {
 
     // MARK: B5 SpectralNormConv2d
 
+    @Test("SpectralNormConv2d keeps σ̂'s weight-gradient while u and v hold, and recomputes it after a training step or a loaded u, v")
+    func convSigmaCache() throws {
+        var g = SeededGenerator(seed: 77)
+        let layer = SpectralNormConv2d(inChannels: 2, outChannels: 3, kernelSize: 3, padding: 1, inputSize: (5, 5), generator: &g)
+        let x = Tensor.normal([2, 2, 5, 5], generator: &g)
+        /// ⟨u, conv(v; W)⟩ computed directly, with no cache.
+        func direct() -> Float {
+            withoutGrad { (layer.u * conv2d(layer.v, weight: layer.weight, stride: 1, padding: 1)).sum().item }
+        }
+        func check(_ what: String) {
+            let sigma = withoutGrad { layer.spectralNorm() }.item, reference = direct()
+            #expect(abs(sigma - reference) <= 1e-5 * abs(reference), "\(what): σ̂ \(sigma) vs \(reference)")
+        }
+        let first = inference { layer(x) }.scalars
+        #expect(inference { layer(x) }.scalars == first)
+        check("evaluation")
+        _ = training { layer(x) }   // one power-iteration step moves u and v
+        check("after a training step")
+        var h = SeededGenerator(seed: 78)
+        func unit(_ t: Tensor) -> Tensor { t / (t * t).sum().item.squareRoot() }
+        layer.u.assign(unit(Tensor.normal(layer.u.shape, generator: &h)))
+        layer.v.assign(unit(Tensor.normal(layer.v.shape, generator: &h)))
+        check("after u and v were replaced, as a checkpoint load does")
+        let reference = withoutGrad { conv2d(x, weight: layer.weight / direct(), bias: layer.bias, stride: 1, padding: 1) }.scalars
+        let output = inference { layer(x) }.scalars
+        let error = zip(output, reference).map { abs($0 - $1) }.max() ?? 0
+        #expect(error <= 1e-4 * max(1, reference.map(abs).max() ?? 0))
+    }
+
     struct ConvCase: Sendable, CustomTestStringConvertible {
         let stride: Int, padding: Int, kernel: Int, height: Int, width: Int
         var testDescription: String { "s\(stride) p\(padding) k\(kernel) \(height)×\(width)" }

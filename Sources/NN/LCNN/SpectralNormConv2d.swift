@@ -64,12 +64,25 @@ public final class SpectralNormConv2d: Layer {
     }
 
     /// M = ∇_W⟨u, conv(v; W)⟩ for the current u and v (unrecorded), so that σ̂ = ⟨W, M⟩.
+    ///
+    /// M depends on u and v only, not on W, so it is kept while they hold the same values: in
+    /// evaluation (attacks, curvature, certificates call the model many times with u and v
+    /// fixed) it is computed once; a training forward's power-iteration step, or a checkpoint
+    /// loaded into u and v, changes them and so recomputes it. Comparing the values costs
+    /// |u| + |v| reads, against |W|·OH·OW multiply-adds for the convolution.
     private func sigmaGradient() -> Tensor {
-        withoutGrad {
+        let (us, vs) = (u.scalars, v.scalars)
+        if let cached = sigmaGradientCache, cached.u == us, cached.v == vs { return cached.m }
+        let m = withoutGrad {
             conv2dWeightGradient(input: v.detached(), gradOutput: u.detached(),
                                  kernelSize: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
         }
+        sigmaGradientCache = (us, vs, m)
+        return m
     }
+
+    /// M with the u and v it was computed from.
+    private var sigmaGradientCache: (u: [Float], v: [Float], m: Tensor)?
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard x.rank == 4, x.shape[2] == inputSize.height, x.shape[3] == inputSize.width else {
