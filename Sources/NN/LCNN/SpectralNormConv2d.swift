@@ -72,17 +72,18 @@ public final class SpectralNormConv2d: Layer {
     /// |u| + |v| reads, against |W|·OH·OW multiply-adds for the convolution.
     private func sigmaGradient() -> Tensor {
         let (us, vs) = (u.scalars, v.scalars)
-        if let cached = sigmaGradientCache, cached.u == us, cached.v == vs { return cached.m }
+        if let cached = sigmaGradientCache, cached.u == us, cached.v == vs { return Tensor(cached.m, shape: weight.shape) }
         let m = withoutGrad {
             conv2dWeightGradient(input: v.detached(), gradOutput: u.detached(),
                                  kernelSize: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
         }
-        sigmaGradientCache = (us, vs, m)
+        sigmaGradientCache = (us, vs, m.scalars)
         return m
     }
 
-    /// M with the u and v it was computed from.
-    private var sigmaGradientCache: (u: [Float], v: [Float], m: Tensor)?
+    /// M's values with the u and v they were computed from (plain arrays: derived values, not
+    /// state of the layer — nothing here is saved or visited).
+    private var sigmaGradientCache: (u: [Float], v: [Float], m: [Float])?
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard x.rank == 4, x.shape[2] == inputSize.height, x.shape[3] == inputSize.width else {
