@@ -38,7 +38,7 @@ extension ReproductionReport {
                 pgdText = PooledResults.percentText(Statistics.proportion(successes: pgdFlags.filter { $0 }.count, trials: pgdFlags.count))
                 let test = Statistics.mcNemar(aaFlags, pgdFlags)
                 differenceText = String(format: "%+.1f ", 100 * test.difference)
-                    + test.interval.formatted { String(format: "%+.1f", 100 * $0) } + ", p " + test.pValueText
+                    + test.interval.formatted { String(format: "%+.1f", 100 * $0) } + ", " + test.pValueText
             }
             func certified(_ points: (CertifiedAccuracyReport) -> [CertifiedAccuracyReport.Point]?) -> String {
                 let found = p.results.compactMap { r in r.certified.flatMap { c in points(c)?.first { same($0.epsilon) }.map { ($0, c.samples) } } }
