@@ -66,17 +66,13 @@ struct DataParallelStep {
         (total * Float(weight)).backward()
     }
 
-    /// Sums the parameters' gradients across processes in one call; returns its seconds.
+    /// Sums the parameters' gradients across processes in one call; returns its seconds. Every
+    /// process built the same graph, so the same parameters have a gradient everywhere; those
+    /// without one stay without (the optimiser skips them, as in one process).
     func allReduceGradients(_ parameters: [Tensor]) -> Double {
         guard shard != nil else { return 0 }
         let start = Date()
-        let grads = parameters.map { p -> Tensor in
-            if let g = p.grad { return g }
-            let zero = Tensor.zeros(p.shape)   // unused here; another process may have one
-            p.grad = zero
-            return zero
-        }
-        communicator.allReduceSum(grads)
+        communicator.allReduceSum(parameters.compactMap(\.grad))
         return Date().timeIntervalSince(start)
     }
 
