@@ -7,6 +7,8 @@
 public func batchNormStatistics(_ x: UnsafePointer<Float>, outer: Int, channels: Int, inner: Int, epsilon: Float,
                                 mean: UnsafeMutablePointer<Float>, variance: UnsafeMutablePointer<Float>,
                                 inverseStd: UnsafeMutablePointer<Float>) {
+    let span = KernelProfile.open("batch_norm")
+    defer { span?.close() }
     let n = Double(outer * inner)
     parallelFor(channels, minimumWorkPerThread: max(1, 65_536 / max(outer * inner, 1))) { range in
         for c in range {
@@ -28,6 +30,8 @@ public func batchNormStatistics(_ x: UnsafePointer<Float>, outer: Int, channels:
 public func channelAffine(_ x: UnsafePointer<Float>, outer: Int, channels: Int, inner: Int,
                           scale: UnsafePointer<Float>, mean: UnsafePointer<Float>, shift: UnsafePointer<Float>,
                           _ y: UnsafeMutablePointer<Float>) {
+    let span = KernelProfile.open("batch_norm")
+    defer { span?.close() }
     parallelFor(outer * channels, minimumWorkPerThread: max(1, 32_768 / max(inner, 1))) { range in
         for row in range {
             let c = row % channels
@@ -52,6 +56,8 @@ public func batchNormBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
                               mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
                               gradInput: UnsafeMutablePointer<Float>?, gradWeight: UnsafeMutablePointer<Float>?,
                               gradBias: UnsafeMutablePointer<Float>?) {
+    let span = KernelProfile.open("batch_norm_backward")
+    defer { span?.close() }
     let n = Float(outer * inner)
     parallelFor(channels, minimumWorkPerThread: max(1, 65_536 / max(outer * inner, 1))) { range in
         for c in range {
@@ -134,6 +140,8 @@ public func batchNormDoubleBackward(_ u: UnsafePointer<Float>, _ g: UnsafePointe
                                     mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, weight: UnsafePointer<Float>?,
                                     gradG: UnsafeMutablePointer<Float>?, gradX: UnsafeMutablePointer<Float>?,
                                     gradWeight: UnsafeMutablePointer<Float>?) {
+    let span = KernelProfile.open("batch_norm_double_backward")
+    defer { span?.close() }
     let n = Double(outer * inner)
     parallelFor(channels, minimumWorkPerThread: max(1, 65_536 / max(outer * inner, 1))) { range in
         for c in range {

@@ -57,6 +57,11 @@ public struct Conv2dGeometry: Sendable, Hashable {
     public var outHeight: Int { (inHeight + 2 * paddingHeight - kernelHeight) / strideHeight + 1 }
     /// OW = ⌊(W + 2·pw − KW) / sw⌋ + 1.
     public var outWidth: Int { (inWidth + 2 * paddingWidth - kernelWidth) / strideWidth + 1 }
+    /// 2·N·O·OH·OW·C·KH·KW: the multiply-adds of the direct algorithm, counted as FLOPs for the
+    /// forward pass and each of the two backward passes whichever algorithm runs.
+    public var directFlops: Double {
+        2 * Double(batch * outChannels) * Double(outHeight * outWidth) * Double(inChannels * kernelHeight * kernelWidth)
+    }
 }
 
 /// Threads for a convolution with the given flop count.
@@ -207,6 +212,8 @@ func columnRange(_ columns: Int, _ t: Int, _ threads: Int) -> (Int, Int) {
 /// `output` [N, O, OH, OW] is overwritten (never read). Implicit GEMM on both cores.
 public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                           output: UnsafeMutablePointer<Float>) {
+    let span = KernelProfile.open("conv2d_forward", flops: g.directFlops)
+    defer { span?.close() }
     let OH = g.outHeight, OW = g.outWidth, P = OH * OW, O = g.outChannels
     let R = g.inChannels * g.kernelHeight * g.kernelWidth
     let N = g.batch
@@ -278,6 +285,8 @@ struct BackwardInputPhase {
 /// [N, O, OH, OW]; `gradInput` [N, C, H, W] is overwritten (input pixels no window touches get 0).
 public func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Float>,
                                 weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+    let span = KernelProfile.open("conv2d_backward_input", flops: g.directFlops)
+    defer { span?.close() }
     let C = g.inChannels, H = g.inHeight, W = g.inWidth
     let KH = g.kernelHeight, KW = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
     let ph = g.paddingHeight, pw = g.paddingWidth

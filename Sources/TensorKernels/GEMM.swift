@@ -188,6 +188,8 @@ func sgemmSerial(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alp
 public func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
                   c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let span = KernelProfile.open("sgemm", flops: 2 * Double(m) * Double(n) * Double(max(k, 0)))
+    defer { span?.close() }
     sgemmThreads(KernelThreads.count, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                  alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
 }
@@ -243,6 +245,8 @@ public func sgemmBatched(batch: Int, transposeA: Bool, transposeB: Bool, m: Int,
                          alpha: Float, a: UnsafePointer<Float>, lda: Int, strideA: Int,
                          b: UnsafePointer<Float>, ldb: Int, strideB: Int, beta: Float,
                          c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int) {
+    let span = KernelProfile.open("sgemm", flops: 2 * Double(batch) * Double(m) * Double(n) * Double(max(k, 0)))
+    defer { span?.close() }
     if batch <= 0 || m <= 0 || n <= 0 { return }
     let flops = 2.0 * Double(m) * Double(n) * Double(max(k, 0))
     if flops >= 4 * Double(gemmParallelFlops) || batch == 1 {

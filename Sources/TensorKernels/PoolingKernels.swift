@@ -6,6 +6,8 @@
 /// planes are spread over the threads.
 public func maxPool2x2(_ x: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
                        values: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) {
+    let span = KernelProfile.open("pooling")
+    defer { span?.close() }
     let outH = height / 2, outW = width / 2
     let perPlane = outH * outW
     let out = SendablePointer(values), idx = SendablePointer(indices)
@@ -49,6 +51,8 @@ public func maxPool2x2(_ x: UnsafePointer<Float>, planes: Int, height: Int, widt
 /// (the generic window loop's order of summation, so the results agree bit for bit).
 /// Sixteen windows at a time; planes are spread over the threads.
 public func avgPool2x2(_ x: UnsafePointer<Float>, planes: Int, height: Int, width: Int, into y: UnsafeMutablePointer<Float>) {
+    let span = KernelProfile.open("pooling")
+    defer { span?.close() }
     let outH = height / 2, outW = width / 2
     let out = SendablePointer(y)
     parallelFor(planes, minimumWorkPerThread: max(1, 16_384 / max(outH * outW, 1))) { range in
@@ -77,6 +81,8 @@ public func avgPool2x2(_ x: UnsafePointer<Float>, planes: Int, height: Int, widt
 /// `dx` (`[H, W]` per plane). A last odd row or column lies in no window and is set to zero.
 public func avgPool2x2Adjoint(_ g: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
                               into dx: UnsafeMutablePointer<Float>) {
+    let span = KernelProfile.open("pooling")
+    defer { span?.close() }
     let outH = height / 2, outW = width / 2
     let out = SendablePointer(dx)
     parallelFor(planes, minimumWorkPerThread: max(1, 16_384 / max(outH * outW, 1))) { range in

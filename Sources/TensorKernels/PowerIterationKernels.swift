@@ -102,6 +102,8 @@ private func product(_ w: UnsafePointer<Float>, rows: Int, cols: Int, _ v: Unsaf
 public func powerIterationStep(weight: UnsafeBufferPointer<Float>, rows: Int, cols: Int,
                                u: UnsafeMutableBufferPointer<Float>, v: UnsafeMutableBufferPointer<Float>,
                                epsilon: Float = 1e-12) -> Float {
+    let span = KernelProfile.open("power_iteration")
+    defer { span?.close() }
     precondition(rows >= 0 && cols >= 0 && weight.count == rows * cols && u.count == rows && v.count == cols,
                  "powerIterationStep: buffers do not match [\(rows), \(cols)]")
     if rows == 0 || cols == 0 { return 0 }
@@ -117,6 +119,8 @@ public func powerIterationStep(weight: UnsafeBufferPointer<Float>, rows: Int, co
 /// The bilinear form `uᵀWv` for W row-major `[rows, cols]` (one pass over W; Double sum over rows).
 public func bilinearForm(weight: UnsafeBufferPointer<Float>, rows: Int, cols: Int,
                          u: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>) -> Float {
+    let span = KernelProfile.open("power_iteration")
+    defer { span?.close() }
     precondition(rows >= 0 && cols >= 0 && weight.count == rows * cols && u.count == rows && v.count == cols,
                  "bilinearForm: buffers do not match [\(rows), \(cols)]")
     if rows == 0 || cols == 0 { return 0 }

@@ -9,6 +9,8 @@ public let scaledWeightParallelElements = 1 << 16
 /// Σ a[i]·b[i] over `0..<count`: SIMD16 lanes in Float (four accumulators), partial sums of
 /// each thread's chunk combined in Double.
 public func innerProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Double {
+    let span = KernelProfile.open("inner_product")
+    defer { span?.close() }
     if count <= 0 { return 0 }
     let threads = max(1, min(KernelThreads.count, count / scaledWeightParallelElements))
     if threads == 1 { return chunkDot(a, b, 0, count) }
@@ -55,6 +57,8 @@ private func chunkDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ lo
 /// y[i] = α·x[i] + β·z[i] over `0..<count` (y may alias x or z).
 public func linearCombination(_ alpha: Float, _ x: UnsafePointer<Float>, _ beta: Float, _ z: UnsafePointer<Float>,
                               _ y: UnsafeMutablePointer<Float>, count: Int) {
+    let span = KernelProfile.open("linear_combination")
+    defer { span?.close() }
     if count <= 0 { return }
     let yp = SendablePointer(y)
     parallelFor((count + 15) / 16, minimumWorkPerThread: scaledWeightParallelElements / 16) { range in

@@ -442,6 +442,8 @@ public enum UnaryKernel: Sendable {
 /// transcendental functions (relative error ≲ 3e-7); parallel over both cores for large counts.
 public func applyUnary(_ op: UnaryKernel, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                        count: Int) {
+    let span = KernelProfile.open("elementwise_\(op)")
+    defer { span?.close() }
     switch op {
     case .exp: stream1(x, y, count, minWork: streamingMinHeavy, OpExp())
     case .log: stream1(x, y, count, minWork: streamingMinHeavy, OpLog())
@@ -483,6 +485,8 @@ public enum BinaryKernel: Sendable {
 /// scalar a[0] / b[0]) or 1. y may alias a or b (with stride 1). Parallel for large counts.
 public func applyBinary(_ op: BinaryKernel, _ a: UnsafePointer<Float>, strideA: Int,
                         _ b: UnsafePointer<Float>, strideB: Int, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    let span = KernelProfile.open("elementwise_\(op)")
+    defer { span?.close() }
     if count <= 0 { return }
     let sa = strideA == 0 ? 0 : 1, sb = strideB == 0 ? 0 : 1
     switch op {
@@ -501,6 +505,8 @@ public func applyBinary(_ op: BinaryKernel, _ a: UnsafePointer<Float>, strideA: 
 /// which avoids cancellation near t = 0). Relative error ≲ 1e-6 for any t; β > 0.
 public func softplusForward(_ x: UnsafePointer<Float>, beta: Float, centered: Bool,
                             _ y: UnsafeMutablePointer<Float>, count: Int) {
+    let span = KernelProfile.open("softplus")
+    defer { span?.close() }
     let invBeta = 1 / beta
     if centered {
         stream1(x, y, count, minWork: streamingMinHeavy, OpSoftplusCentered(beta: beta, invBeta: invBeta))
@@ -512,6 +518,8 @@ public func softplusForward(_ x: UnsafePointer<Float>, beta: Float, centered: Bo
 /// y[i] = σ(β·x[i]) = 1/(1 + e^{−β·x[i]}), stable for any |β·x| (this is d softplus_β / dx).
 public func sigmoidScaled(_ x: UnsafePointer<Float>, beta: Float, _ y: UnsafeMutablePointer<Float>,
                           count: Int) {
+    let span = KernelProfile.open("softplus")
+    defer { span?.close() }
     stream1(x, y, count, minWork: streamingMinHeavy, OpSigmoidScaled(beta: beta))
 }
 
@@ -523,6 +531,8 @@ struct OpSigmoidScaledProduct: BinaryVectorOp {
 /// y[i] = g[i]·σ(β·x[i]): the input gradient of softplus_β (and of centered softplus) in one pass.
 public func softplusBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, beta: Float,
                              _ y: UnsafeMutablePointer<Float>, count: Int) {
+    let span = KernelProfile.open("softplus_backward")
+    defer { span?.close() }
     stream2(g, 1, x, 1, y, count, minWork: streamingMinHeavy, OpSigmoidScaledProduct(beta: Vec16(repeating: beta)))
 }
 
@@ -531,6 +541,8 @@ public func softplusBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float
 /// `Σᵢ g[i]·(x[i]·σ(β·x[i]) − y[i])`, which divided by β is ∂L/∂β (y = the forward output).
 public func softplusBackwardWithBeta(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
                                      beta: Float, gradInput: UnsafeMutablePointer<Float>?, count: Int) -> Float {
+    let span = KernelProfile.open("softplus_backward")
+    defer { span?.close() }
     if count <= 0 { return 0 }
     let blocks = (count + 15) / 16
     let threads = max(1, min(KernelThreads.count, blocks / max(1, streamingMinHeavy / 16)))
@@ -574,5 +586,7 @@ struct OpSigmoidSlopeProduct: BinaryVectorOp {
 /// σ(β·x), in one pass.
 public func sigmoidSlopeProduct(_ g: UnsafePointer<Float>, _ s: UnsafePointer<Float>, beta: Float,
                                 _ y: UnsafeMutablePointer<Float>, count: Int) {
+    let span = KernelProfile.open("softplus_backward")
+    defer { span?.close() }
     stream2(g, 1, s, 1, y, count, minWork: streamingMinCheap, OpSigmoidSlopeProduct(beta: Vec16(repeating: beta)))
 }

@@ -28,8 +28,10 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Median ms per training step (forward, backward, SGD) for MLP2D, SmallCNN, ResNet-18.",
             discussion: """
-                Standard and LCNN forms at the peer benchmark's batch sizes (256, 128, 32). Each line \
-                holds `name`, `model`, `variant`, `batch` and `ms`. Build with `-c release`.
+                Standard and LCNN forms at the peer benchmark's batch sizes (256, 128, 32). The first line \
+                is the GFLOP/s of a large GEMM measured now; each case's line holds `name`, `model`, \
+                `variant`, `batch`, `ms`, the step's GEMM and convolution GFLOP, its floor at that rate \
+                (`floor_ms`) and `ratio_to_floor`, and for LCNN `ratio_to_standard`. Build with `-c release`.
                 """)
 
         @Option(help: "Only run cases whose \"model variant\" contains this text, e.g. \"smallcnn\" or \"lcnn\".")
@@ -38,9 +40,12 @@ struct BenchCommand: ParsableCommand {
         @Flag(help: "Run 3×3 stride-1 convolutions as direct implicit GEMMs instead of Winograd F(2×2, 3×3).")
         var directConv = false
 
+        @Flag(help: "Add each kernel's share of the step (`profile`: kernel → fraction; `other` is time outside the kernels).")
+        var profile = false
+
         func run() throws {
             Conv2dWinograd.isEnabled = !directConv
-            TrainBenchmarks.run(filter: filter)
+            TrainBenchmarks.run(filter: filter, profile: profile)
         }
     }
 

@@ -26,8 +26,8 @@ struct AttackCommand: ParsableCommand {
             """)
 
     @Option(help: "The checkpoint (written by `lcnn train`).") var checkpoint: String
-    @Option(help: ArgumentHelp("pgd-l2, pgd-linf, fgsm-linf, fgsm-l2, deepfool, apgd-ce-l2/-linf, apgd-t-l2/-linf, square-l2/-linf, autoattack-l2/-linf (autoattack, apgd-ce, apgd-t, square: ℓ2).",
-                                discussion: "autoattack runs APGD-CE, APGD-T (9 target classes) and Square (5,000 queries), each on the samples still robust; FAB-T is not part of it.")) var attack: AttackKind = .pgdL2
+    @Option(help: ArgumentHelp("pgd-l2, pgd-linf, fgsm-linf, fgsm-l2, deepfool, apgd-ce-l2/-linf, apgd-t-l2/-linf, fab-t-l2/-linf, square-l2/-linf, autoattack-l2/-linf (autoattack, apgd-ce, apgd-t, fab-t, square: ℓ2).",
+                                discussion: "autoattack runs APGD-CE, APGD-T and FAB-T (9 target classes, 100 iterations each) and Square (5,000 queries), each on the samples still robust.")) var attack: AttackKind = .pgdL2
     @Option(name: .customLong("apgd-iterations"), help: "APGD iterations per restart and target class.") var apgdIterations = 100
     @Option(name: .customLong("square-queries"), help: "Square attack queries per sample.") var squareQueries = 5_000
     @Option(help: "Comma-separated ε list.") var epsilons = "0.05,0.1,0.15,0.2"

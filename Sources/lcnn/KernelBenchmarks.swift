@@ -2,7 +2,9 @@ import Foundation
 import TensorKernels
 
 /// Micro-benchmarks of the CPU kernels (TensorKernels). Prints one JSON object per line:
-/// {"name": ..., "shape": ..., "ms": median, "gflops" | "gbps": ..., "threads": ...}.
+/// {"name": ..., "shape": ..., "ms": median, "gflops" | "gbps": ..., "threads": ...}; the GEMM
+/// lines add a reference sgemm of the same shape measured right after (``ReferenceGEMM``):
+/// `reference`, `reference_gflops` and `ratio_to_reference` (ours ÷ reference; ≥ 1: as fast).
 /// `ms` is the median of ≥ 10 timed runs after 2 warm-up runs (monotonic clock); inputs are
 /// random and allocated once outside the timed region. `filter` keeps the benchmarks whose name
 /// contains it (case-sensitive substring); nil runs everything.
@@ -34,7 +36,11 @@ enum KernelBenchmarks {
                 sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
                       beta: 0, c: c, ldc: n)
             }
-            emit(name, "\(m)x\(k)x\(n)", ms, rateKey: "gflops", rate: 2.0 * Double(m) * Double(n) * Double(k) / ms / 1e6)
+            let gflops = 2.0 * Double(m) * Double(n) * Double(k) / ms / 1e6
+            let reference = ReferenceGEMM.gflops(m: m, k: k, n: n, threads: threads)
+            emit(name, "\(m)x\(k)x\(n)", ms, rateKey: "gflops", rate: gflops,
+                 extra: ", \"reference\": \"\(reference.source)\", \"reference_gflops\": \(String(format: "%.2f", reference.gflops)), "
+                    + "\"ratio_to_reference\": \(String(format: "%.2f", gflops / reference.gflops))")
         }
 
         // Convolutions: (label, geometry).
@@ -126,9 +132,9 @@ enum KernelBenchmarks {
         return p
     }
 
-    static func emit(_ name: String, _ shape: String, _ ms: Double, rateKey: String, rate: Double) {
+    static func emit(_ name: String, _ shape: String, _ ms: Double, rateKey: String, rate: Double, extra: String = "") {
         let line = "{\"name\": \"\(name)\", \"shape\": \"\(shape)\", \"ms\": \(String(format: "%.4f", ms)), "
-            + "\"\(rateKey)\": \(String(format: "%.2f", rate)), \"threads\": \(threads)}"
+            + "\"\(rateKey)\": \(String(format: "%.2f", rate)), \"threads\": \(threads)\(extra)}"
         print(line)
         fflush(nil)
     }

@@ -2,6 +2,7 @@ import Foundation
 import LCNNKit
 import NN
 import TensorCore
+import TensorKernels
 
 /// `lcnn bench train`: median milliseconds of one training step (forward, loss, backward,
 /// SGD update) for the models and batch sizes of `shared/bench/peers` (task T1):
@@ -84,17 +85,64 @@ enum TrainBenchmarks {
         }
     }
 
-    static func run(filter: String?) {
-        for lcnn in [false, true] {
-            for kind in Model.allCases {
+    /// A large GEMM of convolution shape (the 256→256 3×3 layer of ResNet-18 at batch 32 as
+    /// im2col sees it) whose rate, measured in the same run, sets each step's floor.
+    static let floorGEMM = (m: 256, k: 2304, n: 2048)
+
+    /// The GFLOP/s of ``floorGEMM`` (median of ≥ 10 runs).
+    static func gemmRate() -> Double {
+        let (m, k, n) = floorGEMM
+        let a = KernelBenchmarks.randomBuffer(m * k, seed: 1), b = KernelBenchmarks.randomBuffer(k * n, seed: 2)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        let ms = BenchmarkClock.medianMilliseconds {
+            sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n)
+        }
+        return 2 * Double(m * k * n) / ms / 1e6
+    }
+
+    /// Steps run under a ``KernelProfile`` for the FLOP count and the per-kernel shares.
+    static let profiledSteps = 3
+
+    /// Prints one JSON line per case: the median step `ms`, the GEMM and convolution FLOPs of a
+    /// step (`gflop`), its floor at the measured GEMM rate (`floor_ms` = gflop ÷ rate) and the
+    /// ratio to it, LCNN's ratio to Standard of the same run, and with `profile` each kernel's
+    /// share of the step (``KernelProfile``; `other` is time outside the kernels).
+    static func run(filter: String?, profile: Bool) {
+        let rate = gemmRate()
+        print("{\"name\": \"gemm_rate\", \"shape\": \"\(floorGEMM.m)x\(floorGEMM.k)x\(floorGEMM.n)\", "
+              + "\"gflops\": \(String(format: "%.2f", rate))}")
+        fflush(nil)
+        for kind in Model.allCases {
+            var standardMs: Double?
+            for lcnn in [false, true] {
                 let variant = lcnn ? "lcnn" : "standard"
                 if let filter, !"\(kind.shortName) \(variant)".contains(filter) { continue }
                 let step = Step(model: kind, method: lcnn ? .lcnn : .standard)
                 let ms = BenchmarkClock.medianMilliseconds { step() }
-                print("{\"name\": \"train_step\", \"model\": \"\(kind.shortName)\", \"variant\": \"\(variant)\", "
-                      + "\"batch\": \(kind.trainBatch), \"ms\": \(String(format: "%.3f", ms))}")
+                let recorder = KernelProfile()
+                let profiledMs = BenchmarkClock.milliseconds { recorder.recording { for _ in 0..<profiledSteps { step() } } }
+                let entries = recorder.entries
+                let gflop = entries.values.reduce(0) { $0 + $1.flops } / Double(profiledSteps) / 1e9
+                let floor = gflop / rate * 1e3
+                var line = "{\"name\": \"train_step\", \"model\": \"\(kind.shortName)\", \"variant\": \"\(variant)\", "
+                    + "\"batch\": \(kind.trainBatch), \"ms\": \(String(format: "%.3f", ms)), "
+                    + "\"gflop\": \(String(format: "%.3f", gflop)), \"floor_ms\": \(String(format: "%.3f", floor)), "
+                    + "\"ratio_to_floor\": \(String(format: "%.2f", ms / floor))"
+                if lcnn, let standardMs { line += ", \"ratio_to_standard\": \(String(format: "%.3f", ms / standardMs))" }
+                if !lcnn { standardMs = ms }
+                if profile { line += ", \"profile\": " + shares(entries, totalMilliseconds: profiledMs) }
+                print(line + "}")
                 fflush(nil)
             }
         }
+    }
+
+    /// `{"kernel": share, …, "other": share}`, largest first, shares of `totalMilliseconds`.
+    static func shares(_ entries: [String: KernelProfile.Entry], totalMilliseconds: Double) -> String {
+        let total = totalMilliseconds / 1e3
+        var parts = entries.sorted { $0.value.seconds > $1.value.seconds }.map { ($0.key, $0.value.seconds / total) }
+        parts.append(("other", Swift.max(0, 1 - parts.reduce(0) { $0 + $1.1 })))
+        return "{" + parts.map { "\"\($0.0)\": \(String(format: "%.3f", $0.1))" }.joined(separator: ", ") + "}"
     }
 }

@@ -9,7 +9,7 @@ import Testing
 /// published schedule, the DLR loss, and the known minimal perturbation of linear classifiers.
 @Suite("AutoAttack: APGD, Square and the sequence")
 struct AutoAttackTests {
-    static let kinds: [AttackKind] = [.apgdCEL2, .apgdCELinf, .apgdTL2, .apgdTLinf, .squareL2, .squareLinf, .autoattackL2, .autoattackLinf]
+    static let kinds: [AttackKind] = [.apgdCEL2, .apgdCELinf, .apgdTL2, .apgdTLinf, .fabTL2, .fabTLinf, .squareL2, .squareLinf, .autoattackL2, .autoattackLinf]
 
     @Test("every attack stays in the ε-ball and in [0, 1], with inputs at 0 and 1", arguments: kinds)
     func ballAndBox(_ kind: AttackKind) {
@@ -125,7 +125,7 @@ struct AutoAttackTests {
         var g = SeededGenerator(seed: 1)
         let aa = AutoAttack(norm: .l2, epsilon: 0.6, iterations: 20, squareQueries: 100)
         let (result, stages) = aa.attack(f, data.images, labels: data.labels, generator: &g)
-        #expect(stages.map(\.attack) == ["apgd-ce", "square"], "3 classes: APGD-T needs 4")
+        #expect(stages.map(\.attack) == ["apgd-ce", "fab-t", "square"], "3 classes: APGD-T needs 4, FAB-T 2")
         #expect(zip(stages, stages.dropFirst()).allSatisfy { $0.robust >= $1.robust })
         #expect(result.robust.filter { $0 }.count == stages.last!.robust)
         var g2 = SeededGenerator(seed: 1)

@@ -38,6 +38,8 @@ struct ReproductionAuditTests {
         #expect(report.contains("a **reduced** budget"))
         #expect(report.contains("| run | PGD (same samples) | AutoAttack | AA − PGD [95 %], p |"))
         #expect(report.split(separator: "\n").contains { $0.hasPrefix("| lcnn | ") && $0.contains("%") })
+        #expect(report.contains("| run | clean | after apgd-ce | after fab-t | after square |"), "two moons: 2 classes, no APGD-T")
+        #expect(report.contains("APGD-CE → APGD-T (9 targets) → FAB-T (9 targets) → Square"))
         #expect(report.contains("### Sanity checks of the robustness evaluation: all passed"))
         #expect(report.contains("autoattack-l2 ≤ pgd-l2 at ε = \(plan.evaluation.claimEpsilon)"))
         #expect(report.contains("certified (best) ≤ empirical (autoattack-l2)"))

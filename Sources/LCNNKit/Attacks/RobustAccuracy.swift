@@ -20,9 +20,13 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable {
     case apgdCEL2 = "apgd-ce-l2", apgdCELinf = "apgd-ce-linf"
     /// APGD with the targeted DLR loss, towards the 9 most likely other classes.
     case apgdTL2 = "apgd-t-l2", apgdTLinf = "apgd-t-linf"
+    /// FAB-T, the targeted minimal-perturbation attack (``FAB``), towards the 9 most likely other
+    /// classes with ``AttackOptions/apgdIterations`` iterations each: broken when its closest
+    /// misclassified point lies within ε.
+    case fabTL2 = "fab-t-l2", fabTLinf = "fab-t-linf"
     /// Square attack (black-box, ``AttackOptions/squareQueries`` queries).
     case squareL2 = "square-l2", squareLinf = "square-linf"
-    /// AutoAttack's sequence: APGD-CE, APGD-T, Square (``AutoAttack``).
+    /// AutoAttack's sequence: APGD-CE, APGD-T, FAB-T, Square (``AutoAttack``).
     case autoattackL2 = "autoattack-l2", autoattackLinf = "autoattack-linf"
 
     /// The paper's ε list for ℓ2 robust accuracy (Table 2), inputs in [0, 1].
@@ -31,8 +35,8 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable {
     /// The norm the attack's ε is measured in.
     public var norm: PGD.Norm {
         switch self {
-        case .pgdL2, .fgsmL2, .deepfool, .apgdCEL2, .apgdTL2, .squareL2, .autoattackL2: return .l2
-        case .pgdLinf, .fgsmLinf, .apgdCELinf, .apgdTLinf, .squareLinf, .autoattackLinf: return .linf
+        case .pgdL2, .fgsmL2, .deepfool, .apgdCEL2, .apgdTL2, .fabTL2, .squareL2, .autoattackL2: return .l2
+        case .pgdLinf, .fgsmLinf, .apgdCELinf, .apgdTLinf, .fabTLinf, .squareLinf, .autoattackLinf: return .linf
         }
     }
 
@@ -40,9 +44,10 @@ public enum AttackKind: String, Sendable, CaseIterable, Codable {
     public var isBlackBox: Bool { self == .squareL2 || self == .squareLinf }
 
     /// The AutoAttack-family attacks may be named without their norm on the command line
-    /// (`autoattack`, `apgd-ce`, `apgd-t`, `square`): the paper's ℓ2.
+    /// (`autoattack`, `apgd-ce`, `apgd-t`, `fab-t`, `square`): the paper's ℓ2.
     public init?(name: String) {
-        let aliases = ["autoattack": "autoattack-l2", "apgd-ce": "apgd-ce-l2", "apgd-t": "apgd-t-l2", "square": "square-l2"]
+        let aliases = ["autoattack": "autoattack-l2", "apgd-ce": "apgd-ce-l2", "apgd-t": "apgd-t-l2", "fab-t": "fab-t-l2",
+                       "square": "square-l2"]
         self.init(rawValue: aliases[name] ?? name)
     }
 }
@@ -126,13 +131,21 @@ public func adversarialExamples(_ kind: AttackKind, _ classifier: Classifier, _ 
     case .apgdTL2, .apgdTLinf:
         return APGD(norm: kind.norm, epsilon: epsilon, iterations: options.apgdIterations, inputRange: options.inputRange)
             .targetedAttack(classifier, x, labels: labels, generator: &generator).adversarial
+    case .fabTL2, .fabTLinf:
+        return FAB(norm: kind.norm, epsilon: epsilon, iterations: options.apgdIterations, inputRange: options.inputRange)
+            .targetedAttack(classifier, x, labels: labels, generator: &generator).adversarial
     case .squareL2, .squareLinf:
         return SquareAttack(norm: kind.norm, epsilon: epsilon, queries: options.squareQueries, inputRange: options.inputRange)
             .attack(classifier, x, labels: labels, generator: &generator).adversarial
     case .autoattackL2, .autoattackLinf:
-        return AutoAttack(norm: kind.norm, epsilon: epsilon, iterations: options.apgdIterations,
-                          squareQueries: options.squareQueries, inputRange: options.inputRange)
-            .attack(classifier, x, labels: labels, generator: &generator).result.adversarial
+        return options.autoAttack(kind.norm, epsilon: epsilon).attack(classifier, x, labels: labels, generator: &generator).result.adversarial
+    }
+}
+
+extension AttackOptions {
+    /// AutoAttack's sequence with these options' budget.
+    func autoAttack(_ norm: PGD.Norm, epsilon: Float) -> AutoAttack {
+        AutoAttack(norm: norm, epsilon: epsilon, iterations: apgdIterations, squareQueries: squareQueries, inputRange: inputRange)
     }
 }
 
@@ -150,6 +163,9 @@ public struct RobustAccuracyPoint: Sendable, Codable, Equatable {
     /// Per sample (dataset order): correct both as given and after the attack. Not written to
     /// `lcnn attack`'s JSON lines; kept in evaluation records for paired tests (McNemar).
     public var robust: SampleFlags?
+    /// AutoAttack only: the samples still robust after each attack of the sequence, in order
+    /// (the last equals `robustCorrect`), so each attack's contribution shows.
+    public var stages: [AutoAttack.Stage]?
 
     public init(attack: AttackKind, epsilon: Float, samples: Int, cleanCorrect: Int, robustCorrect: Int,
                 cleanAccuracy: Double, robustAccuracy: Double, robust: SampleFlags? = nil) {
@@ -217,6 +233,7 @@ public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKin
     var cleanCorrect = 0
     var robust = [[Bool]](repeating: [], count: epsilons.count)
     var deepFoolNorms: [Float] = []
+    var stages = [[AutoAttack.Stage]?](repeating: nil, count: epsilons.count)
     // With `cumulative`, ε is processed in increasing order and a broken sample stays broken.
     let order = epsilons.indices.sorted { epsilons[$0] < epsilons[$1] }
     for (b, batch) in loader.batches(epoch: 0).enumerated() {
@@ -239,8 +256,15 @@ public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKin
         var alive = correct
         for e in order {
             var generator = SeededGenerator(seed: batchSeed)
-            let adv = adversarialExamples(attack, classifier, x, labels: y, epsilon: epsilons[e],
-                                          options: options, generator: &generator)
+            let adv: Tensor
+            if attack == .autoattackL2 || attack == .autoattackLinf {
+                let (result, batchStages) = options.autoAttack(attack.norm, epsilon: epsilons[e])
+                    .attack(classifier, x, labels: y, generator: &generator)
+                adv = result.adversarial
+                stages[e] = AutoAttack.Stage.adding(stages[e], batchStages)
+            } else {
+                adv = adversarialExamples(attack, classifier, x, labels: y, epsilon: epsilons[e], options: options, generator: &generator)
+            }
             let after = withoutGrad { classifier(adv) }.argmax(axis: -1)
             let ok = (0..<y.count).map { i in correct[i] && after[i] == y[i] && (!options.cumulative || alive[i]) }
             if options.cumulative { alive = ok }
@@ -251,9 +275,11 @@ public func robustAccuracy(model: any Layer, dataset: Dataset, attack: AttackKin
     func fraction(_ k: Int) -> Double { n == 0 ? 0 : Double(k) / Double(n) }
     let points = epsilons.enumerated().map { e, eps in
         let flags = SampleFlags(robust[e])
-        return RobustAccuracyPoint(attack: attack, epsilon: eps, samples: n, cleanCorrect: cleanCorrect,
-                                   robustCorrect: flags.trueCount, cleanAccuracy: fraction(cleanCorrect),
-                                   robustAccuracy: fraction(flags.trueCount), robust: flags)
+        var point = RobustAccuracyPoint(attack: attack, epsilon: eps, samples: n, cleanCorrect: cleanCorrect,
+                                        robustCorrect: flags.trueCount, cleanAccuracy: fraction(cleanCorrect),
+                                        robustAccuracy: fraction(flags.trueCount), robust: flags)
+        point.stages = stages[e]
+        return point
     }
     return RobustAccuracyReport(
         dataset: dataset.name, attack: attack, options: options, seed: seed, samples: n,
@@ -285,6 +311,7 @@ extension RobustAccuracyReport {
             point.cleanAccuracy = all.cleanAccuracy
             point.robustCorrect = parts.reduce(0) { $0 + $1.points[e].robustCorrect }
             point.robustAccuracy = fraction(point.robustCorrect)
+            point.stages = parts.dropFirst().reduce(parts[0].points[e].stages) { AutoAttack.Stage.adding($0, $1.points[e].stages) }
             return point
         }
         if all.attack == .deepfool {

@@ -31,7 +31,7 @@ public struct EvaluationResult: Codable, Sendable {
     /// Certified ℓ2 accuracy at the ℓ2 ε (Lipschitz-margin and curvature certificates), with
     /// `--certify`.
     public var certified: CertifiedAccuracyReport?
-    /// AutoAttack ℓ2 robust accuracy (APGD-CE → APGD-T → Square) at the claim ε on a prefix of
+    /// AutoAttack ℓ2 robust accuracy (APGD-CE → APGD-T → FAB-T → Square) at the claim ε on a prefix of
     /// the measured samples (a reproduction's audit, ``ReproductionAudit``).
     public var autoAttack: RobustAccuracyReport?
 }

@@ -5,7 +5,7 @@ import NN
 /// The robustness audit of a reproduction's checkpoints: the figures the field trusts beside the
 /// paper's 10-step ℓ2 PGD (Table 2).
 ///
-/// - **AutoAttack** (``AutoAttack``: APGD-CE → APGD-T → Square, Croce & Hein 2020) in ℓ2 at the
+/// - **AutoAttack** (``AutoAttack``: APGD-CE → APGD-T → FAB-T → Square, Croce & Hein 2020) in ℓ2 at the
 ///   claim ε (ε½, the analogue of the paper's 0.1) on the first ``autoAttackSamples`` measured
 ///   test samples — the same samples PGD saw, so the two compare pairwise (McNemar).
 /// - **Certified ℓ2 accuracy** (``CertifiedRobustness``: Lipschitz-margin and curvature
@@ -15,22 +15,42 @@ import NN
 /// grid and these settings are unchanged, so adding the audit to a finished reproduction
 /// measures only the audit.
 public struct ReproductionAudit: Codable, Sendable, Equatable {
-    /// Measured samples AutoAttack runs on (0 skips it). Its cost is dominated by APGD-T (9
-    /// targets × `apgdIterations` gradient evaluations per sample still robust) and Square
-    /// (`squareQueries` forward passes per sample still robust).
+    /// Measured samples AutoAttack runs on (0 skips it). Its cost is dominated by APGD-T and
+    /// FAB-T (9 targets × `apgdIterations` gradient evaluations per sample still robust each) and
+    /// Square (`squareQueries` forward passes per sample still robust).
     public var autoAttackSamples: Int
-    /// Iterations of each APGD run (AutoAttack's standard budget: 100).
+    /// Iterations of each APGD and FAB run (AutoAttack's standard budget: 100).
     public var apgdIterations: Int
     /// Queries of the Square attack (AutoAttack's standard budget: 5,000).
     public var squareQueries: Int
     /// Whether certified accuracy is measured.
     public var certify: Bool
+    /// The attacks of the AutoAttack sequence this audit ran, in order. Part of the settings, so
+    /// an audit made before the sequence changed (before FAB-T: `apgd-ce, apgd-t, square`) is
+    /// measured again rather than reused.
+    public var sequence: [String]
+
+    /// The sequence ``AutoAttack`` runs on a model of ≥ 4 classes.
+    public static let autoAttackSequence = ["apgd-ce", "apgd-t", "fab-t", "square"]
 
     public init(autoAttackSamples: Int, apgdIterations: Int = 100, squareQueries: Int = 5_000, certify: Bool = true) {
         self.autoAttackSamples = autoAttackSamples
         self.apgdIterations = apgdIterations
         self.squareQueries = squareQueries
         self.certify = certify
+        self.sequence = Self.autoAttackSequence
+    }
+
+    enum CodingKeys: String, CodingKey { case autoAttackSamples, apgdIterations, squareQueries, certify, sequence }
+
+    /// Records written before `sequence` existed ran APGD-CE → APGD-T → Square.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        autoAttackSamples = try c.decode(Int.self, forKey: .autoAttackSamples)
+        apgdIterations = try c.decode(Int.self, forKey: .apgdIterations)
+        squareQueries = try c.decode(Int.self, forKey: .squareQueries)
+        certify = try c.decode(Bool.self, forKey: .certify)
+        sequence = try c.decodeIfPresent([String].self, forKey: .sequence) ?? ["apgd-ce", "apgd-t", "square"]
     }
 
     /// The default size's audit: AutoAttack's standard budget on 250 samples (about 2–4 minutes

@@ -12,9 +12,8 @@ extension ReproductionReport {
         var s = "### Table 2 at ε = \(epsilon): AutoAttack and certified ℓ2 accuracy\n\n"
         let budget = audit.isStandardBudget ? "AutoAttack's standard budget"
             : "a **reduced** budget (AutoAttack's standard one is 100 iterations and 5,000 queries)"
-        s += "AutoAttack = APGD-CE → APGD-T (9 targets) → Square, each on the samples the earlier ones left robust "
-            + "(FAB-T of the reference sequence is not run), with \(audit.apgdIterations) APGD iterations and "
-            + "\(audit.squareQueries) Square queries — \(budget) — on the first \(audit.autoAttackSamples) measured samples; "
+        s += "AutoAttack = \(Self.sequenceText(audit.sequence)), each on the samples the earlier ones left robust, "
+            + "with \(audit.apgdIterations) APGD/FAB iterations and \(audit.squareQueries) Square queries — \(budget) — on the first \(audit.autoAttackSamples) measured samples; "
             + "PGD is the 10-step attack of the table above on those same samples, so \"AA − PGD\" is a paired difference "
             + "(McNemar's exact test; negative: AutoAttack finds more adversarial examples). Certified accuracy is over all "
             + "measured samples: a sample counts when it is classified correctly and its certified radius — m/(√2·L) from the "
@@ -51,9 +50,39 @@ extension ReproductionReport {
                 + "\(certified { $0.curvaturePoints }) | \(certified { $0.bestPoints }) | "
                 + "\(lipschitz.isEmpty ? "—" : Self.f(lipschitz.reduce(0, +) / Double(lipschitz.count), 3)) |\n"
         }
+        s += stagesTable(epsilon: epsilon)
         s += "\nL is the guaranteed Lipschitz constant of the logit map (mean over seeds); the certified radius of a sample is "
             + "proportional to 1/L, so these figures are far below the empirical ones unless L is small. "
             + "Certified by the curvature bound needs a finite K (\"—\": none).\n\n"
+        return s
+    }
+
+    /// The sequence as the report names it ("APGD-CE → APGD-T (9 targets) → …").
+    static func sequenceText(_ sequence: [String]) -> String {
+        let names = ["apgd-ce": "APGD-CE", "apgd-t": "APGD-T (9 targets)", "fab-t": "FAB-T (9 targets)", "square": "Square"]
+        var text = sequence.map { names[$0] ?? $0 }.joined(separator: " → ")
+        if !sequence.contains("fab-t") { text += " (FAB-T of the reference sequence not run)" }
+        return text
+    }
+
+    /// Robust accuracy after each attack of the AutoAttack sequence (pooled over seeds), so each
+    /// attack's contribution shows; "" when no run recorded its stages.
+    func stagesTable(epsilon: Float) -> String {
+        var rows: [(group: String, clean: Int, samples: Int, stages: [AutoAttack.Stage])] = []
+        for p in pooled {
+            let points = p.results.compactMap { $0.autoAttack?.points.first { Swift.abs($0.epsilon - epsilon) < 1e-6 } }
+            guard points.count == p.results.count, let first = points.first?.stages,
+                  let total = points.dropFirst().reduce(Optional(first), { AutoAttack.Stage.adding($0, $1.stages) }) else { continue }
+            rows.append((p.group, points.reduce(0) { $0 + $1.cleanCorrect }, points.reduce(0) { $0 + $1.samples }, total))
+        }
+        guard let names = rows.first?.stages.map(\.attack) else { return "" }
+        var s = "\nRobust accuracy (%) after each attack of the sequence, on the same samples (clean: before any):\n\n"
+        s += "| run | clean | " + names.map { "after \($0)" }.joined(separator: " | ") + " |\n"
+        s += "|---|---:|" + names.map { _ in "---:|" }.joined() + "\n"
+        for row in rows where row.stages.map(\.attack) == names {
+            let percent = { (k: Int) in Self.f(100 * Double(k) / Double(Swift.max(row.samples, 1)), 1) }
+            s += "| \(row.group) | \(percent(row.clean)) | " + row.stages.map { percent($0.robust) }.joined(separator: " | ") + " |\n"
+        }
         return s
     }
 
