@@ -212,7 +212,7 @@ func columnRange(_ columns: Int, _ t: Int, _ threads: Int) -> (Int, Int) {
 /// `output` [N, O, OH, OW] is overwritten (never read). Implicit GEMM on both cores.
 public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                           output: UnsafeMutablePointer<Float>) {
-    let span = KernelProfile.open("conv2d_forward", flops: g.directFlops)
+    let span = KernelProfile.open(g.batch == 1 ? "conv2d_forward_single" : "conv2d_forward", flops: g.directFlops)
     defer { span?.close() }
     let OH = g.outHeight, OW = g.outWidth, P = OH * OW, O = g.outChannels
     let R = g.inChannels * g.kernelHeight * g.kernelWidth
@@ -285,7 +285,7 @@ struct BackwardInputPhase {
 /// [N, O, OH, OW]; `gradInput` [N, C, H, W] is overwritten (input pixels no window touches get 0).
 public func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Float>,
                                 weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
-    let span = KernelProfile.open("conv2d_backward_input", flops: g.directFlops)
+    let span = KernelProfile.open(g.batch == 1 ? "conv2d_backward_input_single" : "conv2d_backward_input", flops: g.directFlops)
     defer { span?.close() }
     let C = g.inChannels, H = g.inHeight, W = g.inWidth
     let KH = g.kernelHeight, KW = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth

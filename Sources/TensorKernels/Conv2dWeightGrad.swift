@@ -160,7 +160,7 @@ func runWeightGrad(_ pr: WeightGradProblem, k0: Int, k1: Int, r0: Int, r1: Int, 
 /// [O, C, KH, KW] is overwritten.
 public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
                                  gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
-    let span = KernelProfile.open("conv2d_backward_weight", flops: g.directFlops)
+    let span = KernelProfile.open(g.batch == 1 ? "conv2d_backward_weight_single" : "conv2d_backward_weight", flops: g.directFlops)
     defer { span?.close() }
     let OH = g.outHeight, OW = g.outWidth, P = max(0, OH) * max(0, OW), O = g.outChannels
     let R = g.inChannels * g.kernelHeight * g.kernelWidth

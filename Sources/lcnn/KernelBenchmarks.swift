@@ -3,13 +3,16 @@ import TensorKernels
 
 /// Micro-benchmarks of the CPU kernels (TensorKernels). Prints one JSON object per line:
 /// {"name": ..., "shape": ..., "ms": median, "gflops" | "gbps": ..., "threads": ...}; the GEMM
-/// lines add a reference sgemm of the same shape measured right after (``ReferenceGEMM``):
-/// `reference`, `reference_gflops` and `ratio_to_reference` (ours ÷ reference; ≥ 1: as fast).
+/// lines add a reference sgemm of the same shape (``ReferenceGEMM``), alternating with ours for
+/// three rounds, each side's best median kept (`ms` is then ours): `reference`,
+/// `reference_gflops` and `ratio_to_reference` (ours ÷ reference in GFLOP/s; ≥ 1: as fast).
 /// `ms` is the median of ≥ 10 timed runs after 2 warm-up runs (monotonic clock); inputs are
 /// random and allocated once outside the timed region. `filter` keeps the benchmarks whose name
 /// contains it (case-sensitive substring); nil runs everything.
 enum KernelBenchmarks {
     static let threads = 2
+    /// Alternating rounds of our GEMM and the reference per shape (best median of each kept).
+    static let referenceRounds = 3
 
     static func run(filter: String?) {
         BenchmarkClock.withKernelThreads(threads) { runAll(filter: filter) }
@@ -32,12 +35,19 @@ enum KernelBenchmarks {
             let a = randomBuffer(m * k, seed: 1), b = randomBuffer(k * n, seed: 2)
             let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
             defer { a.deallocate(); b.deallocate(); c.deallocate() }
-            let ms = BenchmarkClock.medianMilliseconds {
-                sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
-                      beta: 0, c: c, ldc: n)
+            // Ours and the reference alternate for `referenceRounds` rounds; each keeps its best
+            // median, so a burst of load on this shared machine does not decide the ratio.
+            var ms = Double.infinity
+            var reference = ReferenceGEMM.Measurement(source: "naive", gflops: 0)
+            for _ in 0..<referenceRounds {
+                ms = min(ms, BenchmarkClock.medianMilliseconds {
+                    sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+                          beta: 0, c: c, ldc: n)
+                })
+                let round = ReferenceGEMM.gflops(m: m, k: k, n: n, threads: threads)
+                if round.gflops > reference.gflops { reference = round }
             }
             let gflops = 2.0 * Double(m) * Double(n) * Double(k) / ms / 1e6
-            let reference = ReferenceGEMM.gflops(m: m, k: k, n: n, threads: threads)
             emit(name, "\(m)x\(k)x\(n)", ms, rateKey: "gflops", rate: gflops,
                  extra: ", \"reference\": \"\(reference.source)\", \"reference_gflops\": \(String(format: "%.2f", reference.gflops)), "
                     + "\"ratio_to_reference\": \(String(format: "%.2f", gflops / reference.gflops))")
