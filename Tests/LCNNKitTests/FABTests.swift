@@ -61,6 +61,16 @@ struct FABTests {
         for (s, wj) in zip(linf, w) { #expect(Swift.abs(s - -1.6 * (wj > 0 ? 1 : (wj < 0 ? -1 : 0)) / 8) < 1e-6) }
     }
 
+    @Test("non-finite normals or offsets give a finite step inside the box")
+    func nonFinite() {
+        let p: [Float] = [0.2, 0.5, 0.9]
+        let nanNormal = FAB.minimalStep(.l2, normal: [Float.nan, 1, -Float.infinity][...], offset: 0.1, at: p[...], range: 0...1)
+        #expect(nanNormal[0] == 0 && nanNormal[2] == 0 && Swift.abs(nanNormal[1] - 0.1) < 1e-6)
+        for offset in [Double.nan, .infinity] {
+            #expect(FAB.minimalStep(.linf, normal: [1, 2, 3][...], offset: offset, at: p[...], range: 0...1) == [0, 0, 0])
+        }
+    }
+
     /// 5 classes on 8 inputs: logits Wx + b.
     static let weights: [Float] = (0..<40).map { Float(($0 * 37 + 11) % 23) / 11 - 1 }
     static let bias: [Float] = [0.2, -0.1, 0.05, 0, -0.3]

@@ -179,18 +179,19 @@ public struct FAB: Sendable {
     ///
     /// found exactly by sweeping the sorted breakpoints capⱼ/aⱼ. When even the full box cannot
     /// reach the hyperplane, every coordinate goes to its bound (the closest the box gets).
+    /// Non-finite entries of w count as 0, and a non-finite c gives no step.
     static func minimalStep(_ norm: PGD.Norm, normal w: ArraySlice<Float>, offset c: Double, at p: ArraySlice<Float>,
                             range: ClosedRange<Float>) -> [Float] {
         let d = w.count
         var step = [Float](repeating: 0, count: d)
-        guard c != 0 else { return step }
+        guard c != 0, c.isFinite else { return step }   // on the plane already, or no usable linearisation
         let s: Float = c > 0 ? 1 : -1
         var caps = [Float](repeating: 0, count: d), weights = [Float](repeating: 0, count: d)
         var breakpoints: [(at: Double, j: Int)] = []
         breakpoints.reserveCapacity(d)
         for j in 0..<d {
             let wj = w[w.startIndex + j], pj = p[p.startIndex + j]
-            guard wj != 0 else { continue }
+            guard wj != 0, wj.isFinite else { continue }
             caps[j] = s * wj > 0 ? range.upperBound - pj : pj - range.lowerBound
             weights[j] = norm == .l2 ? Swift.abs(wj) : 1
             if caps[j] > 0 { breakpoints.append((Double(caps[j]) / Double(weights[j]), j)) }
@@ -205,7 +206,7 @@ public struct FAB: Sendable {
             saturated += wj * Double(caps[j])
             slope -= wj * Double(weights[j])
         }
-        for j in 0..<d where w[w.startIndex + j] != 0 && caps[j] > 0 {
+        for j in 0..<d where weights[j] != 0 && caps[j] > 0 {
             let magnitude = mu.isFinite ? Swift.min(Float(mu) * weights[j], caps[j]) : caps[j]
             step[j] = w[w.startIndex + j] > 0 ? s * magnitude : -s * magnitude
         }
