@@ -19,6 +19,12 @@ public final class KernelProfile: Sendable {
         public var calls = 0
         public var seconds = 0.0
         public var flops = 0.0
+
+        public init(calls: Int = 0, seconds: Double = 0, flops: Double = 0) {
+            self.calls = calls
+            self.seconds = seconds
+            self.flops = flops
+        }
     }
 
     private struct State {

@@ -32,16 +32,20 @@ enum ReferenceGEMM {
         print(json.dumps({"ms": median, "library": "numpy " + np.__version__}))
         """
 
-    static func gflops(m: Int, k: Int, n: Int, threads: Int) -> Measurement {
+    /// `$LCNN_PYTHON`, else `python3`.
+    static var python: String { ProcessInfo.processInfo.environment["LCNN_PYTHON"] ?? "python3" }
+
+    static func gflops(m: Int, k: Int, n: Int, threads: Int, python: String = ReferenceGEMM.python) -> Measurement {
         let flops = 2 * Double(m) * Double(k) * Double(n)
-        if let ms = numpyMilliseconds(m: m, k: k, n: n, threads: threads) { return Measurement(source: "numpy", gflops: flops / ms / 1e6) }
+        if let ms = numpyMilliseconds(m: m, k: k, n: n, threads: threads, python: python) {
+            return Measurement(source: "numpy", gflops: flops / ms / 1e6)
+        }
         return Measurement(source: "naive", gflops: flops / naiveMilliseconds(m: m, k: k, n: n) / 1e6)
     }
 
     /// numpy's median ms, or nil when Python or numpy is missing or fails.
-    static func numpyMilliseconds(m: Int, k: Int, n: Int, threads: Int) -> Double? {
+    static func numpyMilliseconds(m: Int, k: Int, n: Int, threads: Int, python: String) -> Double? {
         let process = Process()
-        let python = ProcessInfo.processInfo.environment["LCNN_PYTHON"] ?? "python3"
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python, "-c", script, "\(m)", "\(k)", "\(n)"]
         var environment = ProcessInfo.processInfo.environment

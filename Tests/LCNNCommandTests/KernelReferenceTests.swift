@@ -1,0 +1,42 @@
+import Foundation
+import TensorKernels
+import Testing
+@testable import lcnn
+
+/// The yardsticks of `lcnn bench kernels` and `lcnn bench train`: the reference sgemm (and its
+/// fallback), the FLOP count behind the GEMM-rate floor, and the profile's shares.
+@Suite("Benchmark yardsticks")
+struct KernelReferenceTests {
+    @Test("without a usable Python the reference is the naive loop, with a positive rate")
+    func naiveFallback() {
+        #expect(ReferenceGEMM.numpyMilliseconds(m: 8, k: 8, n: 8, threads: 1, python: "/nonexistent/python3") == nil)
+        let reference = ReferenceGEMM.gflops(m: 16, k: 16, n: 16, threads: 1, python: "/nonexistent/python3")
+        #expect(reference.source == "naive" && reference.gflops > 0 && reference.gflops.isFinite)
+    }
+
+    @Test("a profiled MLP2D Standard step counts exactly the FLOPs of its GEMMs: forward, weight gradients, and input gradients past the first layer")
+    func stepFlops() {
+        let step = TrainBenchmarks.Step(model: .mlp2d, method: .standard)
+        step()
+        let profile = KernelProfile()
+        profile.recording { step() }
+        let flops = profile.entries.values.reduce(0) { $0 + $1.flops }
+        // 2 → 64 → 64 → 2 at batch 256: 2·256·(2·64 + 64·64 + 64·2) per pass.
+        let perSample: Double = 2 * 64 + 64 * 64 + 64 * 2, pastFirst: Double = 64 * 64 + 64 * 2
+        let forward = 512 * perSample
+        let inputGradients = 512 * pastFirst
+        #expect(flops == 2 * forward + inputGradients)
+        #expect(profile.entries["sgemm"]?.calls ?? 0 >= 8)
+    }
+
+    @Test("the shares list kernels by time and give the rest to other, summing to 1")
+    func shares() throws {
+        var entries: [String: KernelProfile.Entry] = [:]
+        entries["sgemm"] = KernelProfile.Entry(calls: 3, seconds: 0.6, flops: 1)
+        entries["softplus"] = KernelProfile.Entry(calls: 1, seconds: 0.2, flops: 0)
+        let text = TrainBenchmarks.shares(entries, totalMilliseconds: 1000)
+        #expect(text == #"{"sgemm": 0.600, "softplus": 0.200, "other": 0.200}"#)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Double])
+        #expect(Swift.abs(parsed.values.reduce(0, +) - 1) < 1e-9)
+    }
+}
