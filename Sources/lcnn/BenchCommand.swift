@@ -30,7 +30,8 @@ struct BenchCommand: ParsableCommand {
             discussion: """
                 Standard and LCNN forms at the peer benchmark's batch sizes (256, 128, 32). The first line \
                 is the GFLOP/s of a large GEMM measured now; each case's line holds `name`, `model`, \
-                `variant`, `batch`, `ms`, the step's GEMM and convolution GFLOP, its floor at that rate \
+                `variant`, `batch`, `ms` (the best of three medians, Standard and LCNN alternating), the \
+                step's GEMM and convolution GFLOP, its floor at that rate \
                 (`floor_ms`) and `ratio_to_floor`, and for LCNN `ratio_to_standard`. Build with `-c release`.
                 """)
 

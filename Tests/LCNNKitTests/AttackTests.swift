@@ -215,7 +215,7 @@ struct RobustAccuracyTests {
         #expect(lines[0].contains("\"attack\":\"fgsm-l2\"") && lines[0].contains("\"robustAccuracy\""))
         let decoded = try JSONDecoder().decode(RobustAccuracyReport.self, from: JSONEncoder().encode(report))
         #expect(decoded == report)
-        #expect(AttackKind(rawValue: "pgd-linf") == .pgdLinf && AttackKind.allCases.count == 13)
+        #expect(AttackKind(rawValue: "pgd-linf") == .pgdLinf && AttackKind.allCases.count == 15)
     }
 }
 
