@@ -57,6 +57,17 @@ enum AttackFixtures {
     }
 
     static func maxAbs(_ t: Tensor) -> Float { t.scalars.map { Swift.abs($0) }.max() ?? 0 }
+
+    /// An untrained 10-class MLP (36 → 24 → 10, weights from `modelSeed`) in evaluation mode and
+    /// `samples` uniform 6×6 images labelled with its own predictions (all correct at x), for
+    /// the attacks that need ≥ 4 classes.
+    static func tenClasses(modelSeed: UInt64, samples: Int, generator g: inout SeededGenerator)
+        -> (model: any Layer, f: Classifier, x: Tensor, labels: [Int]) {
+        let model = ModelConfig(architecture: .mlp, inputShape: [36], classes: 10, hiddenWidths: [24], seed: modelSeed).makeModel()
+        let f: Classifier = { x in inference { model(x) } }
+        let x = Tensor.uniform([samples, 1, 6, 6], generator: &g)
+        return (model, f, x, withoutGrad { f(x) }.argmax(axis: -1))
+    }
 }
 
 /// A model whose class-0 logit peaks at x = 0 (`1 − x²`, class 1 fixed at 0): a large FGSM step that

@@ -141,11 +141,8 @@ struct AutoAttackTests {
 
     @Test("APGD-T on 10 classes runs one targeted pass per target and is at least as strong as its first target alone")
     func targeted() {
-        let model = ModelConfig(architecture: .mlp, inputShape: [36], classes: 10, hiddenWidths: [24], seed: 3).makeModel()
-        let f: Classifier = { x in inference { model(x) } }
         var g = SeededGenerator(seed: 2)
-        let x = Tensor.uniform([16, 1, 6, 6], generator: &g)
-        let labels = withoutGrad { f(x) }.argmax(axis: -1)   // all correct at x
+        let (_, f, x, labels) = AttackFixtures.tenClasses(modelSeed: 3, samples: 16, generator: &g)
         var g1 = SeededGenerator(seed: 4), g2 = SeededGenerator(seed: 4)
         let apgd = APGD(norm: .linf, epsilon: 0.02, iterations: 10)
         let all = apgd.targetedAttack(f, x, labels: labels, targetClasses: 9, generator: &g1)

@@ -121,11 +121,8 @@ struct FABTests {
 
     @Test("FAB-T runs one walk per target on the samples still robust, and later restarts start inside the ball")
     func targetsAndRestarts() {
-        let model = ModelConfig(architecture: .mlp, inputShape: [36], classes: 10, hiddenWidths: [24], seed: 3).makeModel()
-        let f: Classifier = { x in inference { model(x) } }
         var g = SeededGenerator(seed: 2)
-        let x = Tensor.uniform([12, 1, 6, 6], generator: &g)
-        let labels = withoutGrad { f(x) }.argmax(axis: -1)
+        let (_, f, x, labels) = AttackFixtures.tenClasses(modelSeed: 3, samples: 12, generator: &g)
         var g1 = SeededGenerator(seed: 4), g2 = SeededGenerator(seed: 4)
         let fab = FAB(norm: .l2, epsilon: 0.05, iterations: 6)
         let all = fab.targetedAttack(f, x, labels: labels, targetClasses: 9, generator: &g1)
@@ -143,11 +140,8 @@ struct FABTests {
 
     @Test("AutoAttack runs FAB-T between APGD-T and Square, and robust accuracy records each stage")
     func inTheSequence() {
-        let model = ModelConfig(architecture: .mlp, inputShape: [36], classes: 10, hiddenWidths: [24], seed: 7).makeModel()
-        let f: Classifier = { x in inference { model(x) } }
         var g = SeededGenerator(seed: 6)
-        let x = Tensor.uniform([10, 1, 6, 6], generator: &g)
-        let labels = withoutGrad { f(x) }.argmax(axis: -1)
+        let (model, f, x, labels) = AttackFixtures.tenClasses(modelSeed: 7, samples: 10, generator: &g)
         let (result, stages) = AutoAttack(norm: .l2, epsilon: 0.2, iterations: 5, squareQueries: 20)
             .attack(f, x, labels: labels, generator: &g)
         #expect(stages.map(\.attack) == ReproductionAudit.autoAttackSequence)
