@@ -82,5 +82,10 @@ struct ReproductionAuditTests {
         let without = ReproductionCost.estimate(plan, trainCount: 60000, testCount: 10000, standardStep: 0.1)
         #expect(with.measurement > without.measurement)
         #expect(with.training == without.training)
+        // FAB-T is part of the estimate: an audit without it (as before it existed) costs less.
+        plan.audit = .standard
+        plan.audit?.sequence = ["apgd-ce", "apgd-t", "square"]
+        let withoutFAB = ReproductionCost.estimate(plan, trainCount: 60000, testCount: 10000, standardStep: 0.1)
+        #expect(withoutFAB.measurement < with.measurement && withoutFAB.measurement > without.measurement)
     }
 }

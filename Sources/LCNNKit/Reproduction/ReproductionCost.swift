@@ -71,10 +71,13 @@ public struct ReproductionCost: Sendable {
         cost.measurement = Double(plan.runs.count) * (curvature + attacks)
         if e.calibrateEpsilons { cost.measurement += Double(e.sweepSamples) * 15 * 11 * perSample }
         if let audit = plan.audit, audit.autoAttackSamples > 0 {
-            // APGD-CE on every sample, APGD-T's 9 targets on the ~half still robust, Square's
-            // forward-only queries (≈ ⅓ of a gradient) on the ~40 % left.
+            // APGD-CE on every sample, APGD-T's 9 targets on the ~half still robust, FAB-T's 9
+            // targets (a gradient and a forward pass, ≈ 4/3 of a gradient, per iteration) and
+            // Square's forward-only queries (≈ ⅓ of a gradient) on the ~40 % left.
             let n = Double(min(audit.autoAttackSamples, e.samples, testCount))
-            let gradients = n * Double(audit.apgdIterations + 1) * (1 + 9 * 0.5) + n * 0.4 * Double(audit.squareQueries) / 3
+            let apgd = n * Double(audit.apgdIterations + 1) * (1 + 9 * 0.5)
+            let fab = audit.sequence.contains("fab-t") ? n * 0.4 * 9 * Double(audit.apgdIterations) * 4 / 3 : 0
+            let gradients = apgd + fab + n * 0.4 * Double(audit.squareQueries) / 3
             cost.measurement += Double(plan.runs.count) * gradients * perSample
         }
         return cost
