@@ -40,6 +40,10 @@ struct ReproductionAuditTests {
         #expect(report.split(separator: "\n").contains { $0.hasPrefix("| lcnn | ") && $0.contains("%") })
         #expect(report.contains("| run | clean | after apgd-ce | after fab-t | after square |"), "two moons: 2 classes, no APGD-T")
         #expect(report.contains("APGD-CE → APGD-T (9 targets) → FAB-T (9 targets) → Square"))
+        // Percentages with one decimal, the last stage equal to AutoAttack's column.
+        let stageRow = try #require(report.split(separator: "\n").first { $0.hasPrefix("| lcnn | ") && $0.split(separator: "|").count == 5 })
+        let cells = stageRow.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(cells.dropFirst().allSatisfy { $0.range(of: #"^\d+\.\d$"#, options: .regularExpression) != nil }, "\(stageRow)")
         #expect(report.contains("### Sanity checks of the robustness evaluation: all passed"))
         #expect(report.contains("autoattack-l2 ≤ pgd-l2 at ε = \(plan.evaluation.claimEpsilon)"))
         #expect(report.contains("certified (best) ≤ empirical (autoattack-l2)"))

@@ -80,7 +80,7 @@ extension ReproductionReport {
         s += "| run | clean | " + names.map { "after \($0)" }.joined(separator: " | ") + " |\n"
         s += "|---|---:|" + names.map { _ in "---:|" }.joined() + "\n"
         for row in rows where row.stages.map(\.attack) == names {
-            let percent = { (k: Int) in Self.f(100 * Double(k) / Double(Swift.max(row.samples, 1)), 1) }
+            let percent = { (k: Int) in String(format: "%.1f", 100 * Double(k) / Double(Swift.max(row.samples, 1))) }
             s += "| \(row.group) | \(percent(row.clean)) | " + row.stages.map { percent($0.robust) }.joined(separator: " | ") + " |\n"
         }
         return s
