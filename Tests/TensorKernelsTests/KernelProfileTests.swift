@@ -20,8 +20,30 @@ struct KernelProfileTests {
         }
     }
 
-    @Test("a convolution is one span with the direct FLOPs, however many GEMMs it runs inside")
+    @Test("a kernel called inside another is not counted again: a one-matrix batched GEMM is one sgemm span")
     func outermostOnly() {
+        let a = [Float](repeating: 1, count: 4 * 3), b = [Float](repeating: 1, count: 3 * 5)
+        var c = [Float](repeating: 0, count: 4 * 5)
+        let profile = KernelProfile()
+        profile.recording {
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        // batch 1 runs through `sgemm`, itself a profiled kernel.
+                        sgemmBatched(batch: 1, transposeA: false, transposeB: false, m: 4, n: 5, k: 3, alpha: 1,
+                                     a: ap.baseAddress!, lda: 3, strideA: 0, b: bp.baseAddress!, ldb: 5, strideB: 0,
+                                     beta: 0, c: cp.baseAddress!, ldc: 5, strideC: 0)
+                    }
+                }
+            }
+        }
+        let gemmFlops: Double = 2 * 4 * 5 * 3
+        #expect(profile.entries["sgemm"] == KernelProfile.Entry(calls: 1, seconds: profile.entries["sgemm"]?.seconds ?? 0, flops: gemmFlops))
+        #expect(c.allSatisfy { $0 == 3 })
+    }
+
+    @Test("a convolution is one span with the direct FLOPs")
+    func convolutionFlops() {
         let profile = KernelProfile()
         profile.recording { Self.convolve(); Self.convolve() }
         let entries = profile.entries

@@ -99,9 +99,12 @@ public struct FAB: Sendable {
         var closestNorm = [Float](repeating: .infinity, count: batch)
         for _ in 0..<iterations {
             let (g, w) = boundary(classifier, Tensor(current, shape: x.shape), labels: labels, targets: targets)
+            // The iterate the steps start from: one copy per iteration (a slice of `current` itself
+            // would make every write below copy the whole batch).
+            let previous = current
             for i in 0..<batch {
                 let range = (i * d)..<((i + 1) * d)
-                let wi = w[range], xi = current[range], oi = origin[range]
+                let wi = w[range], xi = previous[range], oi = origin[range]
                 // π: g + wᵀ(z − x⁽ⁱ⁾) = 0, so from a point p the step δ solves wᵀδ = −g − wᵀ(p − x⁽ⁱ⁾).
                 var shift: Double = 0
                 for j in 0..<d { shift += Double(wi[wi.startIndex + j]) * Double(oi[oi.startIndex + j] - xi[xi.startIndex + j]) }
