@@ -43,6 +43,8 @@ func packA(transpose: Bool, a: UnsafePointer<Float>, lda: Int, i0: Int, mc: Int,
                     src += lda
                 }
             }
+        } else if rows == gemmMR {
+            packAPanelRows(a + (i0 + i) * lda + p0, lda: lda, kc: kc, alpha: alpha, panel: panel)
         } else {
             // op(A)[i+r, p] = a[(i0+i+r)·lda + p0+p]: one contiguous source row per r.
             for r in 0..<rows {
@@ -63,6 +65,62 @@ func packA(transpose: Bool, a: UnsafePointer<Float>, lda: Int, i0: Int, mc: Int,
         i += gemmMR
         q += 1
     }
+}
+
+/// One full 12-row A panel from row-major storage: panel[p·12 + r] = alpha·src[r·lda + p].
+/// Eight k steps at a time, the 12 source rows are read as vectors and transposed in registers
+/// (rows 0–7 as one 8×8 block, rows 8–11 as the first half of a second one), so the panel is
+/// written with whole-vector stores instead of one scalar store per element.
+@inline(__always)
+func packAPanelRows(_ src: UnsafePointer<Float>, lda: Int, kc: Int, alpha: Float,
+                    panel: UnsafeMutablePointer<Float>) {
+    var p = 0
+    while p + 8 <= kc {
+        @inline(__always) func row(_ r: Int) -> SIMD8<Float> {
+            alpha * UnsafeRawPointer(src + r * lda + p).loadUnaligned(as: SIMD8<Float>.self)
+        }
+        let low = transpose8x8(row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+        let zero = SIMD8<Float>()
+        let high = transpose8x8(row(8), row(9), row(10), row(11), zero, zero, zero, zero)
+        let d = UnsafeMutableRawPointer(panel + p * gemmMR)
+        withUnsafeBytes(of: low) { l in
+            withUnsafeBytes(of: high) { h in
+                let lv = l.baseAddress!.assumingMemoryBound(to: SIMD8<Float>.self)
+                let hv = h.baseAddress!.assumingMemoryBound(to: SIMD8<Float>.self)
+                for q in 0..<8 {
+                    d.storeBytes(of: lv[q], toByteOffset: q * gemmMR * 4, as: SIMD8<Float>.self)
+                    d.storeBytes(of: hv[q].lowHalf, toByteOffset: (q * gemmMR + 8) * 4, as: SIMD4<Float>.self)
+                }
+            }
+        }
+        p += 8
+    }
+    while p < kc {
+        for r in 0..<gemmMR { panel[p * gemmMR + r] = alpha * src[r * lda + p] }
+        p += 1
+    }
+}
+
+/// The transpose of the 8×8 block whose rows are r0…r7: result.q[c] = r_c[q]. Three rounds of
+/// the perfect shuffle (row'[2i] = zip of the low halves of row[i] and row[i+4], row'[2i+1] of
+/// the high halves).
+@inline(__always)
+func transpose8x8(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>,
+                  _ r4: SIMD8<Float>, _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>)
+    -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>,
+        SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    @inline(__always) func lo(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3])
+    }
+    @inline(__always) func hi(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8(a[4], b[4], a[5], b[5], a[6], b[6], a[7], b[7])
+    }
+    var v = (r0, r1, r2, r3, r4, r5, r6, r7)
+    for _ in 0..<3 {
+        v = (lo(v.0, v.4), hi(v.0, v.4), lo(v.1, v.5), hi(v.1, v.5),
+             lo(v.2, v.6), hi(v.2, v.6), lo(v.3, v.7), hi(v.3, v.7))
+    }
+    return v
 }
 
 /// Packs the `kc × nc` block of op(B) starting at (p0, j0); op(B)[p, j] is `b[p·ldb + j]`,
