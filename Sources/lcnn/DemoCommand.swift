@@ -79,7 +79,7 @@ struct DemoCommand: ParsableCommand {
         let boundaries = try DecisionBoundaryFigure.render(runs, into: directory, resolution: moons.resolution)
         boundaries.findings.forEach { print("  " + $0) }
         let activations = try ActivationFigure.render(into: directory)
-        print("figures: \(boundaries.png.path), \(activations.png.path) (and .svg); tables: "
+        print("figures: \(boundaries.png), \(activations.png) (and .svg); tables: "
               + directory.appendingPathComponent("tables.md").path)
         print(String(format: "done in %.1f s (training %.1f s, measuring %.1f s, figures %.1f s)", Date().timeIntervalSince(start),
                      trained.timeIntervalSince(start), measuredAt.timeIntervalSince(trained), Date().timeIntervalSince(measuredAt)))

@@ -34,7 +34,7 @@ struct MoonsCommand: ParsableCommand {
         let runs = try Self.train(experiment, into: directory)
         let figure = try DecisionBoundaryFigure.render(runs, into: directory, resolution: options.resolution)
         figure.findings.forEach { print("  " + $0) }
-        print("figure: \(figure.svg.path), \(figure.png.path)")
+        print("figure: \(figure.svg), \(figure.png)")
     }
 
     /// Runs ``MoonsExperiment/selectPenalty(betaWeights:gammaWeights:tolerance:validationCount:progress:)``

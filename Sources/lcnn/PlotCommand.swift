@@ -32,10 +32,10 @@ struct PlotCommand: ParsableCommand {
     }
 
     /// Prints where a figure went and what it shows.
-    static func report(_ figure: RenderedFigure) {
+    static func report(_ figure: FigureRecord) {
         print(figure.title)
         figure.findings.forEach { print("  " + $0) }
-        print("figure: \(figure.svg.path), \(figure.png.path)")
+        print("figure: \(figure.svg), \(figure.png)")
     }
 
     struct Activations: ParsableCommand {
@@ -87,7 +87,7 @@ struct PlotCommand: ParsableCommand {
 
         /// Loads the models and draws one figure around the input, with `--radius` stored at `radiusKey`.
         func draw(_ checkpoints: Checkpoints, radiusKey: WritableKeyPath<FigureSuite, Float?>,
-                  _ figure: (FigureSuite, [FigureSuite.NamedModel], Dataset, [String]?, URL) throws -> RenderedFigure) throws {
+                  _ figure: (FigureSuite, [FigureSuite.NamedModel], Dataset, [String]?, URL) throws -> FigureRecord) throws {
             let (models, test, names) = try checkpoints.load()
             var suite = try suite(seed: checkpoints.seed)
             suite[keyPath: radiusKey] = radius

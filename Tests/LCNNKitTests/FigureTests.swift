@@ -26,10 +26,10 @@ struct FigureTests {
         return e
     }
 
-    static func expectFiles(_ figure: RenderedFigure) throws {
-        let parser = XMLParser(data: try Data(contentsOf: figure.svg))
-        #expect(parser.parse(), "\(figure.svg.lastPathComponent) is not well-formed XML: \(String(describing: parser.parserError))")
-        let png = try Data(contentsOf: figure.png)
+    static func expectFiles(_ figure: FigureRecord) throws {
+        let parser = XMLParser(data: try Data(contentsOf: figure.svgURL))
+        #expect(parser.parse(), "\(figure.svgURL.lastPathComponent) is not well-formed XML: \(String(describing: parser.parserError))")
+        let png = try Data(contentsOf: figure.pngURL)
         #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         #expect(!figure.findings.isEmpty)
     }

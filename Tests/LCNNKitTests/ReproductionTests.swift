@@ -40,7 +40,7 @@ struct ReproductionTests {
         let plan = try Self.tinyPlan()
         let reproduction = Reproduction(plan: plan, outputPath: dir.path, commandLine: "lcnn reproduce --dataset moons")
         var seenOutcome: ReproductionOutcome?
-        let figure = ReportFigure(title: "Two moons: Standard vs LCNN", caption: "Decision boundaries (Fig. 1a/b).",
+        let figure = FigureRecord(title: "Two moons: Standard vs LCNN", caption: "Decision boundaries (Fig. 1a/b).",
                                   png: "figures/moons.png", svg: "figures/moons.svg",
                                   command: "lcnn moons --out figures", findings: ["LCNN boundary is smoother"])
         let outcome = try reproduction.run(figureGenerators: [

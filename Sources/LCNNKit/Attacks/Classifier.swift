@@ -1,3 +1,4 @@
+import NN
 import TensorCore
 
 /// A function from a batch of inputs to logits, as attacks and measurements see a model
@@ -14,16 +15,7 @@ public func inputGradient(of classifier: Classifier, at x: Tensor, labels: [Int]
     return (loss, gradients(of: loss, wrt: [input], createGraph: createGraph)[0])
 }
 
-extension Tensor {
-    /// Scales each sample (row of the first axis) to unit ℓ2 norm; zero samples stay zero.
-    public func perSampleNormalized(epsilon: Float = 1e-12) -> Tensor {
-        let norms = perSampleNorm().reshaped(to: [shape[0]] + [Int](repeating: 1, count: rank - 1))
-        return self / maximum(norms, epsilon)
-    }
-
-    /// Projects each sample onto the ℓ2 ball of radius `radius` (samples inside are unchanged).
-    public func perSampleClippedNorm(_ radius: Float) -> Tensor {
-        let norms = perSampleNorm().reshaped(to: [shape[0]] + [Int](repeating: 1, count: rank - 1))
-        return self * minimum(radius / maximum(norms, 1e-12), 1)
-    }
+/// The classifier view of a model: logits of a batch, evaluated in inference mode.
+public func inferenceClassifier(_ model: any Layer) -> Classifier {
+    { x in inference { model(x) } }
 }

@@ -19,7 +19,7 @@ public enum ActivationFigure {
 
     /// One panel per activation family over x ∈ `range`, one line per β, ReLU dashed.
     public static func render(betas: [Float] = defaultBetas, range: ClosedRange<Double> = -3...3,
-                              into directory: URL, name: String = "activations") throws -> RenderedFigure {
+                              into directory: URL, name: String = "activations") throws -> FigureRecord {
         let xs = linspace(range, count: 241)
         let relu = Line(xs: xs, ys: xs.map { max($0, 0) }, color: RGB(0, 0, 0), width: 1, style: .dashed, label: "ReLU")
         func panel(_ title: String, _ make: (Float) -> any Layer) -> Panel {
@@ -38,7 +38,7 @@ public enum ActivationFigure {
         let smallest = betas.min() ?? 1
         let atZero = evaluate(Softplus(beta: smallest), at: [0])[0]
         let centeredAtZero = evaluate(CenteredSoftplus(initialBeta: smallest), at: [0])[0]
-        return try RenderedFigure(
+        return try FigureRecord(
             Figure(title: "Softplus, centered softplus and parametric swish for several β", panels: panels),
             name: name, in: directory, title: "Figure 1c: softplus vs centered softplus",
             caption: "Each activation for β ∈ {\(betas.map { formatted(Double($0)) }.joined(separator: ", "))}; "

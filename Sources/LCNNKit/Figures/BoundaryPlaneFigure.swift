@@ -61,7 +61,7 @@ public enum BoundaryPlaneFigure {
 
     /// One panel per model: v horizontal, u (adversarial) vertical, input at the origin.
     public static func render(_ analyses: [Analysis], classNames: [String]? = nil, into directory: URL,
-                              name: String = "boundary-plane") throws -> RenderedFigure {
+                              name: String = "boundary-plane") throws -> FigureRecord {
         var panels: [Panel] = [], findings: [String] = []
         for analysis in analyses {
             var marks: [Mark] = [.classRegions(analysis.grid.regions(swapAxes: true, classNames: classNames))]
@@ -89,7 +89,7 @@ public enum BoundaryPlaneFigure {
             }
             findings.append(finding)
         }
-        return try RenderedFigure(
+        return try FigureRecord(
             Figure(title: "Decision boundary near an input: adversarial × random direction", panels: panels,
                    columns: min(panels.count, 3)),
             name: name, in: directory, title: "Decision boundary near an input (study 002, Figure 2)",

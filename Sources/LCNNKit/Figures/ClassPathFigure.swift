@@ -8,7 +8,7 @@ import Plotting
 /// nearly straight.
 public enum ClassPathFigure {
     public static func render(_ paths: [(label: String, path: ClassPath)], into directory: URL,
-                              name: String = "class-path") throws -> RenderedFigure {
+                              name: String = "class-path") throws -> FigureRecord {
         var projections: [Mark] = [], variances: [Mark] = [], findings: [String] = []
         for (i, entry) in paths.enumerated() {
             let color = Palette.color(i), p = entry.path
@@ -31,7 +31,7 @@ public enum ClassPathFigure {
             Panel(title: "Explained variance per component", x: Axis("principal component"),
                   y: Axis("explained variance ratio", scale: .log10), marks: variances, legend: .topRight),
         ]
-        return try RenderedFigure(
+        return try FigureRecord(
             Figure(title: "A path inside one class region", panels: panels), name: name, in: directory,
             title: "Path-connectedness of a class region (study 002, Figures 5–6)",
             caption: "A path between two test inputs of the same predicted class found by recursive midpoint repair "

@@ -32,7 +32,7 @@ public enum DecisionBoundaryFigure {
     /// Draws the figure and states, per model, its accuracies and how many connected regions its
     /// classes cut the window into (2 for a clean boundary between the moons).
     public static func render(_ runs: [MoonsExperiment.TrainedRun], into directory: URL, name: String = "moons",
-                              resolution: Int = 240) throws -> RenderedFigure {
+                              resolution: Int = 240) throws -> FigureRecord {
         let (xWindow, yWindow) = window(runs)
         var panels: [Panel] = [], findings: [String] = []
         for run in runs {
@@ -55,7 +55,7 @@ public enum DecisionBoundaryFigure {
         let penalty = runs.first { $0.run.method.usesLCNNPenalty }?.run.config.objective.penalty
         let figure = Figure(title: "Two moons: decision regions of Standard and LCNN models", panels: panels,
                             columns: max(1, methods), panelWidth: 420, panelHeight: 330)
-        return try RenderedFigure(
+        return try FigureRecord(
             figure, name: name, in: directory, title: "Figure 1a/b: two-moons decision boundaries",
             caption: "Decision regions of each model over the plane with the training points (coloured by their "
                 + "training label; flipped labels show as points of the other colour). Standard: softplus β = 1000; "

@@ -51,7 +51,7 @@ public struct FigureSuite: Sendable {
     }
 
     /// V3: gradient robustness of every model on the first `samples` test inputs.
-    public func robustness(_ models: [NamedModel], test: Dataset, into directory: URL) throws -> RenderedFigure {
+    public func robustness(_ models: [NamedModel], test: Dataset, into directory: URL) throws -> FigureRecord {
         let measurement = CurvatureMeasurement(powerIteration: HessianPowerIteration(iterations: 20, seed: seed),
                                                robustness: GradientRobustness(levels: levels, seed: seed))
         let curves = models.map { m in
@@ -63,14 +63,14 @@ public struct FigureSuite: Sendable {
     }
 
     /// V4: the boundary near test input `inputIndex` in its adversarial × random plane.
-    public func boundary(_ models: [NamedModel], test: Dataset, classNames: [String]?, into directory: URL) throws -> RenderedFigure {
+    public func boundary(_ models: [NamedModel], test: Dataset, classNames: [String]?, into directory: URL) throws -> FigureRecord {
         let analyses = try BoundaryPlaneFigure.analyse(models, input: try input(inputIndex, of: test), radius: boundaryRadius,
                                                        resolution: resolution, seed: seed)
         return try BoundaryPlaneFigure.render(analyses, classNames: classNames, into: directory)
     }
 
     /// V5: decision regions on a random plane through test input `inputIndex`.
-    public func regions(_ models: [NamedModel], test: Dataset, classNames: [String]?, into directory: URL) throws -> RenderedFigure {
+    public func regions(_ models: [NamedModel], test: Dataset, classNames: [String]?, into directory: URL) throws -> FigureRecord {
         let x = try input(inputIndex, of: test)
         let radius = try regionsRadius ?? regionsScale * RegionsFigure.rayDistance(models, input: x, seed: seed)
         let analyses = try RegionsFigure.analyse(models, input: x, radius: radius, resolution: resolution, seed: seed)
@@ -124,7 +124,7 @@ public struct FigureSuite: Sendable {
     }
 
     /// V6: a path inside the class region between two test inputs of one class, for every model.
-    public func path(_ models: [NamedModel], test: Dataset, finder: ClassPathFinder, into directory: URL) throws -> RenderedFigure {
+    public func path(_ models: [NamedModel], test: Dataset, finder: ClassPathFinder, into directory: URL) throws -> FigureRecord {
         let begin = try pathBegin(models, test: test)
         let end = try pathEnd(models, test: test, from: begin, checkPoints: finder.checkPoints)
         let from = try input(begin, of: test), to = try input(end, of: test)

@@ -17,7 +17,7 @@ public enum GradientRobustnessFigure {
         }
     }
 
-    public static func render(_ curves: [Curve], into directory: URL, name: String = "gradient-robustness") throws -> RenderedFigure {
+    public static func render(_ curves: [Curve], into directory: URL, name: String = "gradient-robustness") throws -> FigureRecord {
         var marks: [Mark] = [], findings: [String] = []
         for (i, curve) in curves.enumerated() {
             let color = Palette.color(i)
@@ -38,7 +38,7 @@ public enum GradientRobustnessFigure {
                           x: Axis("noise norm ‖ε‖₂", scale: .log10),
                           y: Axis("‖∇ℓ(x+ε) − ∇ℓ(x)‖ / ‖∇ℓ(x)‖", scale: .log10),
                           marks: marks, legend: .bottomRight)
-        return try RenderedFigure(
+        return try FigureRecord(
             Figure(panels: [panel], panelWidth: 560, panelHeight: 420), name: name, in: directory,
             title: "Figure 2: gradient robustness",
             caption: "Relative change of the input gradient under random noise of growing norm (solid, mean ± std band) "

@@ -52,7 +52,7 @@ public enum RegionsFigure {
     }
 
     public static func render(_ analyses: [Analysis], classNames: [String]? = nil, into directory: URL,
-                              name: String = "regions") throws -> RenderedFigure {
+                              name: String = "regions") throws -> FigureRecord {
         var panels: [Panel] = [], findings: [String] = []
         for analysis in analyses {
             panels.append(Panel(
@@ -65,7 +65,7 @@ public enum RegionsFigure {
                             + "\(percent(analysis.originClassShare)) of it predicted as the input's class")
         }
         let radius = analyses.first.map { Double($0.grid.a.upperBound) } ?? 0
-        return try RenderedFigure(
+        return try FigureRecord(
             Figure(title: "Decision regions on a random plane through an input", panels: panels, columns: min(panels.count, 3)),
             name: name, in: directory, title: "Decision regions around an input (study 002, Figure 3)",
             caption: "Predicted class on one random plane through a test input (cross), a, b ∈ [−\(formatted(radius)), "

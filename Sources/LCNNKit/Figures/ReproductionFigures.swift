@@ -39,14 +39,8 @@ public struct ReproductionFigures {
     }
 
     /// The report's entry for a rendered figure: paths relative to `report.md`.
-    static func entry(_ figure: RenderedFigure, relativeTo outcome: ReproductionOutcome, command: String) -> ReportFigure {
-        let base = outcome.directory.standardizedFileURL.path + "/"
-        func relative(_ url: URL) -> String {
-            let path = url.standardizedFileURL.path
-            return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
-        }
-        return ReportFigure(title: figure.title, caption: figure.caption, png: relative(figure.png), svg: relative(figure.svg),
-                            command: command, findings: figure.findings)
+    static func entry(_ figure: FigureRecord, relativeTo outcome: ReproductionOutcome, command: String) -> FigureRecord {
+        figure.relative(to: outcome.directory, command: command)
     }
 
     /// The named runs present in the outcome, as checkpoints.
@@ -67,20 +61,20 @@ public struct ReproductionFigures {
         }.joined(separator: " ")
     }
 
-    func moonsFigure(_ outcome: ReproductionOutcome) throws -> ReportFigure {
+    func moonsFigure(_ outcome: ReproductionOutcome) throws -> FigureRecord {
         let (dir, path) = Self.figures(outcome)
         let runs = try moons.train(into: dir.appendingPathComponent("moons"))
         let figure = try DecisionBoundaryFigure.render(runs, into: dir.appendingPathComponent("moons"))
         return Self.entry(figure, relativeTo: outcome, command: "\(executable) moons --seed \(moons.seed) --out \(path)/moons")
     }
 
-    func activationFigure(_ outcome: ReproductionOutcome) throws -> ReportFigure {
+    func activationFigure(_ outcome: ReproductionOutcome) throws -> FigureRecord {
         let (dir, path) = Self.figures(outcome)
         let figure = try ActivationFigure.render(into: dir)
         return Self.entry(figure, relativeTo: outcome, command: "\(executable) plot activations --out \(path)")
     }
 
-    func robustnessFigure(_ outcome: ReproductionOutcome) throws -> ReportFigure {
+    func robustnessFigure(_ outcome: ReproductionOutcome) throws -> FigureRecord {
         let (dir, path) = Self.figures(outcome)
         let models = try checkpoints(robustnessRuns, in: outcome)
         let (_, test) = try models[0].loadData()
@@ -92,13 +86,13 @@ public struct ReproductionFigures {
     /// The options of the pictures drawn around one input, as the command line spells them.
     var aroundArguments: String { "--index \(suite.inputIndex) --resolution \(suite.resolution) --seed \(suite.seed)" }
 
-    func boundaryFigure(_ outcome: ReproductionOutcome) throws -> ReportFigure {
+    func boundaryFigure(_ outcome: ReproductionOutcome) throws -> FigureRecord {
         try aroundFigure(outcome, command: "boundary", radius: suite.boundaryRadius) {
             try suite.boundary($0, test: $1, classNames: outcome.dataset.classNames, into: $2)
         }
     }
 
-    func regionsFigure(_ outcome: ReproductionOutcome) throws -> ReportFigure {
+    func regionsFigure(_ outcome: ReproductionOutcome) throws -> FigureRecord {
         try aroundFigure(outcome, command: "regions", radius: suite.regionsRadius) {
             try suite.regions($0, test: $1, classNames: outcome.dataset.classNames, into: $2)
         }
@@ -107,7 +101,7 @@ public struct ReproductionFigures {
     /// A picture around one test input of the geometry runs, drawn by `draw(models, test, directory)`,
     /// with the `lcnn plot <command>` line that redraws it.
     func aroundFigure(_ outcome: ReproductionOutcome, command: String, radius: Float?,
-                      _ draw: ([FigureSuite.NamedModel], Dataset, URL) throws -> RenderedFigure) throws -> ReportFigure {
+                      _ draw: ([FigureSuite.NamedModel], Dataset, URL) throws -> FigureRecord) throws -> FigureRecord {
         let (dir, path) = Self.figures(outcome)
         let models = try checkpoints(geometryRuns, in: outcome)
         let (_, test) = try models[0].loadData()
@@ -117,7 +111,7 @@ public struct ReproductionFigures {
                           + "\(aroundArguments)\(radiusArgument) --out \(path)")
     }
 
-    func pathFigure(_ outcome: ReproductionOutcome) throws -> ReportFigure {
+    func pathFigure(_ outcome: ReproductionOutcome) throws -> FigureRecord {
         let (dir, path) = Self.figures(outcome)
         let models = try checkpoints(pathRuns, in: outcome)
         let (_, test) = try models[0].loadData()

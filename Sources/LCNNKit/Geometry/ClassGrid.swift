@@ -38,3 +38,27 @@ public struct ClassGrid: Sendable, Equatable, Codable {
         return range.lowerBound + (range.upperBound - range.lowerBound) * Float(index) / Float(count - 1)
     }
 }
+
+extension ClassGrid {
+    /// The number of connected pieces the classes cut the grid into (4-neighbour connectivity):
+    /// one per class for a clean partition, more when a class's region is broken into islands.
+    public var connectedRegionCount: Int {
+        var seen = [Bool](repeating: false, count: classes.count)
+        var count = 0, stack: [Int] = []
+        for start in classes.indices where !seen[start] {
+            count += 1
+            seen[start] = true
+            stack.append(start)
+            while let cell = stack.popLast() {
+                let column = cell % columns, row = cell / columns
+                for (dc, dr) in [(1, 0), (-1, 0), (0, 1), (0, -1)] {
+                    let c = column + dc, r = row + dr
+                    guard c >= 0, c < columns, r >= 0, r < rows else { continue }
+                    let next = r * columns + c
+                    if !seen[next] && classes[next] == classes[cell] { seen[next] = true; stack.append(next) }
+                }
+            }
+        }
+        return count
+    }
+}

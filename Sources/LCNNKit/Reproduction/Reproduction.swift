@@ -108,7 +108,7 @@ public final class Reproduction {
 
     /// Runs the plan with one figure closure (its figures, or its error, appear in the report).
     @discardableResult
-    public func run(figures: @escaping (ReproductionOutcome) throws -> [ReportFigure]) throws -> ReproductionOutcome {
+    public func run(figures: @escaping (ReproductionOutcome) throws -> [FigureRecord]) throws -> ReproductionOutcome {
         try run(figureGenerators: [FigureGenerator(name: "figures", make: figures)])
     }
 

@@ -207,7 +207,7 @@ public struct ReproductionReport {
             case .figure(let fig):
                 s += "### \(fig.title)\n\n![\(fig.title)](\(fig.png))\n\n\(fig.caption) ([SVG](\(fig.svg)))\n\n"
                 if !fig.findings.isEmpty { s += fig.findings.map { "- \($0)" }.joined(separator: "\n") + "\n\n" }
-                s += "Regenerate:\n\n" + block(fig.command) + "\n"
+                if let command = fig.command { s += "Regenerate:\n\n" + block(command) + "\n" }
             case let .failed(generator, error):
                 s += "### \(generator) — failed\n\nThe figure generator `\(generator)` failed: \(error)\n\n"
             }

@@ -191,7 +191,4 @@ extension Tensor {
     public func squaredNorm(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
         square(self).sum(axes: axes, keepDims: keepDims)
     }
-
-    /// ‖x_i‖₂ of each sample (over every axis but the first), shape `[N]`.
-    public func perSampleNorm() -> Tensor { norm(axes: Array(1..<Swift.max(rank, 1))) }
 }
