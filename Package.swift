@@ -36,7 +36,7 @@ let package = Package(
     targets: [
         .target(name: "TensorKernels", swiftSettings: kernelFlags),
         .target(name: "TensorCore", dependencies: ["TensorKernels"], swiftSettings: kernelFlags),
-        .target(name: "NN", dependencies: ["TensorCore", "TensorKernels"]),
+        .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "_TestSupport", dependencies: ["TensorCore"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"]),

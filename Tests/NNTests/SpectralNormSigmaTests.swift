@@ -3,9 +3,10 @@ import TensorCore
 @testable import NN
 import _TestSupport
 
-/// σ̂ = uᵀWv of `SpectralNormLinear` is one recorded operation with the rule ∂σ̂/∂W = u vᵀ.
-/// These checks cover it alone and inside W ↦ x(W/σ̂)ᵀ, at first and second order, and show
-/// that the same checks fail for deliberately wrong rules.
+/// σ̂ = uᵀWv of `SpectralNormLinear` is one recorded primitive of TensorCore
+/// (`spectralNormSigma`, rule ∂σ̂/∂W = u vᵀ). These checks cover it alone and inside
+/// W ↦ x(W/σ̂)ᵀ, at first and second order, and show that the same checks fail for deliberately
+/// wrong rules, built here as user-defined operations with the same value.
 @Suite("SpectralNorm σ̂ operation")
 struct SpectralNormSigmaTests {
     let w = Fixtures.normal([3, 5], seed: 401)
@@ -13,26 +14,41 @@ struct SpectralNormSigmaTests {
     let v = Fixtures.normal([5], seed: 403)
     let x = Fixtures.normal([4, 5], seed: 404)
 
-    /// x (W/σ̂(W))ᵀ, the map a spectrally normalised layer applies (bias left out).
-    func layerMap(gradient: ((Tensor, Tensor) -> Tensor)? = nil) -> ([Tensor]) -> Tensor {
-        { [u, v, x] a in linear(x, weight: a[0] / SpectralNormLinear.bilinearSigma(a[0], u: u, v: v, gradient: gradient), bias: nil) }
+    /// x (W/σ̂(W))ᵀ, the map a spectrally normalised layer applies (bias left out), with σ̂ given
+    /// by `sigma`.
+    func layerMap(_ sigma: @escaping (Tensor) -> Tensor) -> ([Tensor]) -> Tensor {
+        { [x] a in linear(x, weight: a[0] / sigma(a[0]), bias: nil) }
+    }
+
+    /// The primitive σ̂(W) for this suite's u and v.
+    var sigma: (Tensor) -> Tensor { { [u, v] w in spectralNormSigma(w, u: u, v: v) } }
+
+    /// σ̂(W) with the primitive's value but the rule ∂W = `rule(gradOutput, u vᵀ)`, recorded as a
+    /// user-defined operation: a stand-in for a wrong rule in the primitive.
+    func sigma(rule: @escaping (Tensor, Tensor) -> Tensor) -> (Tensor) -> Tensor {
+        { [u, v] w in
+            let value = withoutGrad { spectralNormSigma(w.detached(), u: u, v: v) }
+            return Tensor.differentiable(value, op: "wrongSigma", inputs: [w]) { c in
+                [rule(c.gradOutput, outerProduct(u, v))]
+            }
+        }
     }
 
     @Test("σ̂ equals uᵀWv computed by matmuls, and its gradient is u vᵀ")
     func valueAndGradient() {
-        let sigma = SpectralNormLinear.bilinearSigma(w, u: u, v: v)
+        let sigma = spectralNormSigma(w, u: u, v: v)
         let reference = matmul(matmul(u.reshaped(to: [1, -1]), w), v.reshaped(to: [-1, 1])).item
         #expect(abs(sigma.item - reference) <= 1e-5 * max(1, abs(reference)))
         let leaf = w.copy().requiringGrad()
-        let grad = gradients(of: SpectralNormLinear.bilinearSigma(leaf, u: u, v: v), wrt: [leaf])[0].scalars
+        let grad = gradients(of: spectralNormSigma(leaf, u: u, v: v), wrt: [leaf])[0].scalars
         let outer = (0..<3).flatMap { r in (0..<5).map { c in u.scalars[r] * v.scalars[c] } }
         #expect(zip(grad, outer).allSatisfy { abs($0 - $1) < 1e-6 })
     }
 
     @Test("first- and second-order gradient checks pass, alone and through W/σ̂")
     func gradChecksPass() {
-        let alone: ([Tensor]) -> Tensor = { [u, v] a in SpectralNormLinear.bilinearSigma(a[0], u: u, v: v) }
-        for f in [alone, layerMap()] {
+        let alone: ([Tensor]) -> Tensor = { [sigma] a in sigma(a[0]) }
+        for f in [alone, layerMap(sigma)] {
             let first = GradCheck().firstOrder([w], f)
             #expect(GradCheck.allPassed(first), "\(first)")
             let second = GradCheck().secondOrder([w], f)
@@ -40,12 +56,17 @@ struct SpectralNormSigmaTests {
         }
     }
 
-    @Test("a rule 10 % too large fails the first-order check")
+    @Test("a rule 10 % too large fails the first-order check (the stand-in with the true rule passes)")
     func scaledRuleFails() {
-        let wrong: (Tensor, Tensor) -> Tensor = { u, v in u.reshaped(to: [3, 1]) * v.reshaped(to: [1, 5]) * 1.1 }
-        let alone = GradCheck().firstOrder([w]) { [u, v] a in SpectralNormLinear.bilinearSigma(a[0], u: u, v: v, gradient: wrong) }
+        let right = sigma { g, uv in g * uv }
+        for f in [{ a in right(a[0]) }, layerMap(right)] {
+            let first = GradCheck().firstOrder([w], f)
+            #expect(GradCheck.allPassed(first), "\(first)")
+        }
+        let wrong = sigma { g, uv in g * uv * 1.1 }
+        let alone = GradCheck().firstOrder([w]) { a in wrong(a[0]) }
         #expect(!GradCheck.allPassed(alone), "\(alone)")
-        let through = GradCheck().firstOrder([w], layerMap(gradient: wrong))
+        let through = GradCheck().firstOrder([w], layerMap(wrong))
         #expect(!GradCheck.allPassed(through), "\(through)")
     }
 
@@ -53,13 +74,7 @@ struct SpectralNormSigmaTests {
     func detachedRuleFailsSecondOrder() {
         // Correct values, but gradOutput is folded in unrecorded: ∂/∂(gradOutput) is lost, so
         // double backprop through W/σ̂ misses the σ̂ terms.
-        let f: ([Tensor]) -> Tensor = { [u, v, x] a in
-            let sigma = withoutGrad { SpectralNormLinear.bilinearSigma(a[0].detached(), u: u, v: v) }
-            let op = Tensor.differentiable(sigma, op: "detachedSigma", inputs: [a[0]]) { c in
-                [c.gradOutput.detached() * (u.reshaped(to: [3, 1]) * v.reshaped(to: [1, 5]))]
-            }
-            return linear(x, weight: a[0] / op, bias: nil)
-        }
+        let f = layerMap(sigma { g, uv in g.detached() * uv })
         let first = GradCheck().firstOrder([w], f)
         #expect(GradCheck.allPassed(first), "\(first)")
         let second = GradCheck().secondOrder([w], f)

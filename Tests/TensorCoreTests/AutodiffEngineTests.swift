@@ -93,7 +93,7 @@ struct AutodiffEngineTests {
         }
         let recorded = square(x).sum()
         #expect(recorded.requiresGrad && recorded.node != nil)
-        #expect(recorded.node?.op == "sum")
+        #expect(recorded.node?.op == .primitive(.sum))
     }
 
     @Test("results of constants do not require gradients")

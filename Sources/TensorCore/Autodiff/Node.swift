@@ -18,13 +18,14 @@ public typealias BackwardRule = (BackwardContext) -> [Tensor?]
 
 /// One recorded operation: the edge from a tensor to the tensors it was computed from.
 public final class Node: @unchecked Sendable {
-    /// The operation's name, for error messages and debugging.
-    public let op: String
+    /// The recorded operation (a primitive of ``Op`` or a user-defined one); its `description`
+    /// names it in error messages.
+    public let op: OpName
     /// The recorded operands.
     public internal(set) var inputs: [Tensor]
     let rule: BackwardRule
 
-    init(op: String, inputs: [Tensor], rule: @escaping BackwardRule) {
+    init(op: OpName, inputs: [Tensor], rule: @escaping BackwardRule) {
         self.op = op
         self.inputs = inputs
         self.rule = rule
@@ -33,8 +34,12 @@ public final class Node: @unchecked Sendable {
 
 extension Tensor {
     /// Attaches a node to a freshly computed `result` when recording is on and some input
-    /// requires gradients. Every differentiable operation ends with this call.
-    static func record(_ result: Tensor, op: String, inputs: [Tensor], rule: @escaping BackwardRule) -> Tensor {
+    /// requires gradients. Every differentiable primitive ends with this call.
+    static func record(_ result: Tensor, op: Op, inputs: [Tensor], rule: @escaping BackwardRule) -> Tensor {
+        attach(result, op: .primitive(op), inputs: inputs, rule: rule)
+    }
+
+    private static func attach(_ result: Tensor, op: OpName, inputs: [Tensor], rule: @escaping BackwardRule) -> Tensor {
         guard inputs.contains(where: { $0.requiresGrad }), GradMode.isEnabled else { return result }
         result.node = Node(op: op, inputs: inputs, rule: rule)
         result.requiresGrad = true
@@ -46,9 +51,10 @@ extension Tensor {
     /// Records a user-defined differentiable operation (PyTorch's `autograd.Function`):
     /// `result` was computed from `inputs` outside the graph, and `rule` gives the input
     /// gradients. Write the rule in tensor operations to keep it twice differentiable.
+    /// The node's name is `.custom(op)`.
     public static func differentiable(_ result: Tensor, op: String, inputs: [Tensor],
                                       rule: @escaping BackwardRule) -> Tensor {
         precondition(result.isLeaf, "\(op): the result must be computed outside the graph (use detached values)")
-        return record(result, op: op, inputs: inputs, rule: rule)
+        return attach(result, op: .custom(op), inputs: inputs, rule: rule)
     }
 }

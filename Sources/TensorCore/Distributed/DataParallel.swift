@@ -56,5 +56,5 @@ public struct BatchShard: Sendable {
 public func sumAcrossReplicas(_ x: Tensor, _ group: any ReplicaGroup) -> Tensor {
     let out = withoutGrad { x.copy() }
     out.withUnsafeMutableBufferPointer { group.allReduceSum($0) }
-    return Tensor.record(out, op: "sumAcrossReplicas", inputs: [x]) { c in [sumAcrossReplicas(c.gradOutput, group)] }
+    return Tensor.record(out, op: .sumAcrossReplicas, inputs: [x]) { c in [sumAcrossReplicas(c.gradOutput, group)] }
 }

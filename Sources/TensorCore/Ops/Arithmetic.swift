@@ -35,7 +35,7 @@ extension Tensor {
 
 /// Elementwise sum with broadcasting. ∂/∂a = g, ∂/∂b = g (summed to each shape).
 public func + (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.record(Tensor.broadcastKernel(a, b, .add, op: "add"), op: "add", inputs: [a, b]) { c in
+    Tensor.record(Tensor.broadcastKernel(a, b, .add, op: "add"), op: .add, inputs: [a, b]) { c in
         [c.needsGrad[0] ? c.gradOutput.sumToShape(c.inputs[0].shape) : nil,
          c.needsGrad[1] ? c.gradOutput.sumToShape(c.inputs[1].shape) : nil]
     }
@@ -43,7 +43,7 @@ public func + (a: Tensor, b: Tensor) -> Tensor {
 
 /// Elementwise difference with broadcasting. ∂/∂a = g, ∂/∂b = −g.
 public func - (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.record(Tensor.broadcastKernel(a, b, .subtract, op: "subtract"), op: "subtract", inputs: [a, b]) { c in
+    Tensor.record(Tensor.broadcastKernel(a, b, .subtract, op: "subtract"), op: .subtract, inputs: [a, b]) { c in
         [c.needsGrad[0] ? c.gradOutput.sumToShape(c.inputs[0].shape) : nil,
          c.needsGrad[1] ? (-c.gradOutput).sumToShape(c.inputs[1].shape) : nil]
     }
@@ -51,7 +51,7 @@ public func - (a: Tensor, b: Tensor) -> Tensor {
 
 /// Elementwise product with broadcasting. ∂/∂a = g·b, ∂/∂b = g·a.
 public func * (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.record(Tensor.broadcastKernel(a, b, .multiply, op: "multiply"), op: "multiply", inputs: [a, b]) { c in
+    Tensor.record(Tensor.broadcastKernel(a, b, .multiply, op: "multiply"), op: .multiply, inputs: [a, b]) { c in
         let (a, b, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
         return [c.needsGrad[0] ? (g * b).sumToShape(a.shape) : nil,
                 c.needsGrad[1] ? (g * a).sumToShape(b.shape) : nil]
@@ -60,7 +60,7 @@ public func * (a: Tensor, b: Tensor) -> Tensor {
 
 /// Elementwise quotient with broadcasting. ∂/∂a = g/b, ∂/∂b = −g·a/b².
 public func / (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.record(Tensor.broadcastKernel(a, b, .divide, op: "divide"), op: "divide", inputs: [a, b]) { c in
+    Tensor.record(Tensor.broadcastKernel(a, b, .divide, op: "divide"), op: .divide, inputs: [a, b]) { c in
         let (a, b, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
         return [c.needsGrad[0] ? (g / b).sumToShape(a.shape) : nil,
                 c.needsGrad[1] ? (-(g * c.output) / b).sumToShape(b.shape) : nil]
@@ -69,7 +69,7 @@ public func / (a: Tensor, b: Tensor) -> Tensor {
 
 /// Negation. ∂/∂x = −g.
 public prefix func - (x: Tensor) -> Tensor {
-    Tensor.record(Tensor.unaryKernel(x, .negate), op: "negate", inputs: [x]) { c in [-c.gradOutput] }
+    Tensor.record(Tensor.unaryKernel(x, .negate), op: .negate, inputs: [x]) { c in [-c.gradOutput] }
 }
 
 public func + (a: Tensor, b: Float) -> Tensor { a + Tensor(b) }
@@ -84,7 +84,7 @@ public func / (a: Float, b: Tensor) -> Tensor { Tensor(a) / b }
 /// `a` raised to `b`, elementwise with broadcasting (defined for a > 0, or integer b).
 /// ∂/∂a = g·b·a^(b−1), ∂/∂b = g·aᵇ·log a (taken as 0 where a ≤ 0).
 public func pow(_ a: Tensor, _ b: Tensor) -> Tensor {
-    Tensor.record(Tensor.broadcastKernel(a, b, .power, op: "pow"), op: "pow", inputs: [a, b]) { c in
+    Tensor.record(Tensor.broadcastKernel(a, b, .power, op: "pow"), op: .pow, inputs: [a, b]) { c in
         let (a, b, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
         let ga: Tensor? = c.needsGrad[0] ? (g * b * pow(a, b - 1)).sumToShape(a.shape) : nil
         var gb: Tensor? = nil
@@ -100,14 +100,14 @@ public func pow(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// `x` raised to a constant power. ∂/∂x = g·p·x^(p−1).
 public func pow(_ x: Tensor, _ p: Float) -> Tensor {
     if p == 1 { return x * 1 }
-    return Tensor.record(Tensor.broadcastKernel(x, Tensor(p), .power, op: "pow"), op: "pow", inputs: [x]) { c in
+    return Tensor.record(Tensor.broadcastKernel(x, Tensor(p), .power, op: "pow"), op: .powConstant, inputs: [x]) { c in
         [c.gradOutput * (p * pow(c.inputs[0], p - 1))]
     }
 }
 
 /// Elementwise maximum with broadcasting; ties send the gradient to `a`.
 public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
-    Tensor.record(Tensor.broadcastKernel(a, b, .maximum, op: "maximum"), op: "maximum", inputs: [a, b]) { c in
+    Tensor.record(Tensor.broadcastKernel(a, b, .maximum, op: "maximum"), op: .maximum, inputs: [a, b]) { c in
         let (a, b, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
         let takeA = a.greaterEqual(b)
         return [c.needsGrad[0] ? (g * takeA).sumToShape(a.shape) : nil,
@@ -117,7 +117,7 @@ public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
 
 /// Elementwise minimum with broadcasting; ties send the gradient to `a`.
 public func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
-    Tensor.record(Tensor.broadcastKernel(a, b, .minimum, op: "minimum"), op: "minimum", inputs: [a, b]) { c in
+    Tensor.record(Tensor.broadcastKernel(a, b, .minimum, op: "minimum"), op: .minimum, inputs: [a, b]) { c in
         let (a, b, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
         let takeA = a.lessEqual(b)
         return [c.needsGrad[0] ? (g * takeA).sumToShape(a.shape) : nil,
@@ -134,7 +134,7 @@ public func clamp(_ x: Tensor, min low: Float = -.infinity, max high: Float = .i
     let out = Tensor(uninitializedShape: x.shape)
     let px = x.storage.pointer, po = out.storage.pointer
     for i in 0..<x.count { po[i] = Swift.min(Swift.max(px[i], low), high) }
-    return Tensor.record(out, op: "clamp", inputs: [x]) { c in
+    return Tensor.record(out, op: .clamp, inputs: [x]) { c in
         let inside = c.inputs[0].greaterEqual(low) * c.inputs[0].lessEqual(high)
         return [c.gradOutput * inside]
     }

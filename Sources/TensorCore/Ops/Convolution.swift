@@ -45,7 +45,7 @@ extension Tensor {
         let g = o.geometry(input: x.shape, weight: w.shape)
         let out = Tensor(uninitializedShape: [g.batch, g.outChannels, g.outHeight, g.outWidth])
         conv2dForward(g, input: x.storage.pointer, weight: w.storage.pointer, output: out.storage.pointer)
-        return record(out, op: "conv2d", inputs: [x, w]) { c in
+        return record(out, op: .conv2d, inputs: [x, w]) { c in
             let (x, w, gy) = (c.inputs[0], c.inputs[1], c.gradOutput)
             return [c.needsGrad[0] ? conv2dInputGradPrimitive(gy, w, inputShape: x.shape, o) : nil,
                     c.needsGrad[1] ? conv2dWeightGradPrimitive(x, gy, kernel: (w.shape[2], w.shape[3]), o) : nil]
@@ -60,7 +60,7 @@ extension Tensor {
         guard y.shape == expected else { shapeMismatch("convTranspose2d", y.shape, expected, "differ (input, expected)") }
         let out = Tensor(uninitializedShape: inputShape)
         conv2dBackwardInput(g, gradOutput: y.storage.pointer, weight: w.storage.pointer, gradInput: out.storage.pointer)
-        return record(out, op: "convTranspose2d", inputs: [y, w]) { c in
+        return record(out, op: .convTranspose2d, inputs: [y, w]) { c in
             let (y, w, gz) = (c.inputs[0], c.inputs[1], c.gradOutput)
             return [c.needsGrad[0] ? conv2dPrimitive(gz, w, o) : nil,
                     c.needsGrad[1] ? conv2dWeightGradPrimitive(gz, y, kernel: (w.shape[2], w.shape[3]), o) : nil]
@@ -78,7 +78,7 @@ extension Tensor {
         guard y.shape == expected else { shapeMismatch("conv2dWeightGrad", y.shape, expected, "differ (gradient, expected)") }
         let out = Tensor(uninitializedShape: wShape)
         conv2dBackwardWeight(g, input: x.storage.pointer, gradOutput: y.storage.pointer, gradWeight: out.storage.pointer)
-        return record(out, op: "conv2dWeightGrad", inputs: [x, y]) { c in
+        return record(out, op: .conv2dWeightGrad, inputs: [x, y]) { c in
             let (x, y, gw) = (c.inputs[0], c.inputs[1], c.gradOutput)
             return [c.needsGrad[0] ? conv2dInputGradPrimitive(y, gw, inputShape: x.shape, o) : nil,
                     c.needsGrad[1] ? conv2dPrimitive(x, gw, o) : nil]

@@ -20,7 +20,7 @@ extension Tensor {
                 for i in range { dst[i] = src[Int(ip[i])] }
             }
         }
-        return Tensor.record(out, op: "gather", inputs: [self]) { c in
+        return Tensor.record(out, op: .gather, inputs: [self]) { c in
             [c.gradOutput.scatterAdded(flatIndices: indices, shape: c.inputs[0].shape, indicesAreDistinct: indicesAreDistinct)]
         }
     }
@@ -42,7 +42,7 @@ extension Tensor {
             }
         }
         let inShape = shape
-        return Tensor.record(out, op: "scatterAdd", inputs: [self]) { c in
+        return Tensor.record(out, op: .scatterAdd, inputs: [self]) { c in
             [c.gradOutput.gathered(flatIndices: indices, shape: inShape, indicesAreDistinct: indicesAreDistinct)]
         }
     }
@@ -71,7 +71,7 @@ extension Tensor {
             (dst + o * block).update(from: src + (o * shape[a] + range.lowerBound) * inner, count: block)
         }
         let full = shape
-        return Tensor.record(out, op: "slice", inputs: [self]) { c in
+        return Tensor.record(out, op: .slice, inputs: [self]) { c in
             [c.gradOutput.placed(into: full, axis: a, at: range.lowerBound)]
         }
     }
@@ -92,7 +92,7 @@ extension Tensor {
             (out.storage.pointer + (o * full[a] + start) * inner).update(from: storage.pointer + o * block, count: block)
         }
         let length = shape[a]
-        return Tensor.record(out, op: "place", inputs: [self]) { c in
+        return Tensor.record(out, op: .place, inputs: [self]) { c in
             [c.gradOutput.sliced(axis: a, start..<(start + length))]
         }
     }
@@ -141,7 +141,7 @@ public func concatenate(_ tensors: [Tensor], axis: Int = 0) -> Tensor {
         offset += t.shape[a]
     }
     let extents = tensors.map { $0.shape[a] }
-    return Tensor.record(out, op: "concatenate", inputs: tensors) { c in
+    return Tensor.record(out, op: .concatenate, inputs: tensors) { c in
         var start = 0
         return extents.enumerated().map { i, n in
             defer { start += n }

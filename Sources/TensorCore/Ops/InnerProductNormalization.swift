@@ -19,7 +19,7 @@ public func dividedByInnerProduct(_ w: Tensor, with m: Tensor) -> Tensor {
         applyBinary(.divide, w.storage.pointer, strideA: 1, s, strideB: 0, out.storage.pointer, count: count)
     }
     let mc = m.detached()
-    return Tensor.record(out, op: "dividedByInnerProduct", inputs: [w]) { c in
+    return Tensor.record(out, op: .dividedByInnerProduct, inputs: [w]) { c in
         guard c.needsGrad[0] else { return [nil] }
         let (w, g) = (c.inputs[0], c.gradOutput)
         if !GradMode.isEnabled {

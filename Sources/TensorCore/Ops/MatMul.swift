@@ -30,7 +30,7 @@ extension Tensor {
                   b: b.storage.pointer + i * ka * n, ldb: ldb,
                   beta: 0, c: out.storage.pointer + i * m * n, ldc: n)
         }
-        return record(out, op: name, inputs: [a, b]) { c in
+        return record(out, op: .matmul, inputs: [a, b]) { c in
             let (a, b, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
             var ga: Tensor? = nil, gb: Tensor? = nil
             if c.needsGrad[0] {

@@ -63,7 +63,7 @@ enum BatchNormOp {
         let out = normalize(x, mean: mean, inverseStd: inverseStd, weight: weight, bias: bias, geo)
         let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
         let hasWeight = weight != nil, hasBias = bias != nil
-        return Tensor.record(out, op: "batchNorm", inputs: inputs) { c in
+        return Tensor.record(out, op: .batchNorm, inputs: inputs) { c in
             let x = c.inputs[0], w = hasWeight ? c.inputs[1] : nil
             let needX = c.needsGrad[0], needW = hasWeight && c.needsGrad[1], needB = hasBias && c.needsGrad[hasWeight ? 2 : 1]
             var grads: [Tensor?]
@@ -134,7 +134,7 @@ enum BatchNormOp {
                           mean: mean.storage.pointer, inverseStd: inverseStd.storage.pointer, weight: w?.storage.pointer,
                           gradInput: out.storage.pointer, gradWeight: nil, gradBias: nil)
         let hasWeight = w != nil
-        return Tensor.record(out, op: "batchNormInputGradient", inputs: [g, x] + (w.map { [$0] } ?? [])) { c in
+        return Tensor.record(out, op: .batchNormInputGradient, inputs: [g, x] + (w.map { [$0] } ?? [])) { c in
             let (u, g, x) = (c.gradOutput, c.inputs[0], c.inputs[1])
             let w = hasWeight ? c.inputs[2] : nil
             let needW = hasWeight && c.needsGrad[2]
@@ -199,7 +199,7 @@ enum BatchNormOp {
         let out = normalize(x, mean: mean, inverseStd: rho, weight: weight, bias: bias, geo)
         let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
         let hasWeight = weight != nil, hasBias = bias != nil
-        return Tensor.record(out, op: "batchNormEval", inputs: inputs) { c in
+        return Tensor.record(out, op: .batchNormEval, inputs: inputs) { c in
             let g = c.gradOutput, x = c.inputs[0]
             let rhoS = rho.reshaped(to: geo.statShape)
             var grads: [Tensor?] = []

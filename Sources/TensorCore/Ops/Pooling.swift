@@ -71,7 +71,7 @@ extension Tensor {
             TensorKernels.maxPool2x2(storage.pointer, planes: shape[0] * shape[1], height: shape[2], width: shape[3],
                                      values: out.storage.pointer, indices: idx.baseAddress!)
         }
-        return Tensor.record(out, op: "maxPool2d", inputs: [self]) { c in
+        return Tensor.record(out, op: .maxPool2d, inputs: [self]) { c in
             [c.gradOutput.scatterAdded(flatIndices: indices, shape: c.inputs[0].shape, indicesAreDistinct: true)]
         }
     }
@@ -134,7 +134,7 @@ extension Tensor {
 
     /// Records `out = avgPool(x)` (or its adjoint) on the tape; the derivative of each is the other.
     private static func recordAvgPool(_ out: Tensor, _ x: Tensor, _ w: PoolWindow, adjoint: Bool) -> Tensor {
-        record(out, op: adjoint ? "avgPool2dBackward" : "avgPool2d", inputs: [x]) { c in
+        record(out, op: adjoint ? .avgPool2dBackward : .avgPool2d, inputs: [x]) { c in
             [avgPoolPrimitive(c.gradOutput, w, adjoint: !adjoint)]
         }
     }

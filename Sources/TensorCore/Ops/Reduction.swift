@@ -94,7 +94,7 @@ extension Tensor {
         let kept = Tensor.reduceKernel(self, axes: ax, .sum)
         let out = keepDims ? kept : Tensor(shape: reducedShape(ax, keepDims: false), storage: kept.storage)
         let keptShape = kept.shape   // capture the shape, not the tensor: `out` may be `kept`
-        return Tensor.record(out, op: "sum", inputs: [self]) { c in
+        return Tensor.record(out, op: .sum, inputs: [self]) { c in
             [c.gradOutput.reshaped(to: keptShape).expanded(to: c.inputs[0].shape)]
         }
     }

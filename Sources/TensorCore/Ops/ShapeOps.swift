@@ -15,7 +15,7 @@ extension Tensor {
             shapeMismatch("reshape", shape, newShape, "have different element counts")
         }
         if target == shape { return self }
-        return Tensor.record(Tensor(shape: target, storage: storage), op: "reshape", inputs: [self]) { c in
+        return Tensor.record(Tensor(shape: target, storage: storage), op: .reshape, inputs: [self]) { c in
             [c.gradOutput.reshaped(to: c.inputs[0].shape)]
         }
     }
@@ -55,7 +55,7 @@ extension Tensor {
                     to: out.storage.pointer, shape: outShape)
         var inverse = [Int](repeating: 0, count: rank)
         for (i, p) in permutation.enumerated() { inverse[p] = i }
-        return Tensor.record(out, op: "permute", inputs: [self]) { c in [c.gradOutput.permuted(inverse)] }
+        return Tensor.record(out, op: .permute, inputs: [self]) { c in [c.gradOutput.permuted(inverse)] }
     }
 
     /// Swaps two axes (the last two by default, the matrix transpose).
@@ -80,7 +80,7 @@ extension Tensor {
                 else { (dst + oo).update(from: src + oa, count: n) }
             }
         }
-        return Tensor.record(out, op: "expand", inputs: [self]) { c in [c.gradOutput.sumToShape(c.inputs[0].shape)] }
+        return Tensor.record(out, op: .expand, inputs: [self]) { c in [c.gradOutput.sumToShape(c.inputs[0].shape)] }
     }
 }
 

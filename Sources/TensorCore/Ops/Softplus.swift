@@ -14,7 +14,7 @@ public func scaledSigmoid(_ x: Tensor, beta: Tensor) -> Tensor {
     guard beta.count == 1 else { invalidShape("scaledSigmoid", beta.shape, "is not a scalar β") }
     let out = Tensor(uninitializedShape: x.shape)
     sigmoidScaled(x.storage.pointer, beta: beta.storage.pointer[0], out.storage.pointer, count: x.count)
-    return Tensor.record(out, op: "scaledSigmoid", inputs: [x, beta]) { c in
+    return Tensor.record(out, op: .scaledSigmoid, inputs: [x, beta]) { c in
         let (x, beta, g, s) = (c.inputs[0], c.inputs[1], c.gradOutput, c.output)
         if !GradMode.isEnabled && !c.needsGrad[1] {
             // Not recorded: β·g·s(1−s) in one fused pass.
@@ -37,7 +37,7 @@ public func softplus(_ x: Tensor, beta: Tensor, centered: Bool = false) -> Tenso
     guard b > 0 else { fatalError("softplus: β must be positive, got \(b)") }
     let out = Tensor(uninitializedShape: x.shape)
     softplusForward(x.storage.pointer, beta: b, centered: centered, out.storage.pointer, count: x.count)
-    return Tensor.record(out, op: centered ? "centeredSoftplus" : "softplus", inputs: [x, beta]) { c in
+    return Tensor.record(out, op: centered ? .centeredSoftplus : .softplus, inputs: [x, beta]) { c in
         let (x, beta, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
         if !GradMode.isEnabled {
             // First-order pass (not recorded): one fused kernel for ∂x = g·σ(βx) and Σ g·(xσ − y).

@@ -1,0 +1,35 @@
+import Testing
+import TensorCore
+import _TestSupport
+
+/// Every primitive in ``Op`` has a first- and second-order gradient check: its entry in
+/// ``OpCatalogue`` must record it, and pass `GradCheck` at both orders. A piecewise-constant op
+/// must record nothing (no gradient flows through it).
+@Suite("Op coverage")
+struct OpCoverageTests {
+    @Test("every Op has first- and second-order gradient checks", arguments: Op.allCases)
+    func covered(_ op: Op) {
+        guard let check = OpCatalogue.entries[op] else {
+            Issue.record("Op.\(op.rawValue) has no entry in OpCatalogue: no first- and second-order gradient check")
+            return
+        }
+        let output = check.f(check.inputs().map { $0.copy().requiringGrad() })
+        if op.isPiecewiseConstant {
+            #expect(!output.requiresGrad && output.node == nil, "Op.\(op.rawValue) is piecewise constant but was recorded")
+            return
+        }
+        #expect(Self.recordedOps(output).contains(op), "Op.\(op.rawValue): its catalogue entry does not record it")
+        expectGradCheck(check.inputs(), "Op.\(op.rawValue)", check.f)
+    }
+
+    /// The primitives recorded in the graph that produced `output`.
+    static func recordedOps(_ output: Tensor) -> Set<Op> {
+        var found = Set<Op>(), seen = Set<ObjectIdentifier>(), pending = [output]
+        while let t = pending.popLast() {
+            guard let node = t.node, seen.insert(ObjectIdentifier(node)).inserted else { continue }
+            if case .primitive(let op) = node.op { found.insert(op) }
+            pending.append(contentsOf: node.inputs)
+        }
+        return found
+    }
+}
