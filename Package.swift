@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Plotting", targets: ["Plotting"]),
         .library(name: "LCNNKit", targets: ["LCNNKit"]),
+        .library(name: "Benchmarks", targets: ["Benchmarks"]),
         .executable(name: "lcnn", targets: ["lcnn"]),
     ],
     dependencies: [
@@ -37,15 +38,16 @@ let package = Package(
         .target(name: "TensorKernels", swiftSettings: kernelFlags),
         .target(name: "TensorCore", dependencies: ["TensorKernels"], swiftSettings: kernelFlags),
         .target(name: "NN", dependencies: ["TensorCore"]),
-        .target(name: "_TestSupport", dependencies: ["TensorCore"]),
+        .target(name: "_TestSupport", dependencies: ["TensorCore", "TensorKernels"]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "Datasets", dependencies: ["TensorCore", "CZlib"]),
         .target(name: "Plotting", dependencies: ["CZlib"]),
         .target(name: "LCNNKit", dependencies: ["TensorCore", "NN", "Datasets", "Plotting"]),
+        .target(name: "Benchmarks", dependencies: ["TensorKernels", "TensorCore", "NN", "Datasets", "LCNNKit"]),
         .executableTarget(
             name: "lcnn",
             dependencies: [
-                "TensorCore", "TensorKernels", "NN", "Datasets", "Plotting", "LCNNKit",
+                "TensorCore", "TensorKernels", "NN", "Datasets", "Plotting", "LCNNKit", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ] + (withMPI ? ["LCNNMPI"] : []),
             swiftSettings: withMPI ? [.define("LCNN_MPI")] : []),
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorCore", "_TestSupport"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(name: "LCNNKitTests", dependencies: ["LCNNKit", "NN", "Datasets", "TensorCore", "Plotting", "_TestSupport"]),
-        .testTarget(name: "LCNNCommandTests", dependencies: ["lcnn", "LCNNKit", "NN"]),
+        .testTarget(name: "LCNNCommandTests", dependencies: ["lcnn", "LCNNKit", "NN", "Benchmarks"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "TensorKernels"]),
     ] + mpiTargets
 )

@@ -64,13 +64,6 @@ public struct Conv2dGeometry: Sendable, Hashable {
     }
 }
 
-/// Threads for a convolution with the given flop count.
-@inline(__always)
-func convThreads(flops: Double) -> Int {
-    let t = max(1, KernelThreads.count)
-    return flops >= Double(gemmParallelFlops) ? t : 1
-}
-
 /// A per-call buffer of `images` prepared images (`imgStride` floats each) with `convSlack` zero
 /// floats on both sides, built on demand by `build(image, dst)`.
 struct PreparedImages {
@@ -214,6 +207,7 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
                           output: UnsafeMutablePointer<Float>) {
     let span = KernelProfile.open(g.batch == 1 ? "conv2d_forward_single" : "conv2d_forward", flops: g.directFlops)
     defer { span?.close() }
+    let settings = KernelSettings.current
     let OH = g.outHeight, OW = g.outWidth, P = OH * OW, O = g.outChannels
     let R = g.inChannels * g.kernelHeight * g.kernelWidth
     let N = g.batch
@@ -242,7 +236,7 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
         outRow: OW, outCol: 1)
     let aFlags = OnceFlags(pr.kBlocks)
     defer { aFlags.free() }
-    let threads = convThreads(flops: 2.0 * Double(N * P) * Double(O) * Double(R))
+    let threads = settings.threads(forFlops: 2.0 * Double(N * P) * Double(O) * Double(R))
     let aOut = SendablePointer(aPacked)
     let imgIn = g.inChannels * g.inHeight * g.inWidth
     let packBlock: (Int) -> Void = { b in
@@ -253,7 +247,7 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
         var b = t
         while b < pr.kBlocks { aFlags.tryBuild(b) { packBlock(b) }; b += threads }
         let (lo, hi) = columnRange(pr.columns, t, threads)
-        let ws = ImplicitWorkspace()
+        let ws = ImplicitWorkspace(tiling: settings.tiling)
         defer { ws.free() }
         runImplicitGEMM(pr, c0: lo, c1: hi, ws: ws, ensureA: { b in aFlags.ensure(b) { packBlock(b) } },
                         ensureImages: { lo, hi in prep.ensure(lo, hi, buildImage) })
@@ -287,6 +281,7 @@ public func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<F
                                 weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
     let span = KernelProfile.open(g.batch == 1 ? "conv2d_backward_input_single" : "conv2d_backward_input", flops: g.directFlops)
     defer { span?.close() }
+    let settings = KernelSettings.current
     let C = g.inChannels, H = g.inHeight, W = g.inWidth
     let KH = g.kernelHeight, KW = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
     let ph = g.paddingHeight, pw = g.paddingWidth
@@ -372,7 +367,7 @@ public func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<F
     let aFlags = OnceFlags(totalBlocks)
     defer { aFlags.free() }
     let flops = 2.0 * Double(N * P) * Double(O) * Double(C * KH * KW)
-    let threads = convThreads(flops: flops)
+    let threads = settings.threads(forFlops: flops)
     let aOut = SendablePointer(aPacked)
     let dxOut = SendablePointer(gradInput)
     // Block → (problem, local block).
@@ -496,7 +491,7 @@ public func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<F
     let body: (Int) -> Void = { t in
         var b = t
         while b < totalBlocks { aFlags.tryBuild(b) { packBlock(b) }; b += threads }
-        let ws = ImplicitWorkspace()
+        let ws = ImplicitWorkspace(tiling: settings.tiling)
         defer { ws.free() }
         if chunked {
             let tempBuf = ScratchBuffer(tempTotal + 2 * convSlack)

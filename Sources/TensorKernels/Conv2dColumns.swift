@@ -8,13 +8,15 @@ struct ConvPlan {
     let groupSize: Int      // images per GEMM
     let groupCount: Int
     let workers: Int        // threads running whole groups (1 ⇒ GEMMs are threaded instead)
+    let settings: KernelSettings
 
-    init(_ g: Conv2dGeometry) {
+    init(_ g: Conv2dGeometry, settings: KernelSettings) {
+        self.settings = settings
         P = g.outHeight * g.outWidth
         R = g.inChannels * g.kernelHeight * g.kernelWidth
         O = g.outChannels
         let n = g.batch
-        let threads = max(1, KernelThreads.count)
+        let threads = settings.threadCount
         // Aim for ≥ 512 GEMM columns per group, and at most ~4 M floats of column buffer.
         var size = max(1, min(n, (512 + P - 1) / max(P, 1)))
         let capByBuffer = max(1, (4 << 20) / max(1, R * P))
@@ -31,11 +33,11 @@ struct ConvPlan {
         groupSize = size
         groupCount = count
         let flops = 2.0 * Double(n) * Double(P) * Double(R) * Double(O)
-        workers = (count >= 2 && threads >= 2 && flops >= Double(gemmParallelFlops)) ? min(threads, count) : 1
+        workers = (count >= 2 && threads >= 2 && flops >= Double(settings.gemmParallelFlops)) ? min(threads, count) : 1
     }
 
     /// Threads each GEMM may use.
-    var gemmThreads: Int { workers > 1 ? 1 : max(1, KernelThreads.count) }
+    var gemmThreads: Int { workers > 1 ? 1 : settings.threadCount }
 }
 
 /// Raw workspace owned by one worker for one call.
@@ -109,7 +111,7 @@ func col2imAdd(_ g: Conv2dGeometry, col: UnsafePointer<Float>, count: Int, dx: U
 /// strided 1×1 kernels (3/4 of dx is zero).
 func conv2dBackwardInputViaColumns(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Float>,
                                 weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
-    let plan = ConvPlan(g)
+    let plan = ConvPlan(g, settings: .current)
     let P = plan.P, R = plan.R, O = plan.O
     let imgIn = g.inChannels * g.inHeight * g.inWidth
     if g.batch <= 0 || imgIn <= 0 { return }
@@ -147,11 +149,11 @@ func conv2dBackwardInputViaColumns(_ g: Conv2dGeometry, gradOutput: UnsafePointe
             }
             if direct && cnt == 1 {
                 sgemmThreads(gt, transposeA: true, transposeB: false, m: R, n: P, k: O, alpha: 1, a: weight,
-                             lda: R, b: b, ldb: P, beta: 0, c: dx, ldc: P)
+                             lda: R, b: b, ldb: P, beta: 0, c: dx, ldc: P, settings: plan.settings)
                 return
             }
             sgemmThreads(gt, transposeA: true, transposeB: false, m: R, n: ncol, k: O, alpha: 1, a: weight,
-                         lda: R, b: b, ldb: ncol, beta: 0, c: s.col, ldc: ncol)
+                         lda: R, b: b, ldb: ncol, beta: 0, c: s.col, ldc: ncol, settings: plan.settings)
             dx.update(repeating: 0, count: cnt * imgIn)
             col2imAdd(g, col: s.col, count: cnt, dx: dx)
         }

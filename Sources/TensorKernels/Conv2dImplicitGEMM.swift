@@ -265,9 +265,11 @@ struct ImplicitWorkspace {
     let tile: UnsafeMutablePointer<Float>   // 12 × 32 micro-tile
     let stage: UnsafeMutablePointer<Float>  // 16 × 16 transpose staging
     let kc: Int, nc: Int, mc: Int
+    /// The micro-kernel's tiling, read by the kernel entry on the calling thread.
+    let tiling: GEMMTiling
 
-    init(kc: Int = convKC, nc: Int = convNC, mc: Int = convMC, needA: Bool = false) {
-        self.kc = kc; self.nc = nc; self.mc = mc
+    init(kc: Int = convKC, nc: Int = convNC, mc: Int = convMC, needA: Bool = false, tiling: GEMMTiling) {
+        self.kc = kc; self.nc = nc; self.mc = mc; self.tiling = tiling
         let ncp = (nc + 31) / 32 * 32
         bBuf = ScratchBuffer((kc + 16) * ncp + 16 * 32 + 64)
         aBuf = ScratchBuffer(needA ? (kc + 16) * ((mc + 11) / 12 * 12) + 16 * 16 + 64 : 1)
@@ -410,10 +412,10 @@ func runImplicitGEMM(_ pr: ImplicitGEMMProblem, c0: Int, c1: Int, ws: ImplicitWo
                         let aPanel = aBlock + (m0 / gemmMR) * kc * gemmMR
                         if direct {
                             runMicroKernel(kc: kc, a: aPanel, b: bPanel, c: pr.out + ws.colOut[jr] + m0 * pr.outChan,
-                                           ldc: pr.outChan, beta: accumulate ? 1 : 0, mr: mr, nr: nr)
+                                           ldc: pr.outChan, beta: accumulate ? 1 : 0, mr: mr, nr: nr, tiling: ws.tiling)
                         } else {
                             runMicroKernel(kc: kc, a: aPanel, b: bPanel, c: ws.tile, ldc: gemmNR, beta: 0,
-                                           mr: gemmMR, nr: gemmNR)
+                                           mr: gemmMR, nr: gemmNR, tiling: ws.tiling)
                             scatterTile(ws.tile, out: pr.out + m0 * pr.outChan, outChan: pr.outChan,
                                         colOut: ws.colOut + jr, mr: mr, nr: nr, accumulate: accumulate)
                         }

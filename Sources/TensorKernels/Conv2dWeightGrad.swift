@@ -139,7 +139,8 @@ func runWeightGrad(_ pr: WeightGradProblem, k0: Int, k1: Int, r0: Int, r1: Int, 
                     while ir < mc {
                         let mr = min(gemmMR, mc - ir)
                         runMicroKernel(kc: kc, a: ws.a + (ir / gemmMR) * kc * gemmMR, b: bPanel,
-                                       c: c + (ic + ir) * pr.r + jc + jr, ldc: pr.r, beta: beta, mr: mr, nr: nr)
+                                       c: c + (ic + ir) * pr.r + jc + jr, ldc: pr.r, beta: beta, mr: mr, nr: nr,
+                                       tiling: ws.tiling)
                         ir += gemmMR
                     }
                     jr += gemmNR
@@ -162,6 +163,7 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
                                  gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
     let span = KernelProfile.open(g.batch == 1 ? "conv2d_backward_weight_single" : "conv2d_backward_weight", flops: g.directFlops)
     defer { span?.close() }
+    let settings = KernelSettings.current
     let OH = g.outHeight, OW = g.outWidth, P = max(0, OH) * max(0, OW), O = g.outChannels
     let R = g.inChannels * g.kernelHeight * g.kernelWidth
     let N = g.batch
@@ -183,7 +185,7 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
     let pr = WeightGradProblem(o: O, r: R, grid: ColumnGrid(gh: OH, gw: OW), dy: gradOutput, dyImg: O * P,
                                dyRow: OW, dyCount: N * O * P, x: prep.x, xImg: layout.imgStride,
                                xRow: layout.Wq, rowOff: rowOff)
-    let threads = convThreads(flops: 2.0 * Double(K) * Double(O) * Double(R))
+    let threads = settings.threads(forFlops: 2.0 * Double(K) * Double(O) * Double(R))
     let rPanels = (R + gemmNR - 1) / gemmNR
     // Split K when the partial dW sums are cheap next to duplicating the dy packing.
     let splitK = threads > 1 && (2 * R < K || rPanels < threads)
@@ -195,7 +197,7 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
     let imgIn = g.inChannels * g.inHeight * g.inWidth
     let buildImage: (Int, UnsafeMutablePointer<Float>) -> Void = { i, dst in layout.build(input + i * imgIn, dst) }
     let body: (Int) -> Void = { t in
-        let ws = ImplicitWorkspace(needA: true)
+        let ws = ImplicitWorkspace(needA: true, tiling: settings.tiling)
         defer { ws.free() }
         if splitK {
             let k0 = (t * (K / 16) / threads) * 16

@@ -27,18 +27,9 @@
 // in the cache hierarchy instead of streaming the 4× larger transformed tensors through memory.
 // Workers take disjoint runs of blocks.
 
-import Synchronization
-
-/// Switch for the Winograd path of 3×3, stride-1 convolutions (on by default). Tests and
-/// benchmarks turn it off to compare with the direct implicit GEMM; reads and writes are atomic.
+/// The Winograd path of 3×3, stride-1 convolutions. It is on unless `KernelSettings.winograd`
+/// is off (tests and benchmarks turn it off for a scope to compare with the direct implicit GEMM).
 public enum Conv2dWinograd {
-    private static let storage = Atomic<Bool>(true)
-
-    public static var isEnabled: Bool {
-        get { storage.load(ordering: .relaxed) }
-        set { storage.store(newValue, ordering: .relaxed) }
-    }
-
     /// Whether `conv2dForward` / `conv2dBackwardInput` take the Winograd path for `g` (while enabled).
     public static func applies(to g: Conv2dGeometry) -> Bool { winogradApplies(g) }
 
@@ -79,7 +70,7 @@ func winogradTileWidthIsAligned(_ tw: Int) -> Bool { tw > 0 && (tw % 16 == 0 || 
 /// 16, 8 and 4-pixel stages of the CIFAR ResNets). Other shapes are correct on the Winograd path
 /// too but measured slower than the implicit GEMM.
 func winogradApplies(_ g: Conv2dGeometry) -> Bool {
-    Conv2dWinograd.isEnabled && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
+    KernelSettings.current.winograd && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
         && (0...2).contains(g.paddingHeight) && (0...2).contains(g.paddingWidth)
         && g.inChannels >= winogradMinChannels && g.outChannels >= winogradMinChannels
         && g.outHeight > 0 && g.outWidth > 0 && g.batch > 0
@@ -112,7 +103,7 @@ struct WinogradShape {
 /// rotated by 180°, the weights of the backward-input convolution. Each step transforms the 12
 /// filters of one packed row panel at one k, so the results are stored straight into the panel.
 func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint: Bool,
-                         into dst: UnsafeMutablePointer<Float>, threads: Int) {
+                         into dst: UnsafeMutablePointer<Float>, threads: Int, settings: KernelSettings) {
     let rows = adjoint ? C : O, depth = adjoint ? O : C
     let panels = packedRows(rows) / gemmMR
     let xiStride = packedRows(rows) * depth
@@ -120,7 +111,7 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
     // adjoint (rows = c) and C·9 apart forward (rows = o).
     let rowStep = adjoint ? 9 : C * 9, kStep = adjoint ? C * 9 : 9
     let out = SendablePointer(dst)
-    parallelFor(panels * depth, minimumWorkPerThread: threads > 1 ? 64 : panels * depth) { range in
+    parallelFor(panels * depth, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : panels * depth) { range in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 64) { buf in
             let vectors = buf.baseAddress!
             let stage = UnsafeMutableRawPointer(vectors).assumingMemoryBound(to: Float.self)
@@ -195,8 +186,13 @@ struct WinogradWorkspace {
     /// Four zero-padded input rows of `rowWidth` floats.
     let rows: ScratchBuffer
     let vStride: Int, mStride: Int, ldm: Int, rowWidth: Int
+    /// GEMM block sizes and tiling, read by the kernel entry on the calling thread.
+    let kc: Int, mc: Int, tiling: GEMMTiling
 
-    init(_ s: WinogradShape, maxTiles: Int) {
+    init(_ s: WinogradShape, maxTiles: Int, settings: KernelSettings) {
+        kc = settings.gemmKC
+        mc = settings.gemmMC
+        tiling = settings.tiling
         let panels = (maxTiles + gemmNR - 1) / gemmNR
         ldm = panels * gemmNR
         vStride = panels * s.C * gemmNR
@@ -371,16 +367,17 @@ func winogradBlockGEMM(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, 
         let out = ws.m.p + xi * ws.mStride
         var pc = 0
         while pc < K {
-            let kc = min(gemmKC, K - pc)
+            let kc = min(ws.kc, K - pc)
             var ic = 0
             while ic < M {
-                let mc = min(gemmMC, M - ic)
+                let mc = min(ws.mc, M - ic)
                 for q in 0..<panels {
                     let bPanel = b + q * K * gemmNR + pc * gemmNR
                     var ir = ic
                     while ir < ic + mc {
                         runMicroKernel(kc: kc, a: a + ir * K + pc * gemmMR, b: bPanel, c: out + ir * ws.ldm + q * gemmNR,
-                                       ldc: ws.ldm, beta: pc > 0 ? 1 : 0, mr: min(gemmMR, M - ir), nr: gemmNR)
+                                       ldc: ws.ldm, beta: pc > 0 ? 1 : 0, mr: min(gemmMR, M - ir), nr: gemmNR,
+                                       tiling: ws.tiling)
                         ir += gemmMR
                     }
                 }
@@ -444,7 +441,7 @@ func winogradOutputTransform(_ s: WinogradShape, output: UnsafeMutablePointer<Fl
 /// Winograd convolution of `input` [N, C, H, W] with filters already transformed and packed by
 /// `winogradPackWeights` (rows O, K = C), written to `output` [N, O, OH, OW] (overwritten).
 func winogradConvolution(_ s: WinogradShape, input: UnsafePointer<Float>, packedWeights: UnsafePointer<Float>,
-                         output: UnsafeMutablePointer<Float>, threads: Int) {
+                         output: UnsafeMutablePointer<Float>, threads: Int, settings: KernelSettings) {
     let rowsTotal = s.tileRows
     // About 800 KB of V and M per block (measured best between 400 KB and 3 MB on the ResNet-18
     // layers), at least 64 tiles, and at least one block per worker.
@@ -455,7 +452,7 @@ func winogradConvolution(_ s: WinogradShape, input: UnsafePointer<Float>, packed
     let workers = min(threads, blocks)
     let out = SendablePointer(output)
     parallelChunks(workers) { t in
-        let ws = WinogradWorkspace(s, maxTiles: rowsPerBlock * s.TW)
+        let ws = WinogradWorkspace(s, maxTiles: rowsPerBlock * s.TW, settings: settings)
         defer { ws.free() }
         let b0 = t * blocks / workers, b1 = (t + 1) * blocks / workers
         for b in b0..<b1 {
@@ -487,13 +484,17 @@ func conv2dBackwardInputWinograd(_ g: Conv2dGeometry, gradOutput: UnsafePointer<
                 input: gradOutput, output: gradInput)
 }
 
-/// Packs the weights ([filterOut, filterIn, 3, 3]) and runs the convolution of shape `s`.
+/// Packs the weights ([filterOut, filterIn, 3, 3]) and runs the convolution of shape `s`, with
+/// the settings of the calling task (read here, on the thread that entered the kernel).
 func runWinograd(_ s: WinogradShape, weight: UnsafePointer<Float>, filterOut: Int, filterIn: Int, adjoint: Bool,
                  input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-    let threads = convThreads(flops: s.gemmFlops)
+    let settings = KernelSettings.current
+    let threads = settings.threads(forFlops: s.gemmFlops)
     let mPad = packedRows(s.O)
     let packed = ScratchBuffer(16 * mPad * s.C)
     defer { packed.free() }
-    winogradPackWeights(weight, O: filterOut, C: filterIn, adjoint: adjoint, into: packed.p, threads: threads)
-    winogradConvolution(s, input: input, packedWeights: packed.p, output: output, threads: threads)
+    winogradPackWeights(weight, O: filterOut, C: filterIn, adjoint: adjoint, into: packed.p, threads: threads,
+                        settings: settings)
+    winogradConvolution(s, input: input, packedWeights: packed.p, output: output, threads: threads,
+                        settings: settings)
 }

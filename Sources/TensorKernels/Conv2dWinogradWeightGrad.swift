@@ -33,8 +33,11 @@ struct WinogradWeightGradWorkspace {
     /// Packed GEMM operands: Ŷ_ξ as A panels, V_ξᵀ as B panels.
     let packedA: ScratchBuffer, packedB: ScratchBuffer
     let ldt: Int, vStride: Int, dyStride: Int, rowWidth: Int
+    /// The micro-kernel's tiling, read by the kernel entry on the calling thread.
+    let tiling: GEMMTiling
 
-    init(_ s: WinogradShape, maxTiles: Int) {
+    init(_ s: WinogradShape, maxTiles: Int, tiling: GEMMTiling) {
+        self.tiling = tiling
         ldt = maxTiles + 16
         vStride = s.C * ldt
         dyStride = s.O * ldt
@@ -120,7 +123,7 @@ func winogradWeightGradGEMM(_ s: WinogradShape, xi: Int, tiles: Int, accumulate:
         var ir = 0
         while ir < O {
             runMicroKernel(kc: tiles, a: ws.packedA.p + ir * tiles, b: bPanel, c: z + ir * C + jr, ldc: C,
-                           beta: accumulate ? 1 : 0, mr: min(gemmMR, O - ir), nr: nr)
+                           beta: accumulate ? 1 : 0, mr: min(gemmMR, O - ir), nr: nr, tiling: ws.tiling)
             ir += gemmMR
         }
         jr += gemmNR
@@ -188,9 +191,10 @@ func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float
 /// `conv2dBackwardWeight`: `gradWeight` [O, C, 3, 3] is overwritten.
 func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
                                   gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
+    let settings = KernelSettings.current   // read once, on the thread that entered the kernel
     let s = WinogradShape(N: g.batch, C: g.inChannels, H: g.inHeight, W: g.inWidth, O: g.outChannels,
                           ph: g.paddingHeight, pw: g.paddingWidth)
-    let threads = convThreads(flops: s.gemmFlops)
+    let threads = settings.threads(forFlops: s.gemmFlops)
     let rowsTotal = s.tileRows
     // Blocks of about 256 tiles (the GEMMs' depth), at least one block per worker.
     var rowsPerBlock = max(1, 256 / max(1, s.TW))
@@ -202,7 +206,7 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     defer { sums.free() }
     let zBase = SendablePointer(sums.p)
     parallelChunks(workers) { t in
-        let ws = WinogradWeightGradWorkspace(s, maxTiles: rowsPerBlock * s.TW)
+        let ws = WinogradWeightGradWorkspace(s, maxTiles: rowsPerBlock * s.TW, tiling: settings.tiling)
         defer { ws.free() }
         let z = zBase.p + t * 16 * pairCount
         let b0 = t * blocks / workers, b1 = (t + 1) * blocks / workers
@@ -218,7 +222,7 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     }
     let out = SendablePointer(gradWeight)
     let groups = (pairCount + 15) / 16
-    parallelFor(groups, minimumWorkPerThread: threads > 1 ? 64 : groups) { range in
+    parallelFor(groups, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : groups) { range in
         winogradWeightGradFinish(pairs: (range.lowerBound * 16)..<min(pairCount, range.upperBound * 16),
                                  sums: zBase.p, workers: workers, pairCount: pairCount, gradWeight: out.p)
     }

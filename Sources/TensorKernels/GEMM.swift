@@ -6,15 +6,8 @@
 // 12-row micro-panels calling the 12×32 register-blocked micro-kernel.
 // Parallelism: one fork per call; each worker owns a disjoint slab of C (columns when n ≥ m,
 // else rows) and runs the serial algorithm on it with its own packing buffers.
-
-/// K-block depth (the packed B micro-panel, KC·32·4 bytes, must fit in L1 next to an A panel).
-@usableFromInline nonisolated(unsafe) var gemmKC = 256
-/// M-block height (multiple of 12); packed A block is MC·KC floats.
-@usableFromInline nonisolated(unsafe) var gemmMC = 144
-/// N-block width (multiple of 32); packed B block is KC·NC floats (L2-resident).
-@usableFromInline nonisolated(unsafe) var gemmNC = 1024
-/// Problems below this many flops (2·m·n·k) run on the calling thread only.
-@usableFromInline nonisolated(unsafe) var gemmParallelFlops = 4_000_000
+// Block sizes, the parallel threshold, the tiling and the thread budget come from the
+// `KernelSettings` the public entry read once on the calling thread.
 
 @inline(__always)
 func storeTile(_ p: UnsafeMutablePointer<Float>, _ x: SIMD16<Float>, _ y: SIMD16<Float>, _ wide: Bool) {
@@ -60,8 +53,8 @@ func edgeStore(_ tile: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Floa
 
 @inline(__always)
 func runMicroKernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-                    ldc: Int, beta: Float, mr: Int, nr: Int) {
-    if gemmTiling == .narrow {
+                    ldc: Int, beta: Float, mr: Int, nr: Int, tiling: GEMMTiling) {
+    if tiling == .narrow {
         runNarrowTiles(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
         return
     }
@@ -106,17 +99,19 @@ func scaleMatrix(m: Int, n: Int, beta: Float, c: UnsafeMutablePointer<Float>, ld
     }
 }
 
-/// Per-thread packing workspace sized for the current block parameters.
+/// Per-thread packing workspace sized for the block parameters of `settings`.
 struct GEMMWorkspace {
     let a: UnsafeMutablePointer<Float>
     let b: UnsafeMutablePointer<Float>
     let kc: Int, mc: Int, nc: Int
+    let tiling: GEMMTiling
     private let raw: UnsafeMutableRawPointer
 
-    init(m: Int, n: Int, k: Int) {
-        kc = evenBlock(k, gemmKC, quantum: 1)
-        mc = evenBlock(m, gemmMC, quantum: gemmMR)
-        nc = evenBlock(n, gemmNC, quantum: gemmNR)
+    init(m: Int, n: Int, k: Int, settings: KernelSettings) {
+        kc = evenBlock(k, settings.gemmKC, quantum: 1)
+        mc = evenBlock(m, settings.gemmMC, quantum: gemmMR)
+        nc = evenBlock(n, settings.gemmNC, quantum: gemmNR)
+        tiling = settings.tiling
         let aFloats = packedRows(mc) * kc
         let bFloats = ((nc + gemmNR - 1) / gemmNR) * gemmNR * kc
         let aBytes = (aFloats * 4 + 63) / 64 * 64
@@ -128,16 +123,17 @@ struct GEMMWorkspace {
     func free() { raw.deallocate() }
 }
 
-/// Single-threaded blocked GEMM on the whole problem (see `sgemm` for the contract).
+/// Single-threaded blocked GEMM on the whole problem (see `sgemm` for the contract), with the
+/// block sizes and tiling of `settings`.
 func sgemmSerial(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                  a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
-                 c: UnsafeMutablePointer<Float>, ldc: Int) {
+                 c: UnsafeMutablePointer<Float>, ldc: Int, settings: KernelSettings) {
     if m <= 0 || n <= 0 { return }
     if k <= 0 || alpha == 0 {
         scaleMatrix(m: m, n: n, beta: beta, c: c, ldc: ldc)
         return
     }
-    let ws = GEMMWorkspace(m: m, n: n, k: k)
+    let ws = GEMMWorkspace(m: m, n: n, k: k, settings: settings)
     defer { ws.free() }
     let KC = ws.kc, MC = ws.mc, NC = ws.nc
     var jc = 0
@@ -162,7 +158,7 @@ func sgemmSerial(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alp
                         let mr = min(gemmMR, mc - ir)
                         runMicroKernel(kc: kc, a: ws.a + (ir / gemmMR) * kc * gemmMR, b: bPanel,
                                        c: c + (ic + ir) * ldc + jc + jr, ldc: ldc, beta: betaBlock,
-                                       mr: mr, nr: nr)
+                                       mr: mr, nr: nr, tiling: ws.tiling)
                         ir += gemmMR
                     }
                     jr += gemmNR
@@ -183,33 +179,34 @@ func sgemmSerial(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alp
 /// op(B) is k×n (`b[p·ldb + j]`, or `b[j·ldb + p]` when `transposeB`, i.e. B stored n×k) and C is
 /// m×n with `c[i·ldc + j]`. When `beta == 0`, C is only written (never read), so NaN/Inf garbage in
 /// C is ignored; when `k == 0` or `alpha == 0`, C ← beta·C. Any m, n, k ≥ 0 is accepted.
-/// Large problems (2·m·n·k ≥ 4·10⁶ flops) are split across `KernelThreads.count` threads with
-/// one fork; C must not alias A or B.
+/// Large problems (2·m·n·k ≥ `gemmParallelFlops`, 4·10⁶ by default) are split across
+/// `KernelSettings.current.threads` threads with one fork; C must not alias A or B.
 public func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
                   c: UnsafeMutablePointer<Float>, ldc: Int) {
     let span = KernelProfile.open("sgemm", flops: 2 * Double(m) * Double(n) * Double(max(k, 0)))
     defer { span?.close() }
-    sgemmThreads(KernelThreads.count, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                 alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    let settings = KernelSettings.current
+    sgemmThreads(settings.threadCount, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                 alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, settings: settings)
 }
 
-/// `sgemm` with an explicit thread budget (1 = serial, on the calling thread).
+/// `sgemm` with an explicit thread budget (1 = serial, on the calling thread) and settings.
 func sgemmThreads(_ maxThreads: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                   alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                  beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, settings: KernelSettings) {
     if m <= 0 || n <= 0 { return }
     let flops = 2.0 * Double(m) * Double(n) * Double(max(k, 0))
     let nPanels = (n + gemmNR - 1) / gemmNR
     let mPanels = (m + gemmMR - 1) / gemmMR
     var threads = maxThreads
-    if flops < Double(gemmParallelFlops) || k <= 0 { threads = 1 }
+    if flops < Double(settings.gemmParallelFlops) || k <= 0 { threads = 1 }
     // Split the dimension with more micro-panels (columns preferred: A is the smaller pack).
     let splitN = nPanels >= 2 * mPanels || (nPanels >= threads && n >= m)
     threads = min(threads, splitN ? nPanels : mPanels)
     if threads <= 1 {
         sgemmSerial(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, settings: settings)
         return
     }
     let cp = SendablePointer(c)
@@ -221,14 +218,16 @@ func sgemmThreads(_ maxThreads: Int, transposeA: Bool, transposeB: Bool, m: Int,
             if lo >= hi { return }
             let bOff = transposeB ? lo * ldb : lo
             sgemmSerial(transposeA: transposeA, transposeB: transposeB, m: m, n: hi - lo, k: k, alpha: alpha,
-                        a: a, lda: lda, b: b + bOff, ldb: ldb, beta: beta, c: cp.p + lo, ldc: ldc)
+                        a: a, lda: lda, b: b + bOff, ldb: ldb, beta: beta, c: cp.p + lo, ldc: ldc,
+                        settings: settings)
         } else {
             let lo = (w * mPanels / t) * gemmMR
             let hi = min(m, ((w + 1) * mPanels / t) * gemmMR)
             if lo >= hi { return }
             let aOff = transposeA ? lo : lo * lda
             sgemmSerial(transposeA: transposeA, transposeB: transposeB, m: hi - lo, n: n, k: k, alpha: alpha,
-                        a: a + aOff, lda: lda, b: b, ldb: ldb, beta: beta, c: cp.p + lo * ldc, ldc: ldc)
+                        a: a + aOff, lda: lda, b: b, ldb: ldb, beta: beta, c: cp.p + lo * ldc, ldc: ldc,
+                        settings: settings)
         }
     }
 }
@@ -249,7 +248,8 @@ public func sgemmBatched(batch: Int, transposeA: Bool, transposeB: Bool, m: Int,
     defer { span?.close() }
     if batch <= 0 || m <= 0 || n <= 0 { return }
     let flops = 2.0 * Double(m) * Double(n) * Double(max(k, 0))
-    if flops >= 4 * Double(gemmParallelFlops) || batch == 1 {
+    let settings = KernelSettings.current
+    if flops >= 4 * Double(settings.gemmParallelFlops) || batch == 1 {
         for q in 0..<batch {
             sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                   a: a + q * strideA, lda: lda, b: b + q * strideB, ldb: ldb, beta: beta,
@@ -257,13 +257,13 @@ public func sgemmBatched(batch: Int, transposeA: Bool, transposeB: Bool, m: Int,
         }
         return
     }
-    let perThread = max(1, Int(Double(gemmParallelFlops) / max(flops, 1)))
+    let perThread = max(1, Int(Double(settings.gemmParallelFlops) / max(flops, 1)))
     let cp = SendablePointer(c)
-    parallelFor(batch, minimumWorkPerThread: perThread) { range in
+    parallelFor(batch, threads: settings.threadCount, minimumWorkPerThread: perThread) { range in
         for q in range {
             sgemmSerial(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                         a: a + q * strideA, lda: lda, b: b + q * strideB, ldb: ldb, beta: beta,
-                        c: cp.p + q * strideC, ldc: ldc)
+                        c: cp.p + q * strideC, ldc: ldc, settings: settings)
         }
     }
 }

@@ -17,6 +17,8 @@ public enum GEMMTiling: String, Sendable, CaseIterable {
     case narrow
 
     /// `LCNN_GEMM_TILE=wide|narrow` overrides; otherwise `wide` exactly when the CPU has AVX-512F.
+    /// The kernels use `KernelSettings.current.tiling` (this by default; tests and benchmarks may
+    /// switch it for a scope, both tilings are correct).
     public static let detected: GEMMTiling = {
         if let forced = ProcessInfo.processInfo.environment["LCNN_GEMM_TILE"],
            let tiling = GEMMTiling(rawValue: forced.lowercased()) {
@@ -24,16 +26,7 @@ public enum GEMMTiling: String, Sendable, CaseIterable {
         }
         return cpuHasAVX512F() ? .wide : .narrow
     }()
-
-    /// The tiling the kernels use now (tests and benchmarks may switch it; both are correct).
-    public static var current: GEMMTiling {
-        get { gemmTiling }
-        set { gemmTiling = newValue }
-    }
 }
-
-/// Read once per micro-kernel call; any value gives the same results (see `GEMMTiling`).
-@usableFromInline nonisolated(unsafe) var gemmTiling = GEMMTiling.detected
 
 /// Whether the CPU executing this process reports the AVX-512 foundation instructions.
 func cpuHasAVX512F() -> Bool {

@@ -1,34 +1,24 @@
 import Dispatch
-import Foundation
-import Synchronization
 
-/// Process-wide thread budget for the CPU kernels.
+/// Splits `0..<n` into at most `KernelSettings.current.threads` contiguous chunks of near-equal
+/// size and runs `body` once per chunk, in parallel, with one `concurrentPerform` fork.
 ///
-/// Every kernel that forks work uses at most `KernelThreads.count` workers (including the
-/// calling thread), through a single `DispatchQueue.concurrentPerform` fork per call.
-public enum KernelThreads {
-    private static let storage = Atomic<Int>(max(1, ProcessInfo.processInfo.activeProcessorCount))
-
-    /// Number of worker threads the kernels may use (≥ 1). Defaults to the number of active
-    /// processors. Reads and writes are atomic, so it may be changed from any thread; kernels
-    /// already running keep the value they read when they started.
-    public static var count: Int {
-        get { storage.load(ordering: .relaxed) }
-        set { storage.store(max(1, newValue), ordering: .relaxed) }
-    }
-}
-
-/// Splits `0..<n` into at most `KernelThreads.count` contiguous chunks of near-equal size and
-/// runs `body` once per chunk, in parallel, with one `concurrentPerform` fork.
-///
-/// With `t = min(KernelThreads.count, n / minimumWorkPerThread)` workers, chunk `i` is
+/// With `t = min(threads, n / minimumWorkPerThread)` workers, chunk `i` is
 /// `[⌊i·n/t⌋, ⌊(i+1)·n/t⌋)`. When `n < 2·minimumWorkPerThread` (or only one thread is allowed)
 /// `body(0..<n)` runs on the calling thread alone: waking a worker costs ~25 µs on this machine.
 /// `body` must be safe to call concurrently on disjoint ranges. Nothing runs when `n ≤ 0`.
+/// Call it on the thread that entered the kernel (it reads the task-local settings); inside a
+/// worker use `parallelFor(_:threads:minimumWorkPerThread:_:)`.
 public func parallelFor(_ n: Int, minimumWorkPerThread: Int, _ body: (Range<Int>) -> Void) {
     if n <= 0 { return }
+    parallelFor(n, threads: KernelSettings.current.threadCount, minimumWorkPerThread: minimumWorkPerThread, body)
+}
+
+/// `parallelFor` with an explicit thread budget (read from the settings by the caller).
+func parallelFor(_ n: Int, threads maxThreads: Int, minimumWorkPerThread: Int, _ body: (Range<Int>) -> Void) {
+    if n <= 0 { return }
     let minWork = max(1, minimumWorkPerThread)
-    let threads = min(KernelThreads.count, n / minWork)
+    let threads = min(maxThreads, n / minWork)
     if threads < 2 {
         body(0..<n)
         return

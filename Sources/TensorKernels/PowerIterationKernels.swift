@@ -5,7 +5,7 @@
 //
 // and the bilinear form σ̂ = uᵀWv. Products accumulate in Float with SIMD16 lanes (like sgemm);
 // norms and the final dot products accumulate in Double. Matrices of at least
-// `powerIterationParallelElements` elements split each pass over W across `KernelThreads.count`
+// `powerIterationParallelElements` elements split each pass over W across `KernelSettings.threads`
 // threads (Wᵀu by column chunks, Wv by rows): both passes are memory-bound streams over W.
 
 /// Below this many weight elements the step runs on the calling thread (waking a worker costs
@@ -68,8 +68,8 @@ private func normalize(_ x: UnsafeMutableBufferPointer<Float>, epsilon: Float) -
 
 /// `y[0..<cols] = Wᵀu` for W row-major [rows, cols] (y overwritten).
 private func transposedProduct(_ w: UnsafePointer<Float>, rows: Int, cols: Int, _ u: UnsafePointer<Float>,
-                               into y: UnsafeMutablePointer<Float>) {
-    let threads = rows * cols >= powerIterationParallelElements ? min(KernelThreads.count, max(1, cols / 256)) : 1
+                               into y: UnsafeMutablePointer<Float>, maxThreads: Int) {
+    let threads = rows * cols >= powerIterationParallelElements ? min(maxThreads, max(1, cols / 256)) : 1
     // Column chunks (multiples of 16 where possible) so each thread streams its own stripe of
     // every row and owns its slice of y.
     parallelChunks(threads) { t in
@@ -86,8 +86,8 @@ private func transposedProduct(_ w: UnsafePointer<Float>, rows: Int, cols: Int, 
 
 /// `y[0..<rows] = Wv` for W row-major [rows, cols] (y overwritten).
 private func product(_ w: UnsafePointer<Float>, rows: Int, cols: Int, _ v: UnsafePointer<Float>,
-                     into y: UnsafeMutablePointer<Float>) {
-    let threads = rows * cols >= powerIterationParallelElements ? min(KernelThreads.count, rows) : 1
+                     into y: UnsafeMutablePointer<Float>, maxThreads: Int) {
+    let threads = rows * cols >= powerIterationParallelElements ? min(maxThreads, rows) : 1
     parallelChunks(threads) { t in
         let lo = t * rows / threads, hi = (t + 1) * rows / threads
         for r in lo..<hi { y[r] = dot(cols, w + r * cols, v) }
@@ -108,9 +108,10 @@ public func powerIterationStep(weight: UnsafeBufferPointer<Float>, rows: Int, co
                  "powerIterationStep: buffers do not match [\(rows), \(cols)]")
     if rows == 0 || cols == 0 { return 0 }
     let w = weight.baseAddress!, up = u.baseAddress!, vp = v.baseAddress!
-    transposedProduct(w, rows: rows, cols: cols, up, into: vp)
+    let threads = KernelSettings.current.threadCount
+    transposedProduct(w, rows: rows, cols: cols, up, into: vp, maxThreads: threads)
     normalize(v, epsilon: epsilon)
-    product(w, rows: rows, cols: cols, vp, into: up)
+    product(w, rows: rows, cols: cols, vp, into: up, maxThreads: threads)
     // u currently holds Wv; after scaling u = Wv·s with s = 1/max(‖Wv‖, ε), so uᵀWv = s·‖Wv‖².
     let norm = normalize(u, epsilon: epsilon)
     return Float(norm * norm / max(norm, Double(epsilon)))

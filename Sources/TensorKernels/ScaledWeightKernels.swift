@@ -12,7 +12,7 @@ public func innerProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, c
     let span = KernelProfile.open("inner_product")
     defer { span?.close() }
     if count <= 0 { return 0 }
-    let threads = max(1, min(KernelThreads.count, count / scaledWeightParallelElements))
+    let threads = max(1, min(KernelSettings.current.threadCount, count / scaledWeightParallelElements))
     if threads == 1 { return chunkDot(a, b, 0, count) }
     var partial = [Double](repeating: 0, count: threads)
     partial.withUnsafeMutableBufferPointer { sums in

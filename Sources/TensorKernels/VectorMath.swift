@@ -545,7 +545,7 @@ public func softplusBackwardWithBeta(_ g: UnsafePointer<Float>, _ x: UnsafePoint
     defer { span?.close() }
     if count <= 0 { return 0 }
     let blocks = (count + 15) / 16
-    let threads = max(1, min(KernelThreads.count, blocks / max(1, streamingMinHeavy / 16)))
+    let threads = max(1, min(KernelSettings.current.threadCount, blocks / max(1, streamingMinHeavy / 16)))
     var partial = [Double](repeating: 0, count: threads)
     let out = gradInput.map(SendablePointer.init)
     partial.withUnsafeMutableBufferPointer { sums in

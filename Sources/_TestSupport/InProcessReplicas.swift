@@ -1,5 +1,6 @@
 import Foundation
 import TensorCore
+import TensorKernels
 
 /// `size` replicas of a data-parallel step as threads of one process: each thread holds the
 /// ``ReplicaGroup`` of its rank, and `allReduceSum` blocks until every rank has contributed.
@@ -12,14 +13,16 @@ public final class InProcessReplicas: @unchecked Sendable {
 
     public init(size: Int) { self.size = size }
 
-    /// Runs `body(rank, group)` on `size` threads at once; returns the results in rank order.
+    /// Runs `body(rank, group)` on `size` threads at once, each with the caller's kernel settings;
+    /// returns the results in rank order.
     public func run<R>(_ body: @escaping @Sendable (Int, any ReplicaGroup) -> R) -> [R] {
         let results = ReplicaResults<R>(size)
+        let settings = KernelSettings.current
         for rank in 0..<size {
             results.done.enter()
             let member = Member(rank: rank, replicas: self)
             Thread.detachNewThread {
-                let value = body(rank, member)
+                let value = KernelSettings.with(settings) { body(rank, member) }
                 results.values[rank] = value   // each thread writes its own slot
                 results.done.leave()
             }

@@ -1,12 +1,21 @@
 import ArgumentParser
+import Benchmarks
+import Foundation
 import TensorKernels
 
-/// `lcnn bench …`: performance benchmarks printing one JSON object per line.
+/// `lcnn bench …`: performance benchmarks printing one JSON object per line. The suites live in
+/// the `Benchmarks` library; these commands parse their options, run them and print.
 struct BenchCommand: ParsableCommand {
+    /// Prints one result line and flushes, so a long suite shows its lines as they come.
+    static func printLine(_ line: String) {
+        print(line)
+        fflush(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark suite; prints one JSON object per line.",
-        subcommands: [Kernels.self, Train.self, Methods.self, Curvature.self, Attack.self, Peers.self, AllReduceBench.self])
+        subcommands: [Kernels.self, Train.self, Methods.self, Curvature.self, Attack.self, Peers.self, AllReduce.self])
 
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -20,7 +29,7 @@ struct BenchCommand: ParsableCommand {
         var filter: String?
 
         func run() throws {
-            KernelBenchmarks.run(filter: filter)
+            KernelBenchmarks.run(filter: filter, emit: BenchCommand.printLine)
         }
     }
 
@@ -45,8 +54,9 @@ struct BenchCommand: ParsableCommand {
         var profile = false
 
         func run() throws {
-            Conv2dWinograd.isEnabled = !directConv
-            TrainBenchmarks.run(filter: filter, profile: profile)
+            KernelSettings.with({ $0.winograd = !directConv }) {
+                TrainBenchmarks.run(filter: filter, profile: profile, emit: BenchCommand.printLine)
+            }
         }
     }
 
@@ -63,13 +73,15 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Fashion-MNIST directory (default: /usr/share/datasets/fashion-mnist).") var data: String?
         @Option(help: "Only methods whose name contains this text (Standard always runs).") var filter: String?
 
-        func run() throws { try MethodBenchmarks.run(samples: samples, dataDirectory: data, filter: filter) }
+        func run() throws {
+            try MethodBenchmarks.run(samples: samples, dataDirectory: data, filter: filter, emit: BenchCommand.printLine)
+        }
     }
 
     struct Curvature: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Hessian power iteration: SmallCNN, batch 32, 10 iterations + Rayleigh quotient (peer task T2).")
-        func run() throws { CurvatureBenchmarks.run() }
+        func run() throws { CurvatureBenchmarks.run(emit: BenchCommand.printLine) }
     }
 
     struct Attack: ParsableCommand {
@@ -78,7 +90,10 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .customLong("apgd-images"), help: "Images of the APGD-CE vs PGD comparison (0 skips it).") var apgdImages = 1000
         @Option(name: .customLong("apgd-iterations"), help: "APGD iterations (PGD gets one more step: the same gradient evaluations).") var apgdIterations = 100
         @Option(help: "Alternating runs of each attack; medians are reported.") var repeats = 3
-        func run() throws { AttackBenchmarks.run(apgdImages: apgdImages, apgdIterations: apgdIterations, repeats: repeats) }
+        func run() throws {
+            AttackBenchmarks.run(apgdImages: apgdImages, apgdIterations: apgdIterations, repeats: repeats,
+                                 emit: BenchCommand.printLine)
+        }
     }
 
     struct Peers: ParsableCommand {
@@ -124,7 +139,30 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             try PeerBenchmarks.run(only: only, warmup: warmup, reps: reps, out: out,
-                                   gradRegScale: PeerBenchmarks.GradRegScale(rawValue: gradregScale) ?? .peer)
+                                   gradRegScale: PeerBenchmarks.GradRegScale(rawValue: gradregScale) ?? .peer,
+                                   emit: BenchCommand.printLine)
+        }
+    }
+
+    /// `lcnn bench allreduce` (under `mpirun` with `--distributed`).
+    struct AllReduce: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "allreduce",
+            abstract: "Median ms of the fused gradient all-reduce of SmallCNN and ResNet-18 among the processes of mpirun.",
+            discussion: """
+                Run as `mpirun -np N lcnn bench allreduce --distributed` (an lcnn built with LCNN_MPI=1). Each line \
+                holds `model`, `floats`, `ranks`, `ms` (median of --repeats) and `gbps` (bytes reduced per second). \
+                Rank 0 prints.
+                """)
+
+        @Option(help: "Timed all-reduces per model (after one warm-up).") var repeats = 20
+        @Flag(help: DistributedLaunch.help) var distributed = false
+
+        func run() throws {
+            let communicator = try DistributedLaunch.communicator(distributed)
+            try DistributedLaunch.run(communicator, command: "lcnn bench allreduce") {
+                AllReduceBenchmarks.run(communicator: communicator, repeats: repeats, emit: BenchCommand.printLine)
+            }
         }
     }
 }

@@ -28,52 +28,52 @@ struct TrainCommand: ParsableCommand {
             Example: lcnn train --dataset fashion-mnist --model smallcnn --method lcnn+gradreg --epochs 10 --out runs/x
             """)
 
-    @Option(help: "A JSON file with any of the configuration keys (see config.json of a run).")
+    @Option(name: .customLong(TrainOption.config.name), help: "A JSON file with any of the configuration keys (see config.json of a run).")
     var config: String?
 
-    @Option(help: "moons, mnist, fashion-mnist, cifar10 or cifar100.")
+    @Option(name: .customLong(TrainOption.dataset.name), help: "moons, mnist, fashion-mnist, cifar10 or cifar100.")
     var dataset: DatasetName?
-    @Option(help: "Directory holding the dataset files (default for fashion-mnist: /usr/share/datasets/fashion-mnist).")
+    @Option(name: .customLong(TrainOption.data.name), help: "Directory holding the dataset files (default for fashion-mnist: /usr/share/datasets/fashion-mnist).")
     var data: String?
-    @Option(help: "mlp, smallcnn, resnet18, resnet34 or vgg11 (default: mlp for moons, smallcnn for (fashion-)MNIST, resnet18 for CIFAR).")
+    @Option(name: .customLong(TrainOption.model.name), help: "mlp, smallcnn, resnet18, resnet34 or vgg11 (default: mlp for moons, smallcnn for (fashion-)MNIST, resnet18 for CIFAR).")
     var model: Architecture?
-    @Option(help: "standard, lcnn, gradreg, lcnn+gradreg, cure, softplus-wd or adversarial.")
+    @Option(name: .customLong(TrainOption.method.name), help: "standard, lcnn, gradreg, lcnn+gradreg, cure, softplus-wd or adversarial.")
     var method: TrainingMethod?
-    @Option(help: "Override the method's activation: softplus, centered-softplus, swish or relu.")
+    @Option(name: .customLong(TrainOption.activation.name), help: "Override the method's activation: softplus, centered-softplus, swish or relu.")
     var activation: ActivationKind?
-    @Option(help: "SmallCNN/VGG pooling: average (default; its curvature is bounded) or max (the max-pool of the MNIST reproduction, for comparison).")
+    @Option(name: .customLong(TrainOption.pooling.name), help: "SmallCNN/VGG pooling: average (default; its curvature is bounded) or max (the max-pool of the MNIST reproduction, for comparison).")
     var pooling: PoolingKind?
 
-    @Option(help: "Number of epochs.") var epochs: Int?
-    @Option(name: .customLong("batch-size"), help: "Mini-batch size.") var batchSize: Int?
-    @Option(help: "sgd, adam or adamw.") var optimizer: TrainConfig.OptimizerKind?
-    @Option(name: .customLong("lr"), help: "Initial learning rate.") var learningRate: Float?
-    @Option(help: "SGD momentum.") var momentum: Float?
-    @Option(name: .customLong("weight-decay"), help: "Weight decay (not applied to log β and log γ).") var weightDecay: Float?
-    @Option(help: "multistep (×0.1 at 75% and 87.5% of the epochs, rounded down but never at epoch 0: a 1-epoch run keeps the learning rate, 2–4 epochs end with one epoch at ×0.01), cosine or constant.") var schedule: TrainConfig.ScheduleKind?
-    @Option(help: "Seed of the initialisation, the data order, dropout and attacks.") var seed: UInt64?
+    @Option(name: .customLong(TrainOption.epochs.name), help: "Number of epochs.") var epochs: Int?
+    @Option(name: .customLong(TrainOption.batchSize.name), help: "Mini-batch size.") var batchSize: Int?
+    @Option(name: .customLong(TrainOption.optimizer.name), help: "sgd, adam or adamw.") var optimizer: TrainConfig.OptimizerKind?
+    @Option(name: .customLong(TrainOption.learningRate.name), help: "Initial learning rate.") var learningRate: Float?
+    @Option(name: .customLong(TrainOption.momentum.name), help: "SGD momentum.") var momentum: Float?
+    @Option(name: .customLong(TrainOption.weightDecay.name), help: "Weight decay (not applied to log β and log γ).") var weightDecay: Float?
+    @Option(name: .customLong(TrainOption.schedule.name), help: "multistep (×0.1 at 75% and 87.5% of the epochs, rounded down but never at epoch 0: a 1-epoch run keeps the learning rate, 2–4 epochs end with one epoch at ×0.01), cosine or constant.") var schedule: TrainConfig.ScheduleKind?
+    @Option(name: .customLong(TrainOption.seed.name), help: "Seed of the initialisation, the data order, dropout and attacks.") var seed: UInt64?
 
-    @Option(name: .customLong("penalty-form"), help: "LCNN penalty form: paper (λβ Σ log β + λγ Σ log γ) or reference (λβ Σ β + λγ Σ |log γ|).")
+    @Option(name: .customLong(TrainOption.penaltyForm.name), help: "LCNN penalty form: paper (λβ Σ log β + λγ Σ log γ) or reference (λβ Σ β + λγ Σ |log γ|).")
     var penaltyForm: LCNNPenalty.Form?
-    @Option(name: .customLong("beta-penalty"), help: "λβ of the LCNN penalty (paper: 1e-4; reference form: 1e-2).") var betaPenalty: Float?
-    @Option(name: .customLong("gamma-penalty"), help: "λγ of the LCNN penalty (paper: 1e-5; reference form: 1e-2).") var gammaPenalty: Float?
-    @Option(name: .customLong("gradreg-weight"), help: "λg of GradReg: λg·mean ‖∇ₓℓ‖² (default 1e-3).") var gradregWeight: Float?
-    @Option(name: .customLong("cure-weight"), help: "λ of CURE (default 1e-3).") var cureWeight: Float?
-    @Option(name: .customLong("cure-step"), help: "h of CURE (default 1).") var cureStep: Float?
-    @Option(name: .customLong("adv-epsilon"), help: "ε of adversarial training's ℓ2 PGD (default 0.1).") var advEpsilon: Float?
-    @Option(name: .customLong("adv-steps"), help: "Steps of adversarial training's PGD (default 3).") var advSteps: Int?
-    @Option(name: .customLong("adv-step-size"), help: "Step size of that PGD (default 2.5·ε/steps).") var advStepSize: Float?
+    @Option(name: .customLong(TrainOption.betaPenalty.name), help: "λβ of the LCNN penalty (paper: 1e-4; reference form: 1e-2).") var betaPenalty: Float?
+    @Option(name: .customLong(TrainOption.gammaPenalty.name), help: "λγ of the LCNN penalty (paper: 1e-5; reference form: 1e-2).") var gammaPenalty: Float?
+    @Option(name: .customLong(TrainOption.gradregWeight.name), help: "λg of GradReg: λg·mean ‖∇ₓℓ‖² (default 1e-3).") var gradregWeight: Float?
+    @Option(name: .customLong(TrainOption.cureWeight.name), help: "λ of CURE (default 1e-3).") var cureWeight: Float?
+    @Option(name: .customLong(TrainOption.cureStep.name), help: "h of CURE (default 1).") var cureStep: Float?
+    @Option(name: .customLong(TrainOption.advEpsilon.name), help: "ε of adversarial training's ℓ2 PGD (default 0.1).") var advEpsilon: Float?
+    @Option(name: .customLong(TrainOption.advSteps.name), help: "Steps of adversarial training's PGD (default 3).") var advSteps: Int?
+    @Option(name: .customLong(TrainOption.advStepSize.name), help: "Step size of that PGD (default 2.5·ε/steps).") var advStepSize: Float?
 
-    @Option(name: .customLong("train-subset"), help: "Use only the first N training samples.") var trainSubset: Int?
-    @Option(name: .customLong("test-subset"), help: "Use only the first N test samples.") var testSubset: Int?
-    @Option(name: .customLong("moons-count"), help: "Two moons: number of training points (default 1000).") var moonsCount: Int?
-    @Option(name: .customLong("moons-noise"), help: "Two moons: noise std (default 0.1).") var moonsNoise: Float?
-    @Option(name: .customLong("label-noise"), help: "Two moons: fraction of flipped training labels (default 0).") var labelNoise: Float?
+    @Option(name: .customLong(TrainOption.trainSubset.name), help: "Use only the first N training samples.") var trainSubset: Int?
+    @Option(name: .customLong(TrainOption.testSubset.name), help: "Use only the first N test samples.") var testSubset: Int?
+    @Option(name: .customLong(TrainOption.moonsCount.name), help: "Two moons: number of training points (default 1000).") var moonsCount: Int?
+    @Option(name: .customLong(TrainOption.moonsNoise.name), help: "Two moons: noise std (default 0.1).") var moonsNoise: Float?
+    @Option(name: .customLong(TrainOption.labelNoise.name), help: "Two moons: fraction of flipped training labels (default 0).") var labelNoise: Float?
 
-    @Option(help: "Output directory for checkpoints and metrics.") var out: String?
-    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
-    @Flag(name: .customLong("no-progress"), help: "Plain per-epoch lines even on a terminal.") var noProgress = false
-    @Flag(help: DistributedLaunch.help) var distributed = false
+    @Option(name: .customLong(TrainOption.out.name), help: "Output directory for checkpoints and metrics.") var out: String?
+    @Flag(name: .customLong(TrainOption.resume.name), help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Flag(name: .customLong(TrainOption.noProgress.name), help: "Plain per-epoch lines even on a terminal.") var noProgress = false
+    @Flag(name: .customLong(TrainOption.distributed.name), help: DistributedLaunch.help) var distributed = false
 
     /// The configuration these options describe (on top of --config, if given).
     func makeConfig() throws -> TrainConfig {

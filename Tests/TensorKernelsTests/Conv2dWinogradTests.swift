@@ -94,12 +94,8 @@ fileprivate struct Operands {
         #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
         let ops = Operands(g)
         var one = [Float](repeating: .nan, count: count(ops)), two = one
-        let saved = KernelThreads.count
-        KernelThreads.count = 1
-        pass(g, ops, &one)
-        KernelThreads.count = 2
-        pass(g, ops, &two)
-        KernelThreads.count = saved
+        KernelSettings.with({ $0.threads = 1 }) { pass(g, ops, &one) }
+        KernelSettings.with({ $0.threads = 2 }) { pass(g, ops, &two) }
         return (g, ops, one, two)
     }
 
@@ -129,7 +125,7 @@ fileprivate struct Operands {
         let rows = 1, depth = 1
         var packed = [Float](repeating: .nan, count: 16 * gemmMR * depth)
         packed.withUnsafeMutableBufferPointer { p in
-            winogradPackWeights(ones, O: rows, C: depth, adjoint: false, into: p.baseAddress!, threads: 1)
+            winogradPackWeights(ones, O: rows, C: depth, adjoint: false, into: p.baseAddress!, threads: 1, settings: .current)
         }
         for a in 0..<4 {
             for b in 0..<4 { #expect(packed[(4 * a + b) * gemmMR] == u[a] * u[b]) }

@@ -33,7 +33,7 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
             c.withUnsafeMutableBufferPointer { cp in
                 sgemmThreads(threads, transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: alpha,
                              a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: beta,
-                             c: cp.baseAddress!, ldc: ldc)
+                             c: cp.baseAddress!, ldc: ldc, settings: .current)
             }
         }
     }
@@ -76,8 +76,6 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
     /// FMAs, so their results must agree bit for bit, and both must match the reference, on
     /// shapes with partial 12-row and 32-column tiles, narrow 16-column edges and every beta case.
     @Test func tilingsAgreeBitForBit() {
-        let saved = GEMMTiling.current
-        defer { GEMMTiling.current = saved }
         let shapes = [(12, 32, 40), (7, 19, 33), (25, 50, 300), (13, 17, 5), (1, 70, 9), (30, 16, 64)]
         let betas: [Float] = [0, 1, -0.5]
         for (idx, s) in shapes.enumerated() {
@@ -86,12 +84,14 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
             let a = rng.array(m * k), b = rng.array(k * n), c0 = rng.array(m * n)
             var results: [[Float]] = []
             for tiling in GEMMTiling.allCases {
-                GEMMTiling.current = tiling
-                #expect(checkGEMM(idx % 2 == 1, false, m, n, k, alpha: 0.8, beta: betas[idx % 3], pad: idx % 3, seed: UInt64(idx)))
-                var c = c0
-                sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1.25, a: a, lda: k, b: b, ldb: n,
-                      beta: betas[idx % 3], c: &c, ldc: n)
-                results.append(c)
+                KernelSettings.with({ $0.tiling = tiling }) {
+                    #expect(checkGEMM(idx % 2 == 1, false, m, n, k, alpha: 0.8, beta: betas[idx % 3], pad: idx % 3,
+                                      seed: UInt64(idx)))
+                    var c = c0
+                    sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1.25, a: a, lda: k, b: b,
+                          ldb: n, beta: betas[idx % 3], c: &c, ldc: n)
+                    results.append(c)
+                }
             }
             #expect(results[0] == results[1], "tilings differ on \(m)×\(n)×\(k)")
         }

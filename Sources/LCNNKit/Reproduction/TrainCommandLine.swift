@@ -9,40 +9,43 @@ extension TrainConfig {
     /// ``isCommandLineRepresentable``).
     public func commandLineArguments() -> [String] {
         let d = TrainConfig()
-        var a: [String] = ["--dataset", dataset.rawValue]
-        if let dataDirectory { a += ["--data", dataDirectory] }
-        a += ["--model", architecture.rawValue, "--method", method.rawValue]
-        if let activation { a += ["--activation", activation.rawValue] }
-        if let pooling { a += ["--pooling", pooling.rawValue] }
-        func add<T: Equatable>(_ name: String, _ value: T, _ fallback: T, _ text: (T) -> String) {
-            if value != fallback { a += [name, text(value)] }
+        var a: [String] = []
+        func put(_ option: TrainOption, _ value: String) { a += [option.flag, value] }
+        func add<T: Equatable>(_ option: TrainOption, _ value: T, _ fallback: T, _ text: (T) -> String) {
+            if value != fallback { put(option, text(value)) }
         }
+        put(.dataset, dataset.rawValue)
+        if let dataDirectory { put(.data, dataDirectory) }
+        put(.model, architecture.rawValue)
+        put(.method, method.rawValue)
+        if let activation { put(.activation, activation.rawValue) }
+        if let pooling { put(.pooling, pooling.rawValue) }
         let f: (Float) -> String = { "\($0)" }
-        add("--epochs", epochs, d.epochs) { "\($0)" }
-        add("--batch-size", batchSize, d.batchSize) { "\($0)" }
-        add("--optimizer", optimizer, d.optimizer) { $0.rawValue }
-        add("--lr", learningRate, d.learningRate, f)
-        add("--momentum", momentum, d.momentum, f)
-        add("--weight-decay", weightDecay, d.weightDecay, f)
-        add("--schedule", schedule, d.schedule) { $0.rawValue }
-        add("--seed", seed, d.seed) { "\($0)" }
+        add(.epochs, epochs, d.epochs) { "\($0)" }
+        add(.batchSize, batchSize, d.batchSize) { "\($0)" }
+        add(.optimizer, optimizer, d.optimizer) { $0.rawValue }
+        add(.learningRate, learningRate, d.learningRate, f)
+        add(.momentum, momentum, d.momentum, f)
+        add(.weightDecay, weightDecay, d.weightDecay, f)
+        add(.schedule, schedule, d.schedule) { $0.rawValue }
+        add(.seed, seed, d.seed) { "\($0)" }
         // `--penalty-form` resets both weights to the form's preset; the weights follow it.
         let o = objective, od = ObjectiveOptions()
         let preset = o.penalty.form == .paper ? LCNNPenalty.paper : LCNNPenalty.reference
-        add("--penalty-form", o.penalty.form, od.penalty.form) { $0.rawValue }
-        add("--beta-penalty", o.penalty.betaWeight, preset.betaWeight, f)
-        add("--gamma-penalty", o.penalty.gammaWeight, preset.gammaWeight, f)
-        add("--gradreg-weight", o.gradientPenaltyWeight, od.gradientPenaltyWeight, f)
-        add("--cure-weight", o.cureWeight, od.cureWeight, f)
-        add("--cure-step", o.cureStep, od.cureStep, f)
-        add("--adv-epsilon", o.adversarialEpsilon, od.adversarialEpsilon, f)
-        add("--adv-steps", o.adversarialSteps, od.adversarialSteps) { "\($0)" }
-        if let step = o.adversarialStepSize { a += ["--adv-step-size", f(step)] }
-        if let trainSubset { a += ["--train-subset", "\(trainSubset)"] }
-        if let testSubset { a += ["--test-subset", "\(testSubset)"] }
-        add("--moons-count", moonsCount, d.moonsCount) { "\($0)" }
-        add("--moons-noise", moonsNoise, d.moonsNoise, f)
-        add("--label-noise", moonsLabelNoise, d.moonsLabelNoise, f)
+        add(.penaltyForm, o.penalty.form, od.penalty.form) { $0.rawValue }
+        add(.betaPenalty, o.penalty.betaWeight, preset.betaWeight, f)
+        add(.gammaPenalty, o.penalty.gammaWeight, preset.gammaWeight, f)
+        add(.gradregWeight, o.gradientPenaltyWeight, od.gradientPenaltyWeight, f)
+        add(.cureWeight, o.cureWeight, od.cureWeight, f)
+        add(.cureStep, o.cureStep, od.cureStep, f)
+        add(.advEpsilon, o.adversarialEpsilon, od.adversarialEpsilon, f)
+        add(.advSteps, o.adversarialSteps, od.adversarialSteps) { "\($0)" }
+        if let step = o.adversarialStepSize { put(.advStepSize, f(step)) }
+        if let trainSubset { put(.trainSubset, "\(trainSubset)") }
+        if let testSubset { put(.testSubset, "\(testSubset)") }
+        add(.moonsCount, moonsCount, d.moonsCount) { "\($0)" }
+        add(.moonsNoise, moonsNoise, d.moonsNoise, f)
+        add(.labelNoise, moonsLabelNoise, d.moonsLabelNoise, f)
         return a
     }
 
@@ -55,7 +58,7 @@ extension TrainConfig {
     /// The shell command that trains this configuration into `out`, e.g.
     /// `lcnn train --dataset fashion-mnist --model smallcnn --method lcnn --epochs 4 --out runs/reproduce/runs/lcnn`.
     public func trainCommand(out: String?, executable: String = "lcnn") -> String {
-        ShellQuoting.join([executable, "train"] + commandLineArguments() + (out.map { ["--out", $0] } ?? []))
+        ShellQuoting.join([executable, "train"] + commandLineArguments() + (out.map { [TrainOption.out.flag, $0] } ?? []))
     }
 }
 

@@ -1,10 +1,9 @@
-import ArgumentParser
 import Foundation
 import Testing
-@testable import lcnn
+@testable import Benchmarks
 
 /// `lcnn bench peers`: the task table, the JSON schema `summarize.py` reads, `--only`, and one
-/// tiny timed task.
+/// tiny timed task (the command's option checks: LCNNCommandTests' `BenchCommandTests`).
 @Suite("lcnn bench peers")
 struct PeerBenchmarkTests {
     /// `torch_bench.py`'s job ids, in its order.
@@ -31,7 +30,7 @@ struct PeerBenchmarkTests {
     }
 
     @Test("--only keeps the tasks whose id contains any filter")
-    func onlyFilter() throws {
+    func onlyFilter() {
         #expect(PeerBenchmarks.selected(only: nil).count == Self.peerTaskIDs.count)
         #expect(PeerBenchmarks.selected(only: "").count == Self.peerTaskIDs.count)
         #expect(PeerBenchmarks.selected(only: "T2").map(\.id) == ["T2/SmallCNN/standard"])
@@ -40,11 +39,6 @@ struct PeerBenchmarkTests {
         #expect(PeerBenchmarks.selected(only: "T1/SmallCNN/lcnn+gradreg").map(\.id) == ["T1/SmallCNN/lcnn+gradreg"])
         #expect(PeerBenchmarks.selected(only: "T4/ResNet18").map(\.id) == ["T4/ResNet18/standard", "T4/ResNet18/lcnn"])
         #expect(PeerBenchmarks.selected(only: "nothing").isEmpty)
-        #expect(throws: (any Error).self) { try BenchCommand.Peers.parse(["--only", "nothing"]) }
-        #expect(throws: (any Error).self) { try BenchCommand.Peers.parse(["--reps", "5"]) }
-        #expect(throws: (any Error).self) { try BenchCommand.Peers.parse(["--warmup", "2"]) }
-        let c = try BenchCommand.Peers.parse(["--only", "T2", "--warmup", "4", "--reps", "12", "--out", "x.jsonl"])
-        #expect(c.only == "T2" && c.warmup == 4 && c.reps == 12 && c.out == "x.jsonl" && c.gradregScale == "peer")
     }
 
     @Test("GradReg by default uses the peers' scaling 1e-3/B² · Σ‖∇ℓᵢ‖²")

@@ -1,7 +1,7 @@
 import Foundation
 import TensorKernels
 import Testing
-@testable import lcnn
+@testable import Benchmarks
 
 /// The yardsticks of `lcnn bench kernels` and `lcnn bench train`: the reference sgemm (and its
 /// fallback), the FLOP count behind the GEMM-rate floor, and the profile's shares.

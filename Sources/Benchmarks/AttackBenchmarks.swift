@@ -8,8 +8,8 @@ import TensorCore
 /// the ball, clamp to [0, 1]) on 256 uniform [0, 1] 1×28×28 images with random labels, against
 /// SmallCNN Standard (`ModelConfig(architecture: .smallcnn, seed: 1)`) in evaluation mode.
 /// Each run reseeds the random start, so every run does the same work. Then APGD-CE against PGD
-/// with the same number of gradient evaluations (``compareAPGD(images:iterations:repeats:)``).
-enum AttackBenchmarks {
+/// with the same number of gradient evaluations (``compareAPGD(images:iterations:repeats:emit:)``).
+public enum AttackBenchmarks {
     static let images = 256, steps = 10
     static let epsilon: Float = 0.1, stepSize: Float = 0.01
 
@@ -29,13 +29,13 @@ enum AttackBenchmarks {
         }
     }
 
-    static func run(apgdImages: Int, apgdIterations: Int, repeats: Int) {
+    /// The PGD task's line, then (with `apgdImages` > 0) the APGD-CE vs PGD lines, each to `emit`.
+    public static func run(apgdImages: Int, apgdIterations: Int, repeats: Int, emit: BenchmarkLines) {
         let attack = makeAttack()
         let ms = BenchmarkClock.medianMilliseconds { _ = attack() }
-        print("{\"name\": \"pgd_l2\", \"model\": \"smallcnn\", \"variant\": \"standard\", "
-              + "\"images\": \(images), \"steps\": \(steps), \"ms\": \(String(format: "%.3f", ms))}")
-        fflush(nil)
-        if apgdImages > 0 { compareAPGD(images: apgdImages, iterations: apgdIterations, repeats: repeats) }
+        emit("{\"name\": \"pgd_l2\", \"model\": \"smallcnn\", \"variant\": \"standard\", "
+             + "\"images\": \(images), \"steps\": \(steps), \"ms\": \(String(format: "%.3f", ms))}")
+        if apgdImages > 0 { compareAPGD(images: apgdImages, iterations: apgdIterations, repeats: repeats, emit: emit) }
     }
 
     /// APGD-CE with N iterations (N + 1 gradient evaluations: the start and each step) against ℓ2
@@ -45,7 +45,7 @@ enum AttackBenchmarks {
     /// APGD (which attacks only those) optimises all of them for all its iterations, as PGD does.
     /// The ratio is then APGD's bookkeeping (momentum, two projections, per-sample step sizes, best
     /// points, checkpoints) on top of the gradients both pay.
-    static func compareAPGD(images: Int, iterations: Int, repeats: Int) {
+    static func compareAPGD(images: Int, iterations: Int, repeats: Int, emit: BenchmarkLines) {
         let config = ModelConfig(architecture: .smallcnn, seed: 1)
         let model = config.makeModel()
         let x = TrainBenchmarks.batch(config, size: images).x
@@ -70,10 +70,9 @@ enum AttackBenchmarks {
             })
         }
         let (p, a) = (BenchmarkClock.Statistics(pgdTimes).median, BenchmarkClock.Statistics(apgdTimes).median)
-        print("{\"name\": \"pgd_l2_same_gradients\", \"model\": \"smallcnn\", \"images\": \(images), \"gradient_evaluations\": \(iterations + 1), "
+        emit("{\"name\": \"pgd_l2_same_gradients\", \"model\": \"smallcnn\", \"images\": \(images), \"gradient_evaluations\": \(iterations + 1), "
               + "\"ms\": \(String(format: "%.1f", p))}")
-        print("{\"name\": \"apgd_ce_l2\", \"model\": \"smallcnn\", \"images\": \(images), \"iterations\": \(iterations), "
+        emit("{\"name\": \"apgd_ce_l2\", \"model\": \"smallcnn\", \"images\": \(images), \"iterations\": \(iterations), "
               + "\"ms\": \(String(format: "%.1f", a)), \"ratio_to_pgd\": \(String(format: "%.3f", a / p))}")
-        fflush(nil)
     }
 }

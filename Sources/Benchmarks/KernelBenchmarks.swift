@@ -9,16 +9,18 @@ import TensorKernels
 /// `ms` is the median of ≥ 10 timed runs after 2 warm-up runs (monotonic clock); inputs are
 /// random and allocated once outside the timed region. `filter` keeps the benchmarks whose name
 /// contains it (case-sensitive substring); nil runs everything.
-enum KernelBenchmarks {
-    static let threads = 2
+public enum KernelBenchmarks {
+    public static let threads = 2
     /// Alternating rounds of our GEMM and the reference per shape (best median of each kept).
     static let referenceRounds = 3
 
-    static func run(filter: String?) {
-        BenchmarkClock.withKernelThreads(threads) { runAll(filter: filter) }
+    /// Runs the suite with the kernels limited to ``threads`` threads, passing each JSON line to
+    /// `emit` as it is measured.
+    public static func run(filter: String?, emit: BenchmarkLines) {
+        KernelSettings.with({ $0.threads = threads }) { runAll(filter: filter, emit: emit) }
     }
 
-    static func runAll(filter: String?) {
+    static func runAll(filter: String?, emit: BenchmarkLines) {
         func wanted(_ name: String) -> Bool {
             guard let f = filter, !f.isEmpty else { return true }
             return name.contains(f)
@@ -48,9 +50,9 @@ enum KernelBenchmarks {
                 if round.gflops > reference.gflops { reference = round }
             }
             let gflops = 2.0 * Double(m) * Double(n) * Double(k) / ms / 1e6
-            emit(name, "\(m)x\(k)x\(n)", ms, rateKey: "gflops", rate: gflops,
-                 extra: ", \"reference\": \"\(reference.source)\", \"reference_gflops\": \(String(format: "%.2f", reference.gflops)), "
-                    + "\"ratio_to_reference\": \(String(format: "%.2f", gflops / reference.gflops))")
+            emit(line(name, "\(m)x\(k)x\(n)", ms, rateKey: "gflops", rate: gflops,
+                      extra: ", \"reference\": \"\(reference.source)\", \"reference_gflops\": \(String(format: "%.2f", reference.gflops)), "
+                        + "\"ratio_to_reference\": \(String(format: "%.2f", gflops / reference.gflops))"))
         }
 
         // Convolutions: (label, geometry).
@@ -96,24 +98,24 @@ enum KernelBenchmarks {
             let winograd = Conv2dWinograd.applies(to: g)
             let winogradWeight = Conv2dWinograd.appliesToWeightGradient(g)
             for direct in winograd ? [false, true] : [false] {
-                Conv2dWinograd.isEnabled = !direct
-                defer { Conv2dWinograd.isEnabled = true }
-                let suffix = direct ? "_direct" : ""
-                if wanted(names[0]) {
-                    let ms = BenchmarkClock.medianMilliseconds { conv2dForward(g, input: x, weight: w, output: y) }
-                    emit(names[0] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
-                }
-                if wanted(names[1]) {
-                    let ms = BenchmarkClock.medianMilliseconds {
-                        conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx)
+                KernelSettings.with({ $0.winograd = !direct }) {
+                    let suffix = direct ? "_direct" : ""
+                    if wanted(names[0]) {
+                        let ms = BenchmarkClock.medianMilliseconds { conv2dForward(g, input: x, weight: w, output: y) }
+                        emit(line(names[0] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6))
                     }
-                    emit(names[1] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
-                }
-                if wanted(names[2]) && (!direct || winogradWeight) {
-                    let ms = BenchmarkClock.medianMilliseconds {
-                        conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw)
+                    if wanted(names[1]) {
+                        let ms = BenchmarkClock.medianMilliseconds {
+                            conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx)
+                        }
+                        emit(line(names[1] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6))
                     }
-                    emit(names[2] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6)
+                    if wanted(names[2]) && (!direct || winogradWeight) {
+                        let ms = BenchmarkClock.medianMilliseconds {
+                            conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw)
+                        }
+                        emit(line(names[2] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6))
+                    }
                 }
             }
         }
@@ -127,7 +129,7 @@ enum KernelBenchmarks {
             let y = UnsafeMutablePointer<Float>.allocate(capacity: n)
             defer { x.deallocate(); y.deallocate() }
             let ms = BenchmarkClock.medianMilliseconds { softplusForward(x, beta: 5, centered: centered, y, count: n) }
-            emit(name, "\(n)", ms, rateKey: "gbps", rate: 8.0 * Double(n) / ms / 1e6)
+            emit(line(name, "\(n)", ms, rateKey: "gbps", rate: 8.0 * Double(n) / ms / 1e6))
         }
     }
 
@@ -142,10 +144,9 @@ enum KernelBenchmarks {
         return p
     }
 
-    static func emit(_ name: String, _ shape: String, _ ms: Double, rateKey: String, rate: Double, extra: String = "") {
-        let line = "{\"name\": \"\(name)\", \"shape\": \"\(shape)\", \"ms\": \(String(format: "%.4f", ms)), "
+    /// One result line: name, shape, median ms, rate and threads, then `extra` fields.
+    static func line(_ name: String, _ shape: String, _ ms: Double, rateKey: String, rate: Double, extra: String = "") -> String {
+        "{\"name\": \"\(name)\", \"shape\": \"\(shape)\", \"ms\": \(String(format: "%.4f", ms)), "
             + "\"\(rateKey)\": \(String(format: "%.2f", rate)), \"threads\": \(threads)\(extra)}"
-        print(line)
-        fflush(nil)
     }
 }

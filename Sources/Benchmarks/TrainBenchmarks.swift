@@ -9,7 +9,7 @@ import TensorKernels
 /// MLP2D at batch 256, SmallCNN at 128, ResNet-18 at 32, each Standard and LCNN.
 /// SGD uses lr 0.01, momentum 0.9 and weight decay 5e-4 on every parameter, as the peers do.
 /// The models, data and step are shared with `lcnn bench peers` (``PeerBenchmarks``).
-enum TrainBenchmarks {
+public enum TrainBenchmarks {
     /// The three models of the peer benchmark, named as the peers spell them.
     enum Model: String, CaseIterable {
         case mlp2d = "MLP2D", smallCNN = "SmallCNN", resnet18 = "ResNet18"
@@ -115,12 +115,12 @@ enum TrainBenchmarks {
     /// variants of a model alternating), the GEMM and convolution FLOPs of a step (`gflop`), its
     /// floor at the measured GEMM rate (`floor_ms` = gflop ÷ rate) and the ratio to it, LCNN's
     /// ratio to Standard, and with `profile` each kernel's share of the step (``KernelProfile``;
-    /// `other` is time outside the kernels).
-    static func run(filter: String?, profile: Bool) {
+    /// `other` is time outside the kernels). Lines go to `emit` as they are measured; the kernels
+    /// run with the caller's ``KernelSettings``.
+    public static func run(filter: String?, profile: Bool, emit: BenchmarkLines) {
         let rate = gemmRate()
-        print("{\"name\": \"gemm_rate\", \"shape\": \"\(floorGEMM.m)x\(floorGEMM.k)x\(floorGEMM.n)\", "
-              + "\"gflops\": \(String(format: "%.2f", rate))}")
-        fflush(nil)
+        emit("{\"name\": \"gemm_rate\", \"shape\": \"\(floorGEMM.m)x\(floorGEMM.k)x\(floorGEMM.n)\", "
+             + "\"gflops\": \(String(format: "%.2f", rate))}")
         for kind in Model.allCases {
             let variants = [false, true].filter { lcnn in
                 filter.map { "\(kind.shortName) \(lcnn ? "lcnn" : "standard")".contains($0) } ?? true
@@ -145,8 +145,7 @@ enum TrainBenchmarks {
                 if lcnn, let standardMs { line += ", \"ratio_to_standard\": \(String(format: "%.3f", ms / standardMs))" }
                 if !lcnn { standardMs = ms }
                 if profile { line += ", \"profile\": " + shares(entries, totalMilliseconds: profiledMs) }
-                print(line + "}")
-                fflush(nil)
+                emit(line + "}")
             }
         }
     }

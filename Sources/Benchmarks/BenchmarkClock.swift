@@ -1,17 +1,16 @@
 import Dispatch
-import TensorKernels
 
 /// Timing shared by the `lcnn bench` suites.
-enum BenchmarkClock {
+public enum BenchmarkClock {
     /// Summary of timed runs, in milliseconds.
-    struct Statistics: Equatable {
-        var median: Double, min: Double, mean: Double, max: Double
+    public struct Statistics: Equatable, Sendable {
+        public var median: Double, min: Double, mean: Double, max: Double
         /// Number of timed runs.
-        var runs: Int
+        public var runs: Int
 
         /// The statistics of `times` (at least one); the median of an even count is the mean of
         /// the two middle values.
-        init(_ times: [Double]) {
+        public init(_ times: [Double]) {
             precondition(!times.isEmpty, "BenchmarkClock.Statistics: no times")
             let s = times.sorted(), n = s.count
             median = n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
@@ -43,13 +42,5 @@ enum BenchmarkClock {
         let estimate = max(1e-6, milliseconds(body))
         let runs = max(minimumRuns, min(100, Int(1000 / estimate)))
         return measure(warmup: 0, reps: runs, body).median
-    }
-
-    /// Runs `body` with the kernels limited to `threads` worker threads, then restores the count.
-    static func withKernelThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
-        let saved = KernelThreads.count
-        KernelThreads.count = threads
-        defer { KernelThreads.count = saved }
-        return try body()
     }
 }

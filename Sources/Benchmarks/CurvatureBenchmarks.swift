@@ -2,6 +2,7 @@ import Foundation
 import LCNNKit
 import NN
 import TensorCore
+import TensorKernels
 
 /// `hessian_power_iter`: the peers' task T2 (bench/peers/README.md), the whole curvature
 /// estimate of one batch as in the authors' `estimate_curvature.py`: SmallCNN (Standard,
@@ -11,8 +12,8 @@ import TensorCore
 /// `Hu = ∂⟨g, u⟩/∂x` reusing the recorded graph; one final product for the Rayleigh quotient
 /// `σ = ⟨Hu, u⟩` and `|σ|/(‖g‖ + 1e-6)` (11 products). Prints one JSON line with the median
 /// of ≥ 10 runs after 2 warm-ups (SPEC G2/G3; target ≤ 0.8 × PyTorch's 345 ms).
-enum CurvatureBenchmarks {
-    static let threads = 2
+public enum CurvatureBenchmarks {
+    public static let threads = 2
     static let batch = 32, iterations = 10
 
     /// The model and batch of the task, and one whole estimate per call.
@@ -26,8 +27,9 @@ enum CurvatureBenchmarks {
         return { measurement.measure(model: model, at: x, labels: labels) }
     }
 
-    static func run() {
-        BenchmarkClock.withKernelThreads(threads) {
+    /// Runs the task with the kernels limited to ``threads`` threads; its line goes to `emit`.
+    public static func run(emit: BenchmarkLines) {
+        KernelSettings.with({ $0.threads = threads }) {
             let estimate = makeEstimate()
             var meanCurvature: Double = 0, converged = 0
             let ms = BenchmarkClock.medianMilliseconds {
@@ -35,10 +37,9 @@ enum CurvatureBenchmarks {
                 meanCurvature = MeanStd(result.curvature).mean
                 converged = result.power.convergedCount
             }
-            print("{\"name\": \"hessian_power_iter\", \"model\": \"smallcnn\", \"variant\": \"standard\", \"batch\": \(batch), "
+            emit("{\"name\": \"hessian_power_iter\", \"model\": \"smallcnn\", \"variant\": \"standard\", \"batch\": \(batch), "
                   + "\"iterations\": \(iterations), \"ms\": \(String(format: "%.2f", ms)), \"threads\": \(threads), "
                   + "\"check\": {\"mean_curvature\": \(String(format: "%.6g", meanCurvature)), \"converged\": \(converged)}}")
-            fflush(nil)
         }
     }
 }

@@ -38,12 +38,12 @@ import TensorKernels
 /// - Timing: `warmup` untimed runs, then `reps` timed runs, all kept. The peers' `benchutil`
 ///   additionally waits for an idle machine and discards repetitions disturbed by other
 ///   processes; this command does not, so run it on an idle machine.
-enum PeerBenchmarks {
+public enum PeerBenchmarks {
     /// `framework_version` of the records (the toolkit has no release numbering yet).
     static let frameworkVersion = "lcnn-0.1"
 
     /// How the GradReg penalty is scaled (see the type's documentation).
-    enum GradRegScale: String, CaseIterable {
+    public enum GradRegScale: String, CaseIterable, Sendable {
         /// The peers': `1e-3·‖∂(mean CE)/∂x‖²` = `1e-3/B²·Σᵢ‖∇ₓℓᵢ‖²`.
         case peer
         /// The toolkit's: `1e-3/B·Σᵢ‖∇ₓℓᵢ‖²`.
@@ -58,7 +58,7 @@ enum PeerBenchmarks {
     /// One task of the table: its peer id and record fields, and how to prepare it. `prepare`
     /// builds the model and data (not timed) and returns the timed body, which returns the
     /// sanity values of the record's `check`.
-    struct Task {
+    public struct Task {
         let id: String
         let task: String
         let model: String
@@ -123,7 +123,7 @@ enum PeerBenchmarks {
     }
 
     /// The tasks whose id contains any of the comma-separated `only` filters (all without one).
-    static func selected(only: String?) -> [Task] {
+    public static func selected(only: String?) -> [Task] {
         let filters = (only ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
         return filters.isEmpty ? tasks : tasks.filter { task in filters.contains { task.id.contains($0) } }
     }
@@ -158,7 +158,7 @@ enum PeerBenchmarks {
 
     /// Runs one task: prepares it, then `warmup` untimed and `reps` timed runs.
     static func measure(_ task: Task, warmup: Int, reps: Int, threads: Int, gradRegScale: GradRegScale) -> [String: Any] {
-        BenchmarkClock.withKernelThreads(threads) {
+        KernelSettings.with({ $0.threads = threads }) {
             let body = task.prepare(gradRegScale)
             var check: [String: Double] = [:]
             let s = BenchmarkClock.measure(warmup: warmup, reps: reps) { check = body() }
@@ -166,13 +166,14 @@ enum PeerBenchmarks {
         }
     }
 
-    /// Runs the selected tasks, printing each record and appending it to `out` when given.
-    static func run(only: String?, warmup: Int, reps: Int, out: String?, gradRegScale: GradRegScale) throws {
+    /// Runs the selected tasks, passing each record's line to `emit` and appending it to `out`
+    /// when given.
+    public static func run(only: String?, warmup: Int, reps: Int, out: String?, gradRegScale: GradRegScale,
+                           emit: BenchmarkLines) throws {
         let threads = threadCount()
         for task in selected(only: only) {
             let line = try jsonLine(measure(task, warmup: warmup, reps: reps, threads: threads, gradRegScale: gradRegScale))
-            print(line)
-            fflush(nil)
+            emit(line)
             if let out { try append(line + "\n", to: out) }
         }
     }

@@ -8,8 +8,10 @@ import TensorCore
 /// cost column): seconds per epoch of SmallCNN on Fashion-MNIST (batch 128), measured on the
 /// first `samples` training images and scaled to the full 60,000, and the ratio to Standard
 /// measured in the same run.
-enum MethodBenchmarks {
-    static func run(samples: Int, dataDirectory: String?, filter: String?) throws {
+public enum MethodBenchmarks {
+    /// One line per method to `emit`, Standard first (`filter` keeps the methods whose name
+    /// contains it; Standard always runs).
+    public static func run(samples: Int, dataDirectory: String?, filter: String?, emit: BenchmarkLines) throws {
         let train = try FashionMNIST.load(directory: dataDirectory, split: .train)
         let subset = train.prefix(samples)
         var standardSeconds: Double?
@@ -30,11 +32,10 @@ enum MethodBenchmarks {
             let perEpoch = metrics.trainSeconds * Double(train.count) / Double(subset.count)
             if method == .standard { standardSeconds = perEpoch }
             let ratio = standardSeconds.map { perEpoch / $0 } ?? 1
-            print("{\"name\": \"epoch_seconds\", \"model\": \"smallcnn\", \"dataset\": \"fashion-mnist\", \"method\": \"\(method.rawValue)\", "
+            emit("{\"name\": \"epoch_seconds\", \"model\": \"smallcnn\", \"dataset\": \"fashion-mnist\", \"method\": \"\(method.rawValue)\", "
                   + "\"samples_measured\": \(subset.count), \"seconds_per_epoch\": \(String(format: "%.1f", perEpoch)), "
                   + "\"ms_per_step\": \(String(format: "%.1f", 1000 * metrics.trainSeconds / Double((subset.count + 127) / 128))), "
                   + "\"ratio_to_standard\": \(String(format: "%.2f", ratio))}")
-            fflush(nil)
         }
     }
 }

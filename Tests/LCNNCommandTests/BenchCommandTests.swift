@@ -1,0 +1,17 @@
+import ArgumentParser
+import Testing
+@testable import lcnn
+
+/// `lcnn bench peers`' options: `--only` must match a task, and the peers' minimum warm-ups and
+/// repetitions hold (the suite itself: BenchmarksTests' `PeerBenchmarkTests`).
+@Suite("lcnn bench options")
+struct BenchCommandTests {
+    @Test("--only, --warmup and --reps are validated; the defaults are the peers'")
+    func peersOptions() throws {
+        #expect(throws: (any Error).self) { try BenchCommand.Peers.parse(["--only", "nothing"]) }
+        #expect(throws: (any Error).self) { try BenchCommand.Peers.parse(["--reps", "5"]) }
+        #expect(throws: (any Error).self) { try BenchCommand.Peers.parse(["--warmup", "2"]) }
+        let c = try BenchCommand.Peers.parse(["--only", "T2", "--warmup", "4", "--reps", "12", "--out", "x.jsonl"])
+        #expect(c.only == "T2" && c.warmup == 4 && c.reps == 12 && c.out == "x.jsonl" && c.gradregScale == "peer")
+    }
+}
