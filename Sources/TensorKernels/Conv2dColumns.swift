@@ -1,5 +1,5 @@
 // Column-matrix (im2col/col2im) backward-input pass, kept for the shapes where it beats the
-// implicit phase GEMM (see `conv2dBackwardInput`): images are grouped into one wide GEMM
+// implicit phase GEMM (see `Conv2dDispatch.backwardInputRules`): images are grouped into one wide GEMM
 // dcol = Wᵀ · dy per group, spread over the threads with one fork, then scattered with col2im.
 
 /// How a convolution call is cut into image groups and spread over threads.

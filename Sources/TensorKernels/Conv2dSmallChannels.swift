@@ -123,3 +123,20 @@ func smallChannelBackwardInput(_ pr: ImplicitGEMMProblem, C: Int, H: Int, W: Int
         parallelChunks(threads) { t in box.value(t) }
     }
 }
+
+/// `smallChannelBackwardInput` with the filters packed four channels wide first:
+/// A[c, kk] = w[o, c, tap] at a4[4·kk + c], kk = o·KH·KW + tap (zero for c ≥ C).
+func smallChannelBackwardInput(_ pr: ImplicitGEMMProblem, weight: UnsafePointer<Float>, C: Int, KH: Int, KW: Int,
+                               H: Int, W: Int, imgStride: Int, build: (Int, UnsafeMutablePointer<Float>) -> Void,
+                               dx: UnsafeMutablePointer<Float>, threads: Int) {
+    let k = pr.k
+    let a4 = UnsafeMutablePointer<Float>.allocate(capacity: 4 * k)
+    defer { a4.deallocate() }
+    let khw = KH * KW
+    for kk in 0..<k {
+        let o = kk / khw, tap = kk - o * khw
+        for c in 0..<4 { a4[4 * kk + c] = c < C ? weight[(o * C + c) * khw + tap] : 0 }
+    }
+    smallChannelBackwardInput(pr, C: C, H: H, W: W, a4: a4, imgStride: imgStride, build: build,
+                              dx: dx, threads: threads)
+}

@@ -153,29 +153,13 @@ func runWeightGrad(_ pr: WeightGradProblem, k0: Int, k1: Int, r0: Int, r1: Int, 
     }
 }
 
-/// Gradient of `conv2dForward` with respect to its weight, summed over the batch:
-///
-///   dW[o, c, kh, kw] = Σ_{n, oh, ow} dy[n, o, oh, ow] · x[n, c, oh·sh − ph + kh, ow·sw − pw + kw],
-///
-/// i.e. dW = Σₙ dy[n] · col(x[n])ᵀ, so that ⟨conv(x; W), dy⟩ = ⟨W, dW⟩. `gradWeight`
-/// [O, C, KH, KW] is overwritten.
-public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
-                                 gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
-    let span = KernelProfile.open(g.batch == 1 ? "conv2d_backward_weight_single" : "conv2d_backward_weight", flops: g.directFlops)
-    defer { span?.close() }
+/// `conv2dBackwardWeight` on the implicit GEMM, for a geometry with work to do (O, R, N, OH, OW > 0).
+func conv2dBackwardWeightImplicitGEMM(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
+                                      gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
     let settings = KernelSettings.current
     let OH = g.outHeight, OW = g.outWidth, P = max(0, OH) * max(0, OW), O = g.outChannels
     let R = g.inChannels * g.kernelHeight * g.kernelWidth
     let N = g.batch
-    if O <= 0 || R <= 0 { return }
-    if N <= 0 || OH <= 0 || OW <= 0 {
-        gradWeight.update(repeating: 0, count: O * R)
-        return
-    }
-    if winogradWeightGradApplies(g) {
-        conv2dBackwardWeightWinograd(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
-        return
-    }
     let layout = ForwardInputLayout(g)
     let prep = PreparedImages(images: N, imgStride: layout.imgStride)
     defer { prep.free() }

@@ -1,0 +1,119 @@
+// Which algorithm each pass of a convolution runs: a table of rules per pass, read top to bottom,
+// the first rule whose condition holds wins, the implicit GEMM when none does. The public entry
+// points (`conv2dForward`, `conv2dBackwardInput`, `conv2dBackwardWeight`, Conv2d.swift) handle the
+// empty geometries first and then run the algorithm named here. Thread partitioning inside an
+// algorithm (image chunks for strided backward-input, a split K for the weight gradient) depends on
+// the thread count and is not part of this table.
+
+/// The algorithms a convolution pass can run.
+public enum Conv2dAlgorithm: String, Sendable, CaseIterable {
+    /// Winograd F(2×2, 3×3): 16 products per 2×2 output tile and filter pair instead of 36
+    /// (Conv2dWinograd.swift; the weight gradient in Conv2dWinogradWeightGrad.swift). 3×3 stride-1
+    /// layers only; all three passes.
+    case winograd
+    /// Implicit GEMM: packed panels gathered straight from a padded, phase-split copy of the input
+    /// (forward: Conv2dForwardImplicitGEMM.swift; weight gradient: Conv2dWeightGrad.swift) or of dy,
+    /// one GEMM per output phase (backward-input: Conv2dBackwardInputPhases.swift); the GEMM driver is
+    /// Conv2dImplicitGEMM.swift. All three passes; the fallback of every table.
+    case implicitGEMM
+    /// Column matrix: dcol = Wᵀ · dy as one explicit GEMM per group of images (M = C·KH·KW rows),
+    /// then col2im (Conv2dColumns.swift). Backward-input only.
+    case columns
+    /// Direct accumulation of at most four input channels from the zero-padded dy
+    /// (Conv2dSmallChannels.swift). Backward-input only, stride 1.
+    case smallChannels
+}
+
+/// One row of a dispatch table: `algorithm` runs when `applies` holds (and no earlier row did).
+public struct Conv2dDispatchRule: Sendable {
+    public let algorithm: Conv2dAlgorithm
+    /// What the rule selects, in words.
+    public let condition: String
+    public let applies: @Sendable (Conv2dGeometry) -> Bool
+
+    init(_ algorithm: Conv2dAlgorithm, _ condition: String, _ applies: @escaping @Sendable (Conv2dGeometry) -> Bool) {
+        self.algorithm = algorithm
+        self.condition = condition
+        self.applies = applies
+    }
+}
+
+// MARK: - Thresholds
+
+/// Most input channels of the small-channel backward-input kernel: it accumulates up to four
+/// channels in registers (`smallChannelChunk`, filters packed four wide). Structural, not a
+/// measurement; chosen with the kernel in commit c15c8a5.
+let smallChannelsMaxInputChannels = 4
+
+/// From this many input channels up, 3×3 (more than one tap) stride-1 and strided backward-input
+/// passes run the implicit phase GEMM; between `smallChannelsMaxInputChannels` + 1 and this
+/// they run the column path. Origin not recorded; chosen in commit c15c8a5 (the tests of that
+/// commit cover both sides: 47 and 48 channels, Conv2dImplicitTests); no comparison of the two
+/// paths is recorded. The rates of that time, whichever path ran: BENCHMARKS.md "Convolutions
+/// (implicit GEMM, 07:05)", `lcnn bench kernels --filter conv2d_`.
+let backwardInputPhaseGEMMMinChannels = 48
+
+// The Winograd thresholds are named beside the Winograd code: `winogradMinChannels` (64),
+// `winogradMinTiles` (512), `winogradMaxPairsPerTile` (256) in Conv2dWinograd.swift and
+// `winogradWeightGradMaxChannels` (256) in Conv2dWinogradWeightGrad.swift, measured with
+// `lcnn bench kernels --filter conv2d_` (BENCHMARKS.md "Winograd F(2×2, 3×3) convolutions").
+
+// MARK: - The tables
+
+/// The dispatch tables of the three convolution passes and the functions that read them.
+public enum Conv2dDispatch {
+    /// Forward pass: Winograd where it applies, else the implicit GEMM.
+    public static let forwardRules: [Conv2dDispatchRule] = [
+        Conv2dDispatchRule(.winograd, "3×3, stride 1, padding ≤ 2, ≥ 64 channels in and out, enough tiles, aligned tile rows "
+                           + "(winogradApplies, Conv2dWinograd.swift)") { winogradApplies($0) },
+    ]
+
+    /// Backward-input pass.
+    public static let backwardInputRules: [Conv2dDispatchRule] = [
+        Conv2dDispatchRule(.winograd, "as forward (winogradApplies, Conv2dWinograd.swift)") { winogradApplies($0) },
+        // One input channel: the phase GEMM's M = C = 1 would fill one row of a 12-row micro-tile;
+        // the column GEMM's M is KH·KW. Origin not recorded; chosen in commit c15c8a5.
+        Conv2dDispatchRule(.columns, "one input channel") { $0.inChannels == 1 },
+        Conv2dDispatchRule(.columns, "\(smallChannelsMaxInputChannels + 1)…\(backwardInputPhaseGEMMMinChannels - 1) "
+                           + "input channels and more than one tap") { g in
+            g.inChannels > smallChannelsMaxInputChannels && g.inChannels < backwardInputPhaseGEMMMinChannels
+                && g.kernelHeight * g.kernelWidth > 1
+        },
+        // Strided 1×1 kernels: (sh·sw − 1)/(sh·sw) of dx is zero, which col2im writes once instead of
+        // running empty phases. Origin not recorded; chosen in commit c15c8a5.
+        Conv2dDispatchRule(.columns, "1×1 kernel, strided") { g in
+            g.kernelHeight == 1 && g.kernelWidth == 1 && (g.strideHeight > 1 || g.strideWidth > 1)
+        },
+        // Stride 1 has a single output phase, and with a kernel of at least one tap that phase has
+        // taps: the one GEMM problem the small-channel kernel runs on.
+        Conv2dDispatchRule(.smallChannels, "stride 1, 2…\(smallChannelsMaxInputChannels) input channels") { g in
+            g.strideHeight == 1 && g.strideWidth == 1 && g.inChannels <= smallChannelsMaxInputChannels
+                && g.kernelHeight >= 1 && g.kernelWidth >= 1
+        },
+    ]
+
+    /// Weight gradient: Winograd where it applies with at most 256 channels in and out, else the
+    /// implicit GEMM.
+    public static let weightGradRules: [Conv2dDispatchRule] = [
+        Conv2dDispatchRule(.winograd, "as forward, and C + O ≤ \(winogradWeightGradMaxChannels) "
+                           + "(winogradWeightGradApplies, Conv2dWinogradWeightGrad.swift)") { winogradWeightGradApplies($0) },
+    ]
+
+    /// The algorithm of the first rule of `rules` that applies to `g`, else the implicit GEMM.
+    @inline(__always)
+    static func firstMatch(_ rules: [Conv2dDispatchRule], _ g: Conv2dGeometry) -> Conv2dAlgorithm {
+        for rule in rules where rule.applies(g) { return rule.algorithm }
+        return .implicitGEMM
+    }
+
+    /// The algorithm `conv2dForward` runs for `g` (a geometry with work to do).
+    public static func forwardAlgorithm(for g: Conv2dGeometry) -> Conv2dAlgorithm { firstMatch(forwardRules, g) }
+
+    /// The algorithm `conv2dBackwardInput` runs for `g` (a geometry with work to do).
+    public static func backwardInputAlgorithm(for g: Conv2dGeometry) -> Conv2dAlgorithm {
+        firstMatch(backwardInputRules, g)
+    }
+
+    /// The algorithm `conv2dBackwardWeight` runs for `g` (a geometry with work to do).
+    public static func weightGradAlgorithm(for g: Conv2dGeometry) -> Conv2dAlgorithm { firstMatch(weightGradRules, g) }
+}

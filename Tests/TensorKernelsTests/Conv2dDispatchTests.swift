@@ -1,0 +1,176 @@
+import Testing
+@testable import TensorKernels
+
+// The convolution dispatch table pinned: the algorithm each pass ran for every geometry below was
+// recorded from the code before the table existed (the old inline rules of `conv2dForward`,
+// `conv2dBackwardInput` and `conv2dBackwardWeight`, instrumented to report their branch), with
+// the Winograd switch on. A change of any rule that moves one of these geometries fails here.
+
+private func g(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ o: Int, _ kh: Int, _ kw: Int, _ sh: Int, _ sw: Int,
+               _ ph: Int, _ pw: Int) -> Conv2dGeometry {
+    Conv2dGeometry(batch: n, inChannels: c, inHeight: h, inWidth: w, outChannels: o, kernelHeight: kh, kernelWidth: kw,
+                   strideHeight: sh, strideWidth: sw, paddingHeight: ph, paddingWidth: pw)
+}
+
+/// (label, geometry, forward, backward-input, weight gradient): `lcnn bench kernels`' shapes,
+/// SmallCNN and ResNet-18 on 1×28×28 and 3×32×32 inputs at batch 1, 32 and 128, odd shapes and
+/// both sides of every threshold.
+private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, Conv2dAlgorithm)] = [
+        ("bench smallcnn_conv1_1to32_3x3", g(128, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("bench smallcnn_conv2_32to64_3x3", g(128, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("bench resnet_3to64_3x3_32", g(32, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("bench resnet_64to64_3x3_32", g(32, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("bench resnet_64to128_3x3_s2", g(32, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("bench resnet_128to128_3x3_16", g(32, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("bench resnet_64to128_1x1_s2", g(32, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("bench resnet_128to256_3x3_s2", g(32, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("bench resnet_256to256_3x3_8", g(32, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),
+        ("bench resnet_128to256_1x1_s2", g(32, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("bench resnet_256to512_3x3_s2", g(32, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("bench resnet_512to512_3x3_4", g(32, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("bench resnet_256to512_1x1_s2", g(32, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("bench resnet_64to64_3x3_32_b1", g(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("bench resnet_128to128_3x3_16_b1", g(1, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("bench resnet_256to256_3x3_8_b1", g(1, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("bench resnet_512to512_3x3_4_b1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("SmallCNN 28 conv1 n1", g(1, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 28 conv2 n1", g(1, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 32 conv1 n1", g(1, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("SmallCNN 32 conv2 n1", g(1, 32, 30, 30, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 28 conv1 n32", g(32, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 28 conv2 n32", g(32, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 32 conv1 n32", g(32, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("SmallCNN 32 conv2 n32", g(32, 32, 30, 30, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 28 conv1 n128", g(128, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 28 conv2 n128", g(128, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 32 conv1 n128", g(128, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("SmallCNN 32 conv2 n128", g(128, 32, 30, 30, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 stem n1", g(1, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("ResNet-18 32 64to64 3x3 at 32 n1", g(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 64to128 3x3 s2 n1", g(1, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 128to128 3x3 at 16 n1", g(1, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 64to128 1x1 s2 n1", g(1, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 128to256 3x3 s2 n1", g(1, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 256to256 3x3 at 8 n1", g(1, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 128to256 1x1 s2 n1", g(1, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 256to512 3x3 s2 n1", g(1, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 512to512 3x3 at 4 n1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 256to512 1x1 s2 n1", g(1, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 stem n32", g(32, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("ResNet-18 32 64to64 3x3 at 32 n32", g(32, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("ResNet-18 32 64to128 3x3 s2 n32", g(32, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 128to128 3x3 at 16 n32", g(32, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("ResNet-18 32 64to128 1x1 s2 n32", g(32, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 128to256 3x3 s2 n32", g(32, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 256to256 3x3 at 8 n32", g(32, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),
+        ("ResNet-18 32 128to256 1x1 s2 n32", g(32, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 256to512 3x3 s2 n32", g(32, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 512to512 3x3 at 4 n32", g(32, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 256to512 1x1 s2 n32", g(32, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 stem n128", g(128, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("ResNet-18 32 64to64 3x3 at 32 n128", g(128, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("ResNet-18 32 64to128 3x3 s2 n128", g(128, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 128to128 3x3 at 16 n128", g(128, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("ResNet-18 32 64to128 1x1 s2 n128", g(128, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 128to256 3x3 s2 n128", g(128, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 256to256 3x3 at 8 n128", g(128, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),
+        ("ResNet-18 32 128to256 1x1 s2 n128", g(128, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 256to512 3x3 s2 n128", g(128, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 512to512 3x3 at 4 n128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 256to512 1x1 s2 n128", g(128, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 stem n1", g(1, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 64to64 3x3 at 28 n1", g(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 64to128 3x3 s2 n1", g(1, 64, 28, 28, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 128to128 3x3 at 14 n1", g(1, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 64to128 1x1 s2 n1", g(1, 64, 28, 28, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 128to256 3x3 s2 n1", g(1, 128, 14, 14, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 256to256 3x3 at 7 n1", g(1, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 128to256 1x1 s2 n1", g(1, 128, 14, 14, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 256to512 3x3 s2 n1", g(1, 256, 7, 7, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 512to512 3x3 at 4 n1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 256to512 1x1 s2 n1", g(1, 256, 7, 7, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 stem n32", g(32, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 64to64 3x3 at 28 n32", g(32, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 64to128 3x3 s2 n32", g(32, 64, 28, 28, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 128to128 3x3 at 14 n32", g(32, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 64to128 1x1 s2 n32", g(32, 64, 28, 28, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 128to256 3x3 s2 n32", g(32, 128, 14, 14, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 256to256 3x3 at 7 n32", g(32, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),
+        ("ResNet-18 28 128to256 1x1 s2 n32", g(32, 128, 14, 14, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 256to512 3x3 s2 n32", g(32, 256, 7, 7, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 512to512 3x3 at 4 n32", g(32, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 256to512 1x1 s2 n32", g(32, 256, 7, 7, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 stem n128", g(128, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 64to64 3x3 at 28 n128", g(128, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 64to128 3x3 s2 n128", g(128, 64, 28, 28, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 128to128 3x3 at 14 n128", g(128, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 64to128 1x1 s2 n128", g(128, 64, 28, 28, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 128to256 3x3 s2 n128", g(128, 128, 14, 14, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 256to256 3x3 at 7 n128", g(128, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),
+        ("ResNet-18 28 128to256 1x1 s2 n128", g(128, 128, 14, 14, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 256to512 3x3 s2 n128", g(128, 256, 7, 7, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 512to512 3x3 at 4 n128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 256to512 1x1 s2 n128", g(128, 256, 7, 7, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("odd batch 1, 5 channels", g(1, 5, 7, 7, 13, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("odd stride 2, batch 1", g(1, 8, 9, 9, 20, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("odd stride 2, odd input", g(3, 7, 11, 11, 9, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("odd 1x1 s2, odd input", g(4, 6, 15, 15, 10, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("odd 1x1 s1 pointwise", g(3, 9, 5, 5, 14, 1, 1, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("odd 1x1 s1 with padding", g(2, 4, 6, 6, 5, 1, 1, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("odd 5x5 s2", g(2, 2, 9, 9, 3, 5, 5, 2, 2, 2, 2), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("odd one channel, small", g(4, 1, 10, 10, 4, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("odd 3x2 kernel, strides 2x3", g(3, 5, 9, 13, 6, 3, 2, 2, 3, 1, 2), .implicitGEMM, .columns, .implicitGEMM),
+        ("odd 2x3 kernel, strides 1x2", g(2, 3, 12, 7, 5, 2, 3, 1, 2, 0, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("odd 1x3 kernel, C 3, stride 1", g(2, 3, 12, 7, 5, 1, 3, 1, 1, 0, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("odd 3x3 s3", g(2, 4, 8, 8, 3, 3, 3, 3, 3, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 2 s1", g(3, 2, 9, 9, 5, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("edge C 4 s1 5x5", g(2, 4, 11, 11, 6, 5, 5, 1, 1, 2, 2), .implicitGEMM, .smallChannels, .implicitGEMM),
+        ("edge C 4 s2", g(2, 4, 11, 11, 6, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 5 3x3", g(2, 5, 11, 11, 6, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("edge C 5 1x1 s1", g(2, 5, 11, 11, 6, 1, 1, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 47 3x3", g(2, 47, 9, 9, 20, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("edge C 48 3x3 s2", g(3, 48, 9, 9, 20, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 48 3x3 s1", g(2, 48, 9, 9, 20, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 52 strides 2x1", g(2, 52, 7, 10, 9, 3, 3, 2, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 1 1x1 s1", g(2, 1, 9, 9, 8, 1, 1, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("edge 1x1 s2, C 48, batch 8", g(8, 48, 9, 9, 28, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("edge winograd 63 channels", g(32, 63, 16, 16, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge winograd 64 channels", g(32, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("edge winograd 512 tiles (batch 2)", g(2, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("edge winograd C+O 256", g(32, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("edge winograd C+O 257", g(32, 128, 16, 16, 129, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),
+        ("edge winograd padding 3", g(32, 64, 16, 16, 64, 3, 3, 1, 1, 3, 3), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge winograd 26 to 24", g(32, 64, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge winograd 4x4 batch 128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge winograd 4x4 batch 64", g(64, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+]
+
+@Suite("Convolution dispatch table")
+struct Conv2dDispatchTests {
+    @Test("every pinned geometry gets the algorithm the old inline rules chose", arguments: pinned.indices)
+    func pinnedChoices(_ i: Int) {
+        let (label, geometry, forward, backwardInput, weightGrad) = pinned[i]
+        #expect(Conv2dWinograd.isEnabled, "the pinned choices assume the Winograd path is on")
+        #expect(Conv2dDispatch.forwardAlgorithm(for: geometry) == forward, "\(label): forward")
+        #expect(Conv2dDispatch.backwardInputAlgorithm(for: geometry) == backwardInput, "\(label): backward-input")
+        #expect(Conv2dDispatch.weightGradAlgorithm(for: geometry) == weightGrad, "\(label): weight gradient")
+    }
+
+    @Test("the table agrees with the Winograd switch's own predicates")
+    func winogradPredicates() {
+        for (label, geometry, _, _, _) in pinned {
+            #expect((Conv2dDispatch.forwardAlgorithm(for: geometry) == .winograd) == Conv2dWinograd.applies(to: geometry),
+                    "\(label)")
+            #expect((Conv2dDispatch.weightGradAlgorithm(for: geometry) == .winograd)
+                    == Conv2dWinograd.appliesToWeightGradient(geometry), "\(label)")
+        }
+    }
+
+    @Test("forward and weight gradient only choose algorithms they implement")
+    func passesHaveTheirAlgorithms() {
+        for (_, geometry, _, _, _) in pinned {
+            #expect([.winograd, .implicitGEMM].contains(Conv2dDispatch.forwardAlgorithm(for: geometry)))
+            #expect([.winograd, .implicitGEMM].contains(Conv2dDispatch.weightGradAlgorithm(for: geometry)))
+        }
+    }
+}
