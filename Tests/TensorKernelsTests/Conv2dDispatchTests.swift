@@ -150,7 +150,7 @@ struct Conv2dDispatchTests {
     @Test("every pinned geometry gets the algorithm the old inline rules chose", arguments: pinned.indices)
     func pinnedChoices(_ i: Int) {
         let (label, geometry, forward, backwardInput, weightGrad) = pinned[i]
-        #expect(Conv2dWinograd.isEnabled, "the pinned choices assume the Winograd path is on")
+        #expect(KernelSettings.current.winograd, "the pinned choices assume the Winograd path is on")
         #expect(Conv2dDispatch.forwardAlgorithm(for: geometry) == forward, "\(label): forward")
         #expect(Conv2dDispatch.backwardInputAlgorithm(for: geometry) == backwardInput, "\(label): backward-input")
         #expect(Conv2dDispatch.weightGradAlgorithm(for: geometry) == weightGrad, "\(label): weight gradient")
