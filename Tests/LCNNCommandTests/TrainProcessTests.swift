@@ -86,8 +86,12 @@ struct TrainProcessTests {
 
         let killed = try Self.start(common + ["--out", dir2.path])
         let metrics2 = dir2.appendingPathComponent(Trainer.metricsName)
+        let checkpoint2 = dir2.appendingPathComponent(Trainer.lastCheckpointName)
         let deadline = Date().addingTimeInterval(240)
-        while killed.isRunning, Self.lines(metrics2) < 1, Date() < deadline { usleep(5_000) }
+        // Epoch 1 is over once its metrics line AND its checkpoint exist: the line is written
+        // first, so under load a kill between the two left nothing to resume from.
+        while killed.isRunning, Self.lines(metrics2) < 1 || !FileManager.default.fileExists(atPath: checkpoint2.path),
+              Date() < deadline { usleep(5_000) }
         // A random point after the first epoch: mid-step, mid-evaluation or mid-checkpoint-write.
         usleep(UInt32.random(in: 0..<400_000))
         let interrupted = killed.isRunning
