@@ -187,9 +187,9 @@ func conv2dBackwardInputPhases(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Fl
             (d + (OH - rowLo) * DW).update(repeating: 0, count: (rowHi - OH) * DW)
         }
     }
-    if algorithm == .smallChannels {
-        // Few input channels: direct accumulation (Conv2dSmallChannels.swift).
-        precondition(problems.count == 1, "the small-channel rule admits one phase with taps only")
+    // Few input channels: direct accumulation (Conv2dSmallChannels.swift). The rule's stride 1
+    // gives exactly one phase with taps; were there ever more, the phase GEMM below computes them.
+    if algorithm == .smallChannels && problems.count == 1 {
         smallChannelBackwardInput(problems[0], weight: weight, C: C, KH: KH, KW: KW, H: H, W: W,
                                   imgStride: prep.imgStride, build: buildImage, dx: gradInput, threads: threads)
         return
