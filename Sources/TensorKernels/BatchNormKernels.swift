@@ -146,71 +146,145 @@ public func batchNormDoubleBackward(_ u: UnsafePointer<Float>, _ g: UnsafePointe
     parallelFor(channels, minimumWorkPerThread: max(1, 65_536 / max(outer * inner, 1))) { range in
         for c in range {
             let mu = mean[c], rho = inverseStd[c], w = weight?[c] ?? 1
-            // Pass 1: Σu, Σg, Σu·x̂, Σg·x̂, Σu·g (SIMD rows, Double totals).
-            var su = 0.0, sg = 0.0, sux = 0.0, sgx = 0.0, sug = 0.0
-            let vmu = SIMD16<Float>(repeating: mu), vrho = SIMD16<Float>(repeating: rho)
+            // Pass 1: Σu, Σg, Σu·(x − μ), Σg·(x − μ), Σu·g per row (SIMD), totals in Double.
+            var totals = DoubleBackwardSums()
             for o in 0..<outer {
                 let off = (o * channels + c) * inner
-                var au = SIMD16<Float>(), ag = SIMD16<Float>(), aux = SIMD16<Float>(), agx = SIMD16<Float>(), aug = SIMD16<Float>()
-                var i = 0
-                while i + 16 <= inner {
-                    let uv = UnsafeRawPointer(u + off + i).loadUnaligned(as: SIMD16<Float>.self)
-                    let gv = UnsafeRawPointer(g + off + i).loadUnaligned(as: SIMD16<Float>.self)
-                    let xh = (UnsafeRawPointer(x + off + i).loadUnaligned(as: SIMD16<Float>.self) - vmu) * vrho
-                    au += uv; ag += gv
-                    aux = aux.addingProduct(uv, xh); agx = agx.addingProduct(gv, xh); aug = aug.addingProduct(uv, gv)
-                    i += 16
-                }
-                var tu = au.sum(), tg = ag.sum(), tux = aux.sum(), tgx = agx.sum(), tug = aug.sum()
-                while i < inner {
-                    let uv = u[off + i], gv = g[off + i], xh = (x[off + i] - mu) * rho
-                    tu += uv; tg += gv; tux += uv * xh; tgx += gv * xh; tug += uv * gv
-                    i += 1
-                }
-                su += Double(tu); sg += Double(tg); sux += Double(tux); sgx += Double(tgx); sug += Double(tug)
+                totals.add(rowDoubleBackwardSums(u + off, g + off, x + off, inner, mu))
             }
             let wd = Double(w), r = Double(rho)
-            let meanU = su / n, meanGhat = wd * sg / n
-            let sumGhatX = wd * sgx, sumUX = sux
-            let centeredUG = wd * sug - n * meanGhat * meanU          // Σu(ĝ − ḡ)
+            let meanU = totals.u / n, meanGhat = wd * totals.g / n
+            let sumGhatX = wd * totals.gx * r, sumUX = totals.ux * r
+            let centeredUG = wd * totals.ug - n * meanGhat * meanU          // Σu(ĝ − ḡ)
             let a = centeredUG - sumGhatX * sumUX / n
             let k = -r * r / n
             // Pass 2: the outputs, as gx = k·(x̂·a + Σux̂·P(ĝ) + Σĝx̂·P(u)), gg = w·ρ·P(u), with
-            // P(u) = u − ū − x̂·Σux̂/n and P(ĝ) = w·g − ḡ − x̂·Σĝx̂/n.
-            let (fk, fa, fsux, fsgx) = (Float(k), Float(a), Float(sumUX), Float(sumGhatX))
-            let (fmeanU, fmeanG, fn, fw, fr) = (Float(meanU), Float(meanGhat), Float(n), w, rho)
+            // P(u) = u − ū − x̂·Σux̂/n and P(ĝ) = w·g − ḡ − x̂·Σĝx̂/n, written per row as affine
+            // combinations of u, g and (x − μ).
+            let rowPass = DoubleBackwardRow(mu: mu, rho: rho, w: w, k: Float(k), a: Float(a), meanU: Float(meanU),
+                                            meanGhat: Float(meanGhat), sumUXOverN: Float(sumUX / n),
+                                            sumGhatXOverN: Float(sumGhatX / n), sumUX: Float(sumUX),
+                                            sumGhatX: Float(sumGhatX))
             var sumGP = 0.0
             for o in 0..<outer {
                 let off = (o * channels + c) * inner
-                var acc = SIMD16<Float>()
-                var i = 0
-                while i + 16 <= inner {
-                    let uv = UnsafeRawPointer(u + off + i).loadUnaligned(as: SIMD16<Float>.self)
-                    let gv = UnsafeRawPointer(g + off + i).loadUnaligned(as: SIMD16<Float>.self)
-                    let xh = (UnsafeRawPointer(x + off + i).loadUnaligned(as: SIMD16<Float>.self) - vmu) * vrho
-                    let pu = uv - fmeanU - xh * (fsux / fn)
-                    let pg = gv * fw - fmeanG - xh * (fsgx / fn)
-                    if let gradG { UnsafeMutableRawPointer(gradG + off + i).storeBytes(of: pu * (fw * fr), as: SIMD16<Float>.self) }
-                    if let gradX {
-                        let v = (xh * fa + pg * fsux + pu * fsgx) * fk
-                        UnsafeMutableRawPointer(gradX + off + i).storeBytes(of: v, as: SIMD16<Float>.self)
-                    }
-                    acc = acc.addingProduct(gv, pu)
-                    i += 16
-                }
-                var tail: Float = 0
-                while i < inner {
-                    let uv = u[off + i], gv = g[off + i], xh = (x[off + i] - mu) * rho
-                    let pu = uv - fmeanU - xh * (fsux / fn)
-                    let pg = gv * fw - fmeanG - xh * (fsgx / fn)
-                    gradG?[off + i] = pu * (fw * fr)
-                    gradX?[off + i] = (xh * fa + pg * fsux + pu * fsgx) * fk
-                    tail += gv * pu
-                    i += 1
-                }
-                sumGP += Double(acc.sum() + tail) * r
+                sumGP += Double(rowPass.run(u + off, g + off, x + off, inner,
+                                            gradG: gradG.map { $0 + off }, gradX: gradX.map { $0 + off }))
             }
-            gradWeight?[c] = Float(sumGP)
+            gradWeight?[c] = Float(sumGP * r)
         }
     }
 }
+
+/// Per-channel totals of the double-backward kernel's first pass.
+private struct DoubleBackwardSums {
+    var u = 0.0, g = 0.0, ux = 0.0, gx = 0.0, ug = 0.0
+    mutating func add(_ row: (Float, Float, Float, Float, Float)) {
+        u += Double(row.0); g += Double(row.1); ux += Double(row.2); gx += Double(row.3); ug += Double(row.4)
+    }
+}
+
+/// (Σu, Σg, Σu·(x − μ), Σg·(x − μ), Σu·g) over one row.
+@inline(__always) private func rowDoubleBackwardSums(_ u: UnsafePointer<Float>, _ g: UnsafePointer<Float>,
+                                                     _ x: UnsafePointer<Float>, _ n: Int, _ mu: Float)
+    -> (Float, Float, Float, Float, Float) {
+    var au = SIMD16<Float>(), ag = SIMD16<Float>(), aux = SIMD16<Float>(), agx = SIMD16<Float>(), aug = SIMD16<Float>()
+    let m = SIMD16<Float>(repeating: mu)
+    var i = 0
+    while i + 16 <= n {
+        let uv = UnsafeRawPointer(u + i).loadUnaligned(as: SIMD16<Float>.self)
+        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
+        let xc = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - m
+        au += uv; ag += gv
+        aux = aux.addingProduct(uv, xc); agx = agx.addingProduct(gv, xc); aug = aug.addingProduct(uv, gv)
+        i += 16
+    }
+    var su = au.sum(), sg = ag.sum(), sux = aux.sum(), sgx = agx.sum(), sug = aug.sum()
+    while i < n {
+        let uv = u[i], gv = g[i], xc = x[i] - mu
+        su += uv; sg += gv; sux += uv * xc; sgx += gv * xc; sug += uv * gv
+        i += 1
+    }
+    return (su, sg, sux, sgx, sug)
+}
+
+/// The second pass of the double-backward kernel over one row, with the channel's constants
+/// folded: with d = x − μ,
+/// P(u)·wρ = wρ·u − wρ·ū − wρ²·(Σux̂/n)·d, and
+/// gx = k·(x̂·a + Σux̂·P(ĝ) + Σĝx̂·P(u)) = cu·u + cg·g + cd·d + c0.
+private struct DoubleBackwardRow {
+    // gradG = gu·u + gd·d + g0
+    let gu: Float, gd: Float, g0: Float
+    // gradX = cu·u + cg·g + cd·d + c0
+    let cu: Float, cg: Float, cd: Float, c0: Float
+    // P(u) = u − ū − pd·d (for Σ g·P(u))
+    let meanU: Float, pd: Float
+    let mu: Float
+
+    init(mu: Float, rho: Float, w: Float, k: Float, a: Float, meanU: Float, meanGhat: Float,
+         sumUXOverN: Float, sumGhatXOverN: Float, sumUX: Float, sumGhatX: Float) {
+        self.mu = mu
+        self.meanU = meanU
+        pd = rho * sumUXOverN                      // P(u) = u − ū − d·ρ·Σux̂/n
+        let pgd = rho * sumGhatXOverN              // P(ĝ) = w·g − ḡ − d·ρ·Σĝx̂/n
+        gu = w * rho; gd = -w * rho * pd; g0 = -w * rho * meanU
+        cu = k * sumGhatX
+        cg = k * sumUX * w
+        cd = k * (rho * a - sumUX * pgd - sumGhatX * pd)
+        c0 = k * (-sumUX * meanGhat - sumGhatX * meanU)
+    }
+
+    /// Writes the row's gradG and gradX (either may be nil) and returns Σ g·P(u).
+    @inline(__always)
+    func run(_ u: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int,
+             gradG: UnsafeMutablePointer<Float>?, gradX: UnsafeMutablePointer<Float>?) -> Float {
+        if let gradG, let gradX {
+            return rowOutputs(u, g, x, n) { i, uv, gv, d in
+                UnsafeMutableRawPointer(gradG + i).storeBytes(of: (uv * gu + g0).addingProduct(d, gd), as: SIMD16<Float>.self)
+                let v = (uv * cu + c0).addingProduct(gv, cg).addingProduct(d, cd)
+                UnsafeMutableRawPointer(gradX + i).storeBytes(of: v, as: SIMD16<Float>.self)
+            } scalar: { i, uv, gv, d in
+                gradG[i] = uv * gu + g0 + d * gd
+                gradX[i] = uv * cu + c0 + gv * cg + d * cd
+            }
+        } else if let gradG {
+            return rowOutputs(u, g, x, n) { i, uv, _, d in
+                UnsafeMutableRawPointer(gradG + i).storeBytes(of: (uv * gu + g0).addingProduct(d, gd), as: SIMD16<Float>.self)
+            } scalar: { i, uv, _, d in gradG[i] = uv * gu + g0 + d * gd }
+        } else if let gradX {
+            return rowOutputs(u, g, x, n) { i, uv, gv, d in
+                let v = (uv * cu + c0).addingProduct(gv, cg).addingProduct(d, cd)
+                UnsafeMutableRawPointer(gradX + i).storeBytes(of: v, as: SIMD16<Float>.self)
+            } scalar: { i, uv, gv, d in gradX[i] = uv * cu + c0 + gv * cg + d * cd }
+        }
+        return rowOutputs(u, g, x, n) { _, _, _, _ in } scalar: { _, _, _, _ in }
+    }
+
+    /// Walks one row in SIMD16 steps and a scalar tail, handing (u, g, x − μ) to `store` and
+    /// returning Σ g·P(u).
+    @inline(__always)
+    private func rowOutputs(_ u: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int,
+                            _ store: (Int, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) -> Void,
+                            scalar: (Int, Float, Float, Float) -> Void) -> Float {
+        let m = SIMD16<Float>(repeating: mu)
+        var acc = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            let uv = UnsafeRawPointer(u + i).loadUnaligned(as: SIMD16<Float>.self)
+            let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
+            let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - m
+            store(i, uv, gv, d)
+            acc = acc.addingProduct(gv, (uv - meanU).addingProduct(d, SIMD16<Float>(repeating: -pd)))
+            i += 16
+        }
+        var total = acc.sum()
+        while i < n {
+            let uv = u[i], gv = g[i], d = x[i] - mu
+            scalar(i, uv, gv, d)
+            total += gv * (uv - meanU - d * pd)
+            i += 1
+        }
+        return total
+    }
+}
+
