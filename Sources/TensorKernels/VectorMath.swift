@@ -222,16 +222,20 @@ func softplusCore(_ t: Vec16, centered: Bool) -> Vec16 {
         // the logarithm (most vectors for a large β).
         if all(a .> 17) { return t.replacing(with: 0, where: t .< 0) + w }
     }
-    // log1p(w) = log(u) + (w − (u − 1))/u, u = 1 + w ∈ (½, 2].
-    let u = w + 1
-    let b = bits(u)
-    var e = floats((b &>> 23) | 0x4B00_0000) - (8388608 + 126)
-    var m = floats((b & 0x007F_FFFF) | 0x3F00_0000)      // [0.5, 1)
-    let small = m .< 0.707106781186547524
-    e = e.replacing(with: e - 1, where: small)
-    m = m.replacing(with: m + m, where: small)
-    let correction = (w - (u - 1)) * (2 - u)
-    let l = logCore(m - 1, e) + correction
+    // log1p(w) = 2·atanh(s) with s = w/(2 + w) ∈ (−⅓, ⅓] for w ∈ (−½, 1]: the odd series
+    // 2s·(1 + s²/3 + s⁴/5 + … + s¹²/13), truncated where the next term is below 2⁻²⁶ relative
+    // (s² ≤ 1/9). No range reduction is needed on this interval, and when w < 2⁻²⁴ the
+    // correction 2s·s²·p rounds away, so the result is w exactly (as the shortcut above).
+    let sw = w / (w + 2)
+    let z = sw * sw
+    var p = Vec16(repeating: 1 / 13)
+    p = Vec16(repeating: 1 / 11).addingProduct(p, z)
+    p = Vec16(repeating: 1 / 9).addingProduct(p, z)
+    p = Vec16(repeating: 1 / 7).addingProduct(p, z)
+    p = Vec16(repeating: 1 / 5).addingProduct(p, z)
+    p = Vec16(repeating: 1 / 3).addingProduct(p, z)
+    let s2 = sw + sw
+    let l = s2.addingProduct(s2 * z, p)
     return t.replacing(with: 0, where: t .< 0) + l
 }
 
