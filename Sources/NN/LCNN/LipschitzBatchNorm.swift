@@ -7,7 +7,7 @@ import TensorCore
 /// BN divides channel c by √(running_var_c + ε) ≤ 1/s, so the gain is `min(1/s, γ) ≤ γ`.
 /// γ = exp(log γ) is one learnable scalar per layer (`log_lipschitz`, as in the authors'
 /// code), initialised to 10. `s` is read from the running variance before this step's update.
-public final class LipschitzBatchNorm: SoftplusFusingNormalization {
+public final class LipschitzBatchNorm: Layer {
     public let logLipschitz: Tensor
     public let runningMean: Tensor
     public let runningVar: Tensor
@@ -36,27 +36,16 @@ public final class LipschitzBatchNorm: SoftplusFusingNormalization {
     /// The Lipschitz constant in evaluation, `min(1/s, γ)`.
     public var lipschitzConstant: Float { min(1 / runningScale, gamma) }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, softplus: nil) }
-
-    public func normalizedSoftplus(_ x: Tensor, beta: Tensor, centered: Bool) -> Tensor {
-        forward(x, softplus: (beta, centered))
-    }
-
-    private func forward(_ x: Tensor, softplus: (beta: Tensor, centered: Bool)?) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor {
         let s = runningScale
         let isTraining = LearningPhase.isTraining
         if isTraining { numBatchesTracked.withUnsafeMutableBufferPointer { $0[0] += 1 } }
         // The gain s·min(1/s, γ) is one scalar; passed as the per-channel weight of the fused
         // batch norm, it costs no extra pass over the activations.
         let gain = minimum(exp(logLipschitz), Tensor(1 / s)) * s
-        let weight = gain.expanded(to: [runningMean.count])
-        guard let softplus else {
-            return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight,
-                             training: isTraining, momentum: momentum, epsilon: epsilon)
-        }
-        return batchNormSoftplus(x, runningMean: runningMean, runningVar: runningVar, weight: weight,
-                                 training: isTraining, momentum: momentum, epsilon: epsilon,
-                                 beta: softplus.beta, centered: softplus.centered)
+        return batchNorm(x, runningMean: runningMean, runningVar: runningVar,
+                         weight: gain.expanded(to: [runningMean.count]),
+                         training: isTraining, momentum: momentum, epsilon: epsilon)
     }
 
     public func visit(_ v: inout TensorVisitor) {

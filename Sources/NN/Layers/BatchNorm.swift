@@ -2,7 +2,7 @@ import TensorCore
 
 /// Batch normalisation over `[N, C]` (1-d) or `[N, C, H, W]` (2-d) with affine weight and
 /// bias and running statistics (momentum 0.1, ε = 1e-5, PyTorch's defaults).
-public final class BatchNorm: SoftplusFusingNormalization {
+public final class BatchNorm: Layer {
     public let weight: Tensor?
     public let bias: Tensor?
     public let runningMean: Tensor
@@ -25,22 +25,11 @@ public final class BatchNorm: SoftplusFusingNormalization {
 
     public var features: Int { runningMean.count }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, softplus: nil) }
-
-    public func normalizedSoftplus(_ x: Tensor, beta: Tensor, centered: Bool) -> Tensor {
-        forward(x, softplus: (beta, centered))
-    }
-
-    private func forward(_ x: Tensor, softplus: (beta: Tensor, centered: Bool)?) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor {
         let isTraining = LearningPhase.isTraining
         if isTraining { numBatchesTracked.withUnsafeMutableBufferPointer { $0[0] += 1 } }
-        guard let softplus else {
-            return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                             training: isTraining, momentum: momentum, epsilon: epsilon)
-        }
-        return batchNormSoftplus(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                                 training: isTraining, momentum: momentum, epsilon: epsilon,
-                                 beta: softplus.beta, centered: softplus.centered)
+        return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                         training: isTraining, momentum: momentum, epsilon: epsilon)
     }
 
     public func visit(_ v: inout TensorVisitor) {

@@ -72,21 +72,6 @@ public final class Dropout: Layer {
 public final class Sequential: Layer {
     public let layers: [any Layer]
     public init(_ layers: [any Layer]) { self.layers = layers }
-    /// Applies the layers in turn; a batch norm directly followed by a softplus runs as one fused
-    /// operation (``normalizedActivation(_:_:_:)``), with the same values and derivatives.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        var y = x
-        var i = 0
-        while i < layers.count {
-            if i + 1 < layers.count, layers[i] is any SoftplusFusingNormalization, layers[i + 1] is any SoftplusActivation {
-                y = normalizedActivation(layers[i], layers[i + 1], y)
-                i += 2
-            } else {
-                y = layers[i](y)
-                i += 1
-            }
-        }
-        return y
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { layers.reduce(x) { $1($0) } }
     public func visit(_ v: inout TensorVisitor) { v.children(layers) }
 }

@@ -36,8 +36,12 @@ public final class SmallCNN: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        var y = normalizedActivation(bn1, act1, conv1(x))
-        y = normalizedActivation(bn2, act2, conv2(y))
+        var y = conv1(x)
+        if let bn1 { y = bn1(y) }
+        y = act1(y)
+        y = conv2(y)
+        if let bn2 { y = bn2(y) }
+        y = act2(y)
         y = dropout1(pool(y)).flattened()
         y = dropout2(act3(fc1(y)))
         return fc2(y)

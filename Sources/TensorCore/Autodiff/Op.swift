@@ -122,8 +122,6 @@ public enum Op: String, CaseIterable, Sendable {
     case batchNormInputGradient
     /// Evaluation batch norm (an affine map), forward `channelAffine`. Backward: `BatchNormOp.evaluation` in Ops/Normalization.swift.
     case batchNormEval
-    /// Training batch norm followed by softplus (plain or centered), forward `batchNormStatistics` + `channelAffineSoftplus`. Backward: `BatchNormSoftplusOp.training` in Ops/BatchNormSoftplus.swift (fused `batchNormSoftplusBackward` unrecorded).
-    case batchNormSoftplus
 
     // MARK: Data parallelism
 

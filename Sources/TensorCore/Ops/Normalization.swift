@@ -15,8 +15,13 @@ import TensorKernels
 public func batchNorm(_ x: Tensor, runningMean: Tensor, runningVar: Tensor,
                       weight: Tensor? = nil, bias: Tensor? = nil,
                       training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
-    let geometry = BatchNormOp.validate("batchNorm", x, runningMean: runningMean, runningVar: runningVar,
-                                        weight: weight, bias: bias)
+    guard x.rank == 2 || x.rank == 4 else { invalidShape("batchNorm", x.shape, "is not [N, C] or [N, C, H, W]") }
+    let channels = x.shape[1]
+    for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar)] + (weight.map { [("weight", $0)] } ?? [])
+        + (bias.map { [("bias", $0)] } ?? []) where t.shape != [channels] {
+        shapeMismatch("batchNorm \(name)", t.shape, x.shape, "disagree on channels (\(channels))")
+    }
+    let geometry = ChannelGeometry(x)
     if training, let shard = BatchShard.applying(toBatch: x.shape[0]) {
         return BatchNormOp.synchronized(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
                                         momentum: momentum, epsilon: epsilon, shard, geometry)
@@ -43,23 +48,8 @@ struct ChannelGeometry {
 }
 
 enum BatchNormOp {
-    /// Checks that `x` is `[N, C]` or `[N, C, H, W]` and that every per-channel tensor has C
-    /// values (`op` names the caller in the error), and returns the channel geometry.
-    static func validate(_ op: String, _ x: Tensor, runningMean: Tensor, runningVar: Tensor, weight: Tensor?,
-                         bias: Tensor?) -> ChannelGeometry {
-        guard x.rank == 2 || x.rank == 4 else { invalidShape(op, x.shape, "is not [N, C] or [N, C, H, W]") }
-        let channels = x.shape[1]
-        for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar)] + (weight.map { [("weight", $0)] } ?? [])
-            + (bias.map { [("bias", $0)] } ?? []) where t.shape != [channels] {
-            shapeMismatch("\(op) \(name)", t.shape, x.shape, "disagree on channels (\(channels))")
-        }
-        return ChannelGeometry(x)
-    }
-
-    /// The batch's per-channel mean μ and ρ = 1/√(σ² + ε) (biased σ²) by the fused kernel, with
-    /// the running statistics updated in place (`r ← (1−m)·r + m·stat`, the variance unbiased).
-    static func batchStatistics(_ x: Tensor, runningMean: Tensor, runningVar: Tensor, momentum: Float, epsilon: Float,
-                                _ geo: ChannelGeometry) -> (mean: Tensor, inverseStd: Tensor) {
+    static func training(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
+                         momentum: Float, epsilon: Float, _ geo: ChannelGeometry) -> Tensor {
         let n = geo.outer * geo.inner
         guard n > 1 else { invalidShape("batchNorm", x.shape, "has one value per channel; training needs more") }
         let mean = Tensor(uninitializedShape: [geo.channels]), variance = Tensor(uninitializedShape: [geo.channels])
@@ -70,21 +60,6 @@ enum BatchNormOp {
             runningMean.assign(runningMean * (1 - momentum) + mean * momentum)
             runningVar.assign(runningVar * (1 - momentum) + variance * (momentum * Float(n) / Float(n - 1)))
         }
-        return (mean, inverseStd)
-    }
-
-    /// The per-channel scale ρ·weight and shift bias (zeros without one) of `y = (x − μ)·scale + shift`,
-    /// as constants.
-    static func affineCoefficients(inverseStd: Tensor, weight: Tensor?, bias: Tensor?,
-                                   _ geo: ChannelGeometry) -> (scale: Tensor, shift: Tensor) {
-        let scale = withoutGrad { weight.map { inverseStd * $0.detached() } ?? inverseStd }
-        return (scale, bias?.detached() ?? Tensor.zeros([geo.channels]))
-    }
-
-    static func training(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
-                         momentum: Float, epsilon: Float, _ geo: ChannelGeometry) -> Tensor {
-        let (mean, inverseStd) = batchStatistics(x, runningMean: runningMean, runningVar: runningVar, momentum: momentum,
-                                                 epsilon: epsilon, geo)
         let out = normalize(x, mean: mean, inverseStd: inverseStd, weight: weight, bias: bias, geo)
         let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
         let hasWeight = weight != nil, hasBias = bias != nil
@@ -208,7 +183,8 @@ enum BatchNormOp {
     /// `(x − mean)·ρ·weight + bias` per channel by the fused kernel (not recorded).
     static func normalize(_ x: Tensor, mean: Tensor, inverseStd: Tensor, weight: Tensor?, bias: Tensor?,
                           _ geo: ChannelGeometry) -> Tensor {
-        let (scale, shift) = affineCoefficients(inverseStd: inverseStd, weight: weight, bias: bias, geo)
+        let scale = withoutGrad { weight.map { inverseStd * $0.detached() } ?? inverseStd }
+        let shift = bias?.detached() ?? Tensor.zeros([geo.channels])
         let out = Tensor(uninitializedShape: x.shape)
         channelAffine(x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
                       scale: scale.storage.pointer, mean: mean.storage.pointer, shift: shift.storage.pointer, out.storage.pointer)
