@@ -4,15 +4,16 @@ import TensorKernels
 /// Micro-benchmarks of the CPU kernels (TensorKernels). Prints one JSON object per line:
 /// {"name": ..., "shape": ..., "ms": median, "gflops" | "gbps": ..., "threads": ...}; the GEMM
 /// lines add a reference sgemm of the same shape (``ReferenceGEMM``), alternating with ours for
-/// three rounds, each side's best median kept (`ms` is then ours): `reference`,
-/// `reference_gflops` and `ratio_to_reference` (ours ÷ reference in GFLOP/s; ≥ 1: as fast).
+/// five rounds, each side's best median kept (`ms` is then ours): `reference`,
+/// `reference_gflops` and `ratio_to_reference` (ours ÷ reference in GFLOP/s; ≥ 1: as fast), and
+/// `ratio_to_reference_rounds`, the ratio of each round's pair (its spread is this run's noise).
 /// `ms` is the median of ≥ 10 timed runs after 2 warm-up runs (monotonic clock); inputs are
 /// random and allocated once outside the timed region. `filter` keeps the benchmarks whose name
 /// contains it (case-sensitive substring); nil runs everything.
 public enum KernelBenchmarks {
     public static let threads = 2
     /// Alternating rounds of our GEMM and the reference per shape (best median of each kept).
-    static let referenceRounds = 3
+    static let referenceRounds = 5
 
     /// Runs the suite with the kernels limited to ``threads`` threads, passing each JSON line to
     /// `emit` as it is measured.
@@ -33,27 +34,7 @@ public enum KernelBenchmarks {
             ("sgemm_256x2304x2048", 256, 2304, 2048), ("sgemm_512x4608x512", 512, 4608, 512),
             ("sgemm_32x9x86528", 32, 9, 86528), ("sgemm_64x288x73728", 64, 288, 73728),
         ]
-        for (name, m, k, n) in gemms where wanted(name) {
-            let a = randomBuffer(m * k, seed: 1), b = randomBuffer(k * n, seed: 2)
-            let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
-            defer { a.deallocate(); b.deallocate(); c.deallocate() }
-            // Ours and the reference alternate for `referenceRounds` rounds; each keeps its best
-            // median, so a burst of load on this shared machine does not decide the ratio.
-            var ms = Double.infinity
-            var reference = ReferenceGEMM.Measurement(source: "naive", gflops: 0)
-            for _ in 0..<referenceRounds {
-                ms = min(ms, BenchmarkClock.medianMilliseconds {
-                    sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
-                          beta: 0, c: c, ldc: n)
-                })
-                let round = ReferenceGEMM.gflops(m: m, k: k, n: n, threads: threads)
-                if round.gflops > reference.gflops { reference = round }
-            }
-            let gflops = 2.0 * Double(m) * Double(n) * Double(k) / ms / 1e6
-            emit(line(name, "\(m)x\(k)x\(n)", ms, rateKey: "gflops", rate: gflops,
-                      extra: ", \"reference\": \"\(reference.source)\", \"reference_gflops\": \(String(format: "%.2f", reference.gflops)), "
-                        + "\"ratio_to_reference\": \(String(format: "%.2f", gflops / reference.gflops))"))
-        }
+        for (name, m, k, n) in gemms where wanted(name) { emit(gemmLine(name, m: m, k: k, n: n)) }
 
         // Convolutions: (label, geometry).
         func geo(_ n: Int, _ c: Int, _ h: Int, _ o: Int, _ k: Int, _ s: Int, _ p: Int) -> Conv2dGeometry {
@@ -131,6 +112,34 @@ public enum KernelBenchmarks {
             let ms = BenchmarkClock.medianMilliseconds { softplusForward(x, beta: 5, centered: centered, y, count: n) }
             emit(line(name, "\(n)", ms, rateKey: "gbps", rate: 8.0 * Double(n) / ms / 1e6))
         }
+    }
+
+    /// One GEMM line: ours and the reference alternating for ``referenceRounds`` rounds (each
+    /// side's best median kept, so a burst of load on this shared machine does not decide the
+    /// ratio), with the ratio of every round's pair.
+    static func gemmLine(_ name: String, m: Int, k: Int, n: Int) -> String {
+        let a = randomBuffer(m * k, seed: 1), b = randomBuffer(k * n, seed: 2)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        var ms = Double.infinity
+        var reference = ReferenceGEMM.Measurement(source: "naive", gflops: 0)
+        var rounds = RoundRatios()
+        let flops = 2.0 * Double(m) * Double(n) * Double(k)
+        for _ in 0..<referenceRounds {
+            let roundMs = BenchmarkClock.medianMilliseconds {
+                sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+                      beta: 0, c: c, ldc: n)
+            }
+            ms = min(ms, roundMs)
+            let round = ReferenceGEMM.gflops(m: m, k: k, n: n, threads: threads)
+            if round.gflops > reference.gflops { reference = round }
+            rounds.append(flops / roundMs / 1e6 / round.gflops)
+        }
+        let gflops = flops / ms / 1e6
+        return line(name, "\(m)x\(k)x\(n)", ms, rateKey: "gflops", rate: gflops,
+                    extra: ", \"reference\": \"\(reference.source)\", \"reference_gflops\": \(String(format: "%.2f", reference.gflops)), "
+                    + "\"ratio_to_reference\": \(String(format: "%.2f", gflops / reference.gflops))"
+                    + rounds.jsonField("ratio_to_reference"))
     }
 
     /// Uniform values in [−scale, scale) from a fixed-seed generator (fast, deterministic).

@@ -114,7 +114,8 @@ public enum TrainBenchmarks {
     /// Prints one JSON line per case: the step's `ms` (the best of `rounds` medians, the
     /// variants of a model alternating), the GEMM and convolution FLOPs of a step (`gflop`), its
     /// floor at the measured GEMM rate (`floor_ms` = gflop ÷ rate) and the ratio to it, LCNN's
-    /// ratio to Standard, and with `profile` each kernel's share of the step (``KernelProfile``;
+    /// ratio to Standard (best ÷ best) with the ratio of each round's medians
+    /// (`ratio_to_standard_rounds`, the run's noise), and with `profile` each kernel's share of the step (``KernelProfile``;
     /// `other` is time outside the kernels). Lines go to `emit` as they are measured; the kernels
     /// run with the caller's ``KernelSettings``.
     public static func run(filter: String?, profile: Bool, emit: BenchmarkLines) {
@@ -127,8 +128,11 @@ public enum TrainBenchmarks {
             }
             let steps = variants.map { Step(model: kind, method: $0 ? .lcnn : .standard) }
             var best = [Double](repeating: .infinity, count: steps.count)
+            var lcnnToStandard = RoundRatios()
             for _ in 0..<rounds {
-                for (i, step) in steps.enumerated() { best[i] = Swift.min(best[i], BenchmarkClock.medianMilliseconds { step() }) }
+                let medians = steps.map { step in BenchmarkClock.medianMilliseconds { step() } }
+                best = zip(best, medians).map { Swift.min($0, $1) }
+                if medians.count == 2 { lcnnToStandard.append(medians[1] / medians[0]) }
             }
             var standardMs: Double?
             for (i, lcnn) in variants.enumerated() {
@@ -142,7 +146,10 @@ public enum TrainBenchmarks {
                     + "\"batch\": \(kind.trainBatch), \"ms\": \(String(format: "%.3f", ms)), "
                     + "\"gflop\": \(String(format: "%.3f", gflop)), \"floor_ms\": \(String(format: "%.3f", floor)), "
                     + "\"ratio_to_floor\": \(String(format: "%.2f", ms / floor))"
-                if lcnn, let standardMs { line += ", \"ratio_to_standard\": \(String(format: "%.3f", ms / standardMs))" }
+                if lcnn, let standardMs {
+                    line += ", \"ratio_to_standard\": \(String(format: "%.3f", ms / standardMs))"
+                        + lcnnToStandard.jsonField("ratio_to_standard", decimals: 3)
+                }
                 if !lcnn { standardMs = ms }
                 if profile { line += ", \"profile\": " + shares(entries, totalMilliseconds: profiledMs) }
                 emit(line + "}")

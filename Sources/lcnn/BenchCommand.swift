@@ -22,7 +22,10 @@ struct BenchCommand: ParsableCommand {
             abstract: "GEMM, im2col GEMM shapes, conv2d forward/backward and softplus throughput.",
             discussion: """
                 Each line holds `name`, `shape`, `ms` (the median of at least 10 timed runs after \
-                warm-up), `gflops` or `gbps`, and `threads`. Build with `-c release`.
+                warm-up), `gflops` or `gbps`, and `threads`. GEMM lines add numpy's sgemm of the same \
+                shape measured in alternation (five rounds; a naive loop without numpy): `reference_gflops`, \
+                `ratio_to_reference` (best ÷ best) and `ratio_to_reference_rounds` (one ratio per round: \
+                the spread is this run's noise). Build with `-c release`.
                 """)
 
         @Option(help: "Only run benchmarks whose name contains this text.")
@@ -41,7 +44,8 @@ struct BenchCommand: ParsableCommand {
                 is the GFLOP/s of a large GEMM measured now; each case's line holds `name`, `model`, \
                 `variant`, `batch`, `ms` (the best of three medians, Standard and LCNN alternating), the \
                 step's GEMM and convolution GFLOP, its floor at that rate \
-                (`floor_ms`) and `ratio_to_floor`, and for LCNN `ratio_to_standard`. Build with `-c release`.
+                (`floor_ms`) and `ratio_to_floor`, and for LCNN `ratio_to_standard` with \
+                `ratio_to_standard_rounds` (one ratio per round). Build with `-c release`.
                 """)
 
         @Option(help: "Only run cases whose \"model variant\" contains this text, e.g. \"smallcnn\" or \"lcnn\".")

@@ -40,3 +40,27 @@ struct KernelReferenceTests {
         #expect(Swift.abs(parsed.values.reduce(0, +) - 1) < 1e-9)
     }
 }
+
+/// The per-round ratios beside a benchmark's best-to-best ratio.
+@Suite("Round ratios")
+struct RoundRatiosTests {
+    @Test("the range spans the rounds and the field lists them in order")
+    func rangeAndField() {
+        var ratios = RoundRatios()
+        #expect(ratios.range == nil && ratios.jsonField("ratio_to_reference").isEmpty)
+        for r in [0.97, 1.04, 0.88] { ratios.append(r) }
+        #expect(ratios.range == 0.88...1.04)
+        #expect(ratios.jsonField("ratio_to_reference") == #", "ratio_to_reference_rounds": [0.97, 1.04, 0.88]"#)
+        #expect(ratios.jsonField("ratio_to_standard", decimals: 3) == #", "ratio_to_standard_rounds": [0.970, 1.040, 0.880]"#)
+    }
+
+    @Test("a GEMM line of lcnn bench kernels carries one ratio per round, consistent with its best-to-best ratio")
+    func kernelLine() throws {
+        let line = KernelBenchmarks.gemmLine("sgemm_tiny", m: 8, k: 8, n: 8)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let rounds = try #require(object["ratio_to_reference_rounds"] as? [Double])
+        #expect(rounds.count == KernelBenchmarks.referenceRounds && rounds.allSatisfy { $0 > 0 && $0.isFinite })
+        let ratio = try #require(object["ratio_to_reference"] as? Double)
+        #expect(ratio > 0 && ratio.isFinite)
+    }
+}
