@@ -50,7 +50,13 @@ let smallChannelsMaxInputChannels = 4
 /// they run the column path. Origin not recorded; chosen in commit c15c8a5 (the tests of that
 /// commit cover both sides: 47 and 48 channels, Conv2dImplicitTests); no comparison of the two
 /// paths is recorded. The rates of that time, whichever path ran: BENCHMARKS.md "Convolutions
-/// (implicit GEMM, 07:05)", `lcnn bench kernels --filter conv2d_`.
+/// (implicit GEMM, 07:05)", `lcnn bench kernels --filter conv2d_`. One comparison since (issue 17,
+/// 2026-12-07, AVX2, two threads, 3×3 valid, batch 128 at 26×26, best of 1 s, two runs): 32 → 64
+/// channels (SmallCNN's conv2) columns 19.2 / 19.5 ms, phase GEMM 29.1 / 25.0; 16 → 32 columns
+/// 5.9 / 9.7, phase 6.9 / 7.1; 40 → 64 columns 31.3 / 38.9, phase 28.4 / 31.2. Columns win
+/// clearly at 32 channels and lose at 40, so on this machine the crossover lies between 32 and
+/// 40, below this threshold; left at 48 until a geometry between 40 and 47 matters to a model
+/// (BENCHMARKS.md, "third session").
 let backwardInputPhaseGEMMMinChannels = 48
 
 // The Winograd thresholds are named beside the Winograd code: `winogradMinChannels` (64),
