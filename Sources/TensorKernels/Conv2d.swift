@@ -143,6 +143,7 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
     switch algorithm {
     case .winograd: conv2dBackwardWeightWinograd(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
     case .implicitGEMM: conv2dBackwardWeightImplicitGEMM(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
-    case .columns, .smallChannels: preconditionFailure("no weight gradient on \(algorithm)")
+    case .columns: conv2dBackwardWeightViaColumns(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+    case .smallChannels: preconditionFailure("no weight gradient on \(algorithm)")
     }
 }

@@ -16,8 +16,9 @@ public enum Conv2dAlgorithm: String, Sendable, CaseIterable {
     /// one GEMM per output phase (backward-input: Conv2dBackwardInputPhases.swift); the GEMM driver is
     /// Conv2dImplicitGEMM.swift. All three passes; the fallback of every table.
     case implicitGEMM
-    /// Column matrix: dcol = Wᵀ · dy as one explicit GEMM per group of images (M = C·KH·KW rows),
-    /// then col2im (Conv2dColumns.swift). Backward-input only.
+    /// Column matrix: backward-input as dcol = Wᵀ · dy, one explicit GEMM per group of images
+    /// (M = C·KH·KW rows), then col2im (Conv2dColumns.swift); the weight gradient as
+    /// dWᵀ = Σₙ colsₙ · dYₙᵀ, one GEMM per image after im2col (Conv2dWeightGradColumns.swift).
     case columns
     /// Direct accumulation of at most four input channels from the zero-padded dy
     /// (Conv2dSmallChannels.swift). Backward-input only, stride 1.
@@ -98,11 +99,16 @@ public enum Conv2dDispatch {
         },
     ]
 
-    /// Weight gradient: Winograd where it applies with at most 256 channels in and out, else the
-    /// implicit GEMM.
+    /// Weight gradient: Winograd where it applies with at most 256 channels in and out; per-image
+    /// column GEMMs for few taps per filter; else the implicit GEMM.
     public static let weightGradRules: [Conv2dDispatchRule] = [
         Conv2dDispatchRule(.winograd, "as forward, and C + O ≤ \(winogradWeightGradMaxChannels) "
                            + "(winogradWeightGradApplies, Conv2dWinogradWeightGrad.swift)") { winogradWeightGradApplies($0) },
+        // The implicit GEMM puts C·KH·KW on its 32-wide tile columns; up to 16 taps, with at least
+        // 16 output channels to fill the columns instead, the column GEMM keeps the tile full.
+        Conv2dDispatchRule(.columns, "C·KH·KW ≤ \(weightGradColumnsMaxTaps) and ≥ 16 output channels") { g in
+            g.inChannels * g.kernelHeight * g.kernelWidth <= weightGradColumnsMaxTaps && g.outChannels >= 16
+        },
     ]
 
     /// The algorithm of the first rule of `rules` that applies to `g`, else the implicit GEMM.

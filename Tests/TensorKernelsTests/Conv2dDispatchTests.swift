@@ -5,6 +5,8 @@ import Testing
 // recorded from the code before the table existed (the old inline rules of `conv2dForward`,
 // `conv2dBackwardInput` and `conv2dBackwardWeight`, instrumented to report their branch), with
 // the Winograd switch on. A change of any rule that moves one of these geometries fails here.
+// Deliberate moves since then are marked on their rows: issue 17 (2026-12-07) sends weight
+// gradients with at most 16 taps (C·KH·KW) and at least 16 output channels to the column GEMMs.
 
 private func g(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ o: Int, _ kh: Int, _ kw: Int, _ sh: Int, _ sw: Int,
                _ ph: Int, _ pw: Int) -> Conv2dGeometry {
@@ -16,7 +18,7 @@ private func g(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ o: Int, _ kh: Int, _ kw
 /// SmallCNN and ResNet-18 on 1×28×28 and 3×32×32 inputs at batch 1, 32 and 128, odd shapes and
 /// both sides of every threshold.
 private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, Conv2dAlgorithm)] = [
-        ("bench smallcnn_conv1_1to32_3x3", g(128, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("bench smallcnn_conv1_1to32_3x3", g(128, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("bench smallcnn_conv2_32to64_3x3", g(128, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("bench resnet_3to64_3x3_32", g(32, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
         ("bench resnet_64to64_3x3_32", g(32, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
@@ -33,15 +35,15 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("bench resnet_128to128_3x3_16_b1", g(1, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("bench resnet_256to256_3x3_8_b1", g(1, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("bench resnet_512to512_3x3_4_b1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("SmallCNN 28 conv1 n1", g(1, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 28 conv1 n1", g(1, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("SmallCNN 28 conv2 n1", g(1, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("SmallCNN 32 conv1 n1", g(1, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .smallChannels, .implicitGEMM),
         ("SmallCNN 32 conv2 n1", g(1, 32, 30, 30, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("SmallCNN 28 conv1 n32", g(32, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 28 conv1 n32", g(32, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("SmallCNN 28 conv2 n32", g(32, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("SmallCNN 32 conv1 n32", g(32, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .smallChannels, .implicitGEMM),
         ("SmallCNN 32 conv2 n32", g(32, 32, 30, 30, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("SmallCNN 28 conv1 n128", g(128, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("SmallCNN 28 conv1 n128", g(128, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("SmallCNN 28 conv2 n128", g(128, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("SmallCNN 32 conv1 n128", g(128, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .smallChannels, .implicitGEMM),
         ("SmallCNN 32 conv2 n128", g(128, 32, 30, 30, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
@@ -78,7 +80,7 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("ResNet-18 32 256to512 3x3 s2 n128", g(128, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 32 512to512 3x3 at 4 n128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 32 256to512 1x1 s2 n128", g(128, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("ResNet-18 28 stem n1", g(1, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 stem n1", g(1, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("ResNet-18 28 64to64 3x3 at 28 n1", g(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 64to128 3x3 s2 n1", g(1, 64, 28, 28, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 128to128 3x3 at 14 n1", g(1, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
@@ -89,7 +91,7 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("ResNet-18 28 256to512 3x3 s2 n1", g(1, 256, 7, 7, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 512to512 3x3 at 4 n1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 256to512 1x1 s2 n1", g(1, 256, 7, 7, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("ResNet-18 28 stem n32", g(32, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 stem n32", g(32, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("ResNet-18 28 64to64 3x3 at 28 n32", g(32, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 64to128 3x3 s2 n32", g(32, 64, 28, 28, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 128to128 3x3 at 14 n32", g(32, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
@@ -100,7 +102,7 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("ResNet-18 28 256to512 3x3 s2 n32", g(32, 256, 7, 7, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 512to512 3x3 at 4 n32", g(32, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 256to512 1x1 s2 n32", g(32, 256, 7, 7, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("ResNet-18 28 stem n128", g(128, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 stem n128", g(128, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("ResNet-18 28 64to64 3x3 at 28 n128", g(128, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 64to128 3x3 s2 n128", g(128, 64, 28, 28, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 128to128 3x3 at 14 n128", g(128, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
@@ -143,6 +145,9 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("edge winograd 26 to 24", g(32, 64, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("edge winograd 4x4 batch 128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("edge winograd 4x4 batch 64", g(64, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge weight-grad columns 16 taps, 16 out", g(8, 16, 6, 6, 16, 1, 1, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .columns),
+        ("edge weight-grad columns 17 taps", g(8, 17, 6, 6, 16, 1, 1, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge weight-grad columns 15 out", g(8, 1, 6, 6, 15, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
 ]
 
 @Suite("Convolution dispatch table")
@@ -166,11 +171,11 @@ struct Conv2dDispatchTests {
         }
     }
 
-    @Test("forward and weight gradient only choose algorithms they implement")
+    @Test("forward and weight gradient only choose algorithms they implement (small channels is backward-input only)")
     func passesHaveTheirAlgorithms() {
         for (_, geometry, _, _, _) in pinned {
             #expect([.winograd, .implicitGEMM].contains(Conv2dDispatch.forwardAlgorithm(for: geometry)))
-            #expect([.winograd, .implicitGEMM].contains(Conv2dDispatch.weightGradAlgorithm(for: geometry)))
+            #expect([.winograd, .implicitGEMM, .columns].contains(Conv2dDispatch.weightGradAlgorithm(for: geometry)))
         }
     }
 }

@@ -62,6 +62,17 @@ func dot(_ a: [Float], _ b: [Float]) -> Double {
                        kernelWidth: 3, strideHeight: 2, strideWidth: 1, paddingHeight: 1, paddingWidth: 2),
         Conv2dGeometry(batch: 3, inChannels: 16, inHeight: 12, inWidth: 12, outChannels: 40, kernelHeight: 3,
                        kernelWidth: 3, paddingHeight: 1, paddingWidth: 1),  // threaded groups
+        // Weight gradient by per-image column GEMMs (C·KH·KW ≤ 16, ≥ 16 output channels):
+        Conv2dGeometry(batch: 3, inChannels: 1, inHeight: 9, inWidth: 8, outChannels: 32, kernelHeight: 3,
+                       kernelWidth: 3),  // SmallCNN's first layer, small
+        Conv2dGeometry(batch: 2, inChannels: 1, inHeight: 7, inWidth: 9, outChannels: 16, kernelHeight: 3,
+                       kernelWidth: 3, strideHeight: 2, strideWidth: 2, paddingHeight: 1, paddingWidth: 1),
+        Conv2dGeometry(batch: 3, inChannels: 4, inHeight: 6, inWidth: 5, outChannels: 20, kernelHeight: 2,
+                       kernelWidth: 2, paddingHeight: 1, paddingWidth: 1),  // 16 taps, ragged columns
+        Conv2dGeometry(batch: 2, inChannels: 16, inHeight: 6, inWidth: 6, outChannels: 24, kernelHeight: 1,
+                       kernelWidth: 1, strideHeight: 2, strideWidth: 2),
+        Conv2dGeometry(batch: 12, inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 32, kernelHeight: 3,
+                       kernelWidth: 3),  // two workers
     ]
 
     @Test(arguments: geometries)
