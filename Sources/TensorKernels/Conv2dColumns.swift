@@ -72,34 +72,42 @@ func forEachGroup(_ g: Conv2dGeometry, _ plan: ConvPlan,
     }
 }
 
+/// Calls `body(c, kh, kw, r, columns)` for every filter tap r = (c·KH + kh)·KW + kw, with the
+/// output columns ow whose input column ow·sw − pw + kw lies inside the image (im2col and col2im
+/// touch only these; the others read padding).
+@inline(__always)
+func forEachFilterTap(_ g: Conv2dGeometry, _ body: (_ c: Int, _ kh: Int, _ kw: Int, _ r: Int, _ columns: Range<Int>) -> Void) {
+    let (W, OW, sw, pw) = (g.inWidth, g.outWidth, g.strideWidth, g.paddingWidth)
+    for c in 0..<g.inChannels {
+        for kh in 0..<g.kernelHeight {
+            for kw in 0..<g.kernelWidth {
+                let low = min(OW, max(0, (pw - kw + sw - 1) / sw))
+                let high = max(low, min(OW, (W - 1 + pw - kw) >= 0 ? (W - 1 + pw - kw) / sw + 1 : 0))
+                body(c, kh, kw, (c * g.kernelHeight + kh) * g.kernelWidth + kw, low..<high)
+            }
+        }
+    }
+}
+
 /// col2im: dx[n] += scatter(col) for `count` images (exact adjoint of `im2col`); dx must be
 /// initialised by the caller.
 func col2imAdd(_ g: Conv2dGeometry, col: UnsafePointer<Float>, count: Int, dx: UnsafeMutablePointer<Float>) {
-    let C = g.inChannels, H = g.inHeight, W = g.inWidth
-    let KH = g.kernelHeight, KW = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
-    let ph = g.paddingHeight, pw = g.paddingWidth
-    let OH = g.outHeight, OW = g.outWidth, P = OH * OW
-    let ld = count * P
-    for c in 0..<C {
-        for kh in 0..<KH {
-            for kw in 0..<KW {
-                let row = col + ((c * KH + kh) * KW + kw) * ld
-                let owLo = min(OW, max(0, (pw - kw + sw - 1) / sw))
-                let owHi = max(owLo, min(OW, (W - 1 + pw - kw) >= 0 ? (W - 1 + pw - kw) / sw + 1 : 0))
-                for i in 0..<count {
-                    let plane = dx + (i * C + c) * H * W
-                    let srcImg = row + i * P
-                    for oh in 0..<OH {
-                        let ih = oh * sh - ph + kh
-                        if ih < 0 || ih >= H { continue }
-                        let s = srcImg + oh * OW
-                        let d = plane + ih * W - pw + kw
-                        if sw == 1 {
-                            for ow in owLo..<owHi { d[ow] += s[ow] }
-                        } else {
-                            for ow in owLo..<owHi { d[ow * sw] += s[ow] }
-                        }
-                    }
+    let (C, H, W, sh, sw) = (g.inChannels, g.inHeight, g.inWidth, g.strideHeight, g.strideWidth)
+    let (OH, OW) = (g.outHeight, g.outWidth), P = OH * OW
+    forEachFilterTap(g) { c, kh, kw, r, columns in
+        let row = col + r * count * P
+        for i in 0..<count {
+            let plane = dx + (i * C + c) * H * W
+            let srcImg = row + i * P
+            for oh in 0..<OH {
+                let ih = oh * sh - g.paddingHeight + kh
+                if ih < 0 || ih >= H { continue }
+                let s = srcImg + oh * OW
+                let d = plane + ih * W - g.paddingWidth + kw
+                if sw == 1 {
+                    for ow in columns { d[ow] += s[ow] }
+                } else {
+                    for ow in columns { d[ow * sw] += s[ow] }
                 }
             }
         }

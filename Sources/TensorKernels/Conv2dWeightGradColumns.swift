@@ -12,34 +12,25 @@
 /// im2col of one image: `col[r·P + p]` = x[c, oh·sh − ph + kh, ow·sw − pw + kw] (0 outside),
 /// r = (c·KH + kh)·KW + kw, p = oh·OW + ow. The adjoint of ``col2imAdd`` for one image.
 func im2col(_ g: Conv2dGeometry, image x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
-    let C = g.inChannels, H = g.inHeight, W = g.inWidth
-    let KH = g.kernelHeight, KW = g.kernelWidth, sh = g.strideHeight, sw = g.strideWidth
-    let ph = g.paddingHeight, pw = g.paddingWidth
-    let OH = g.outHeight, OW = g.outWidth, P = OH * OW
-    for c in 0..<C {
-        for kh in 0..<KH {
-            for kw in 0..<KW {
-                let row = col + ((c * KH + kh) * KW + kw) * P
-                // Output columns whose input column ow·sw − pw + kw lies inside the image.
-                let owLo = min(OW, max(0, (pw - kw + sw - 1) / sw))
-                let owHi = max(owLo, min(OW, (W - 1 + pw - kw) >= 0 ? (W - 1 + pw - kw) / sw + 1 : 0))
-                for oh in 0..<OH {
-                    let ih = oh * sh - ph + kh
-                    let dst = row + oh * OW
-                    guard ih >= 0 && ih < H else {
-                        dst.update(repeating: 0, count: OW)
-                        continue
-                    }
-                    let src = x + (c * H + ih) * W - pw + kw
-                    for ow in 0..<owLo { dst[ow] = 0 }
-                    if sw == 1 {
-                        (dst + owLo).update(from: src + owLo, count: owHi - owLo)
-                    } else {
-                        for ow in owLo..<owHi { dst[ow] = src[ow * sw] }
-                    }
-                    for ow in owHi..<OW { dst[ow] = 0 }
-                }
+    let (H, W, sh, sw) = (g.inHeight, g.inWidth, g.strideHeight, g.strideWidth)
+    let (OH, OW) = (g.outHeight, g.outWidth)
+    forEachFilterTap(g) { c, kh, kw, r, columns in
+        let row = col + r * OH * OW
+        for oh in 0..<OH {
+            let ih = oh * sh - g.paddingHeight + kh
+            let dst = row + oh * OW
+            guard ih >= 0 && ih < H else {
+                dst.update(repeating: 0, count: OW)
+                continue
             }
+            let src = x + (c * H + ih) * W - g.paddingWidth + kw
+            for ow in 0..<columns.lowerBound { dst[ow] = 0 }
+            if sw == 1 {
+                (dst + columns.lowerBound).update(from: src + columns.lowerBound, count: columns.count)
+            } else {
+                for ow in columns { dst[ow] = src[ow * sw] }
+            }
+            for ow in columns.upperBound..<OW { dst[ow] = 0 }
         }
     }
 }
