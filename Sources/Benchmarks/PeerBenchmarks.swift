@@ -182,7 +182,7 @@ public enum PeerBenchmarks {
         let url = URL(fileURLWithPath: path)
         if !FileManager.default.fileExists(atPath: path) {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)   // a failure surfaces as FileHandle's error below
         }
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }

@@ -19,7 +19,7 @@ struct KernelReferenceTests {
         let step = TrainBenchmarks.Step(model: .mlp2d, method: .standard)
         step()
         let profile = KernelProfile()
-        profile.recording { step() }
+        _ = profile.recording { step() }
         let flops = profile.entries.values.reduce(0) { $0 + $1.flops }
         // 2 → 64 → 64 → 2 at batch 256: 2·256·(2·64 + 64·64 + 64·2) per pass.
         let perSample: Double = 2 * 64 + 64 * 64 + 64 * 2, pastFirst: Double = 64 * 64 + 64 * 2

@@ -45,7 +45,7 @@ public enum BoundaryPlaneFigure {
         }
         let farthest = planes.compactMap(\.2).max() ?? 0.5
         let r = radius ?? Float(max(2 * farthest, 1e-3))
-        return try zip(models, planes).map { m, p in
+        return zip(models, planes).map { m, p in
             let (classifier, plane, distance) = p
             let w = r * randomScale
             let grid = plane.classify(classifier, a: -r...r, b: -w...w, columns: resolution, rows: resolution)
