@@ -161,9 +161,8 @@ public func batchNormDoubleBackward(_ u: UnsafePointer<Float>, _ g: UnsafePointe
             // Pass 2: the outputs, as gx = k·(x̂·a + Σux̂·P(ĝ) + Σĝx̂·P(u)), gg = w·ρ·P(u), with
             // P(u) = u − ū − x̂·Σux̂/n and P(ĝ) = w·g − ḡ − x̂·Σĝx̂/n, written per row as affine
             // combinations of u, g and (x − μ).
-            let rowPass = DoubleBackwardRow(mu: mu, rho: rho, w: w, k: Float(k), a: Float(a), meanU: Float(meanU),
-                                            meanGhat: Float(meanGhat), sumUXOverN: Float(sumUX / n),
-                                            sumGhatXOverN: Float(sumGhatX / n), sumUX: Float(sumUX),
+            let rowPass = DoubleBackwardRow(mu: mu, rho: rho, w: w, n: Float(n), k: Float(k), a: Float(a),
+                                            meanU: Float(meanU), meanGhat: Float(meanGhat), sumUX: Float(sumUX),
                                             sumGhatX: Float(sumGhatX))
             var sumGP = 0.0
             for o in 0..<outer {
@@ -221,12 +220,12 @@ private struct DoubleBackwardRow {
     let meanU: Float, pd: Float
     let mu: Float
 
-    init(mu: Float, rho: Float, w: Float, k: Float, a: Float, meanU: Float, meanGhat: Float,
-         sumUXOverN: Float, sumGhatXOverN: Float, sumUX: Float, sumGhatX: Float) {
+    init(mu: Float, rho: Float, w: Float, n: Float, k: Float, a: Float, meanU: Float, meanGhat: Float,
+         sumUX: Float, sumGhatX: Float) {
         self.mu = mu
         self.meanU = meanU
-        pd = rho * sumUXOverN                      // P(u) = u − ū − d·ρ·Σux̂/n
-        let pgd = rho * sumGhatXOverN              // P(ĝ) = w·g − ḡ − d·ρ·Σĝx̂/n
+        pd = rho * sumUX / n                       // P(u) = u − ū − d·ρ·Σux̂/n
+        let pgd = rho * sumGhatX / n               // P(ĝ) = w·g − ḡ − d·ρ·Σĝx̂/n
         gu = w * rho; gd = -w * rho * pd; g0 = -w * rho * meanU
         cu = k * sumGhatX
         cg = k * sumUX * w
@@ -266,7 +265,7 @@ private struct DoubleBackwardRow {
     private func rowOutputs(_ u: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int,
                             _ store: (Int, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) -> Void,
                             scalar: (Int, Float, Float, Float) -> Void) -> Float {
-        let m = SIMD16<Float>(repeating: mu)
+        let m = SIMD16<Float>(repeating: mu), minusPd = SIMD16<Float>(repeating: -pd)
         var acc = SIMD16<Float>()
         var i = 0
         while i + 16 <= n {
@@ -274,7 +273,7 @@ private struct DoubleBackwardRow {
             let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
             let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - m
             store(i, uv, gv, d)
-            acc = acc.addingProduct(gv, (uv - meanU).addingProduct(d, SIMD16<Float>(repeating: -pd)))
+            acc = acc.addingProduct(gv, (uv - meanU).addingProduct(d, minusPd))
             i += 16
         }
         var total = acc.sum()

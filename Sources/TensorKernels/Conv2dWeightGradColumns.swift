@@ -6,8 +6,8 @@
 //
 // one GEMM per image (colsₙ the im2col matrix of image n, dYₙ its O × P output gradient read
 // transposed), accumulated per thread over a contiguous range of images, then summed and
-// transposed into dW (O × R). The micro-tile is then filled to R/⌈R/6⌉·6 by rows and fully by
-// columns when O is a multiple of 16.
+// transposed into dW (O × R). The micro-tile's rows then hold the taps (9 of 12 for R = 9) and
+// its columns the output channels, full when O is a multiple of 16.
 
 /// im2col of one image: `col[r·P + p]` = x[c, oh·sh − ph + kh, ow·sw − pw + kw] (0 outside),
 /// r = (c·KH + kh)·KW + kw, p = oh·OW + ow. The adjoint of ``col2imAdd`` for one image.
@@ -37,7 +37,8 @@ func im2col(_ g: Conv2dGeometry, image x: UnsafePointer<Float>, into col: Unsafe
 
 /// Most filter taps per output channel (C·KH·KW) for which the weight gradient runs as
 /// per-image column GEMMs: up to 16 taps fill at most half of the implicit GEMM's 32-wide tile
-/// columns. Measured on the AVX2 machine (BENCHMARKS.md, issue 17's third session).
+/// columns. Structural; the gain was measured at 9 taps only (SmallCNN's first layer, AVX2
+/// machine, BENCHMARKS.md "third session").
 let weightGradColumnsMaxTaps = 16
 
 /// `conv2dBackwardWeight` by per-image column GEMMs (see the top of this file).
@@ -56,8 +57,7 @@ func conv2dBackwardWeightViaColumns(_ g: Conv2dGeometry, input: UnsafePointer<Fl
     parallelChunks(threads) { t in
         let lo = t * N / threads, hi = (t + 1) * N / threads
         let acc = sp.p + t * perWorker, col = acc + R * O
-        if lo == hi { acc.update(repeating: 0, count: R * O); return }
-        for n in lo..<hi {
+        for n in lo..<hi {   // never empty: threads ≤ N
             im2col(g, image: input + n * imageIn, into: col)
             sgemmSerial(transposeA: false, transposeB: true, m: R, n: O, k: P, alpha: 1, a: col, lda: P,
                         b: gradOutput + n * O * P, ldb: P, beta: n == lo ? 0 : 1, c: acc, ldc: O, settings: settings)
