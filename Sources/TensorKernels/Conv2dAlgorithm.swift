@@ -60,10 +60,9 @@ let smallChannelsMaxInputChannels = 4
 /// (BENCHMARKS.md, "third session").
 let backwardInputPhaseGEMMMinChannels = 48
 
-// The Winograd thresholds are named beside the Winograd code: `winogradMinChannels` (64),
-// `winogradMinTiles` (512), `winogradMaxPairsPerTile` (256) in Conv2dWinograd.swift and
-// `winogradWeightGradMaxChannels` (256) in Conv2dWinogradWeightGrad.swift, measured with
-// `lcnn bench kernels --filter conv2d_` (BENCHMARKS.md "Winograd F(2×2, 3×3) convolutions").
+// The Winograd thresholds are named beside the Winograd code: `winogradMinChannels` (64) and
+// `WinogradThresholds` (tiles, filter pairs per tile, the weight gradient's bounds — one set per
+// GEMM tiling, each measured on the machine that selects it) in Conv2dWinograd.swift.
 
 // MARK: - The tables
 
@@ -99,10 +98,10 @@ public enum Conv2dDispatch {
         },
     ]
 
-    /// Weight gradient: Winograd where it applies with at most 256 channels in and out; per-image
+    /// Weight gradient: Winograd where it applies within its tile and channel bounds; per-image
     /// column GEMMs for few taps per filter; else the implicit GEMM.
     public static let weightGradRules: [Conv2dDispatchRule] = [
-        Conv2dDispatchRule(.winograd, "as forward, and C + O ≤ \(winogradWeightGradMaxChannels) "
+        Conv2dDispatchRule(.winograd, "as forward, with the weight gradient's tile and channel bounds "
                            + "(winogradWeightGradApplies, Conv2dWinogradWeightGrad.swift)") { winogradWeightGradApplies($0) },
         // The implicit GEMM puts C·KH·KW on its 32-wide tile columns; up to 16 taps, with at least
         // 16 output channels to fill the columns instead, the column GEMM keeps the tile full.

@@ -40,23 +40,58 @@ public enum Conv2dWinograd {
 /// Smallest channel count (in and out) for which the Winograd path pays for its transforms.
 let winogradMinChannels = 64
 
-/// Fewest 2×2 output tiles (over the batch) for the Winograd path. Smaller problems — the
-/// single-image convolutions of spectral normalisation's power iteration (256 tiles at 32×32) —
-/// gain nothing measurable from it and pay the transforms' thread forks, so they stay on the
-/// implicit GEMM.
-let winogradMinTiles = 512
+/// Where the Winograd path pays for its transforms, for each micro-kernel tiling: the transforms
+/// are the same code on every machine, but the GEMMs they save run on a different register tile,
+/// so each tiling's bounds were measured on the machine that selects it (`GEMMTiling.detected`).
+struct WinogradThresholds: Equatable {
+    /// Fewest 2×2 output tiles (over the batch) for the forward and backward-input passes.
+    let minTiles: Int
+    /// Most filter pairs (O·C) per output tile; nil: no bound. Each pair is transformed into 16
+    /// values once per call.
+    let maxPairsPerTile: Int?
+    /// Fewest output tiles for the weight gradient (its workers split the tiles and each sums a
+    /// private 16·O·C transformed gradient, so it needs more tiles than the other passes).
+    let weightGradMinTiles: Int
+    /// Most channels in and out together (C + O) for the weight gradient; nil: no bound.
+    let weightGradMaxChannels: Int?
 
-/// Filter pairs (O·C) allowed per output tile: each pair is transformed into 16 values once per
-/// call, so layers with many filters and few pixels (ResNet-18's 512-channel 4×4 stage at batch 32:
-/// 2048 pairs per tile, measured 10 % slower than direct) stay on the implicit GEMM.
-let winogradMaxPairsPerTile = 256
+    /// 12×32 register tile (AVX-512; BENCHMARKS.md "Winograd F(2×2, 3×3) convolutions",
+    /// 2026-12-06, commit 7014d34): single images (the power iteration's convolutions, 256 tiles
+    /// at 32×32) gained nothing measurable and paid the transforms' thread forks; ResNet-18's
+    /// 512-channel 4×4 stage at batch 32 (2048 pairs per tile) was 10 % slower than direct; the
+    /// weight gradient of its 256-channel stage was slower too (6.3–7.2 ms direct vs 7.5–10 ms),
+    /// its blocks' transformed operands (16·(C + O)·256 floats) no longer fitting in L2.
+    static let wide = WinogradThresholds(minTiles: 512, maxPairsPerTile: 256, weightGradMinTiles: 512,
+                                         weightGradMaxChannels: 256)
 
-/// At least `winogradMinTiles` output tiles, and at least one per `winogradMaxPairsPerTile` filter
-/// pairs.
+    /// 6×16 register tile (AVX2, 2026-12-07, two threads, Winograd ÷ direct best of five rounds
+    /// alternating, scratch harness over the dispatch entry points; BENCHMARKS.md "fourth
+    /// session"): the 512-channel 4×4 stage forward 0.91 / 0.87 / 0.71 and backward-input 0.83 /
+    /// 0.72 / 0.78 at batch 32 / 128 / 64; weight gradient 0.74–0.86 for 256 channels at 8×8 (batch
+    /// 32, 512 tiles), 0.70 for the 4×4 stage at batch 128 (512 tiles), 0.91 at batch 64 (256
+    /// tiles), 1.00–1.02 at batch 32 (128 tiles) — left direct. Single images of 64 channels at
+    /// 32×32 (256 tiles) 0.93 / 1.03 / 1.01 (forward, input, weight), of 128 at 16×16 (64 tiles)
+    /// 1.09 / 0.93 / 1.24, hence the tile bounds.
+    static let narrow = WinogradThresholds(minTiles: 128, maxPairsPerTile: nil, weightGradMinTiles: 256,
+                                           weightGradMaxChannels: nil)
+
+    /// The bounds for `tiling`.
+    static func of(_ tiling: GEMMTiling) -> WinogradThresholds { tiling == .wide ? .wide : .narrow }
+}
+
+/// 2×2 output tiles of `g` over the batch.
+@inline(__always)
+func winogradTiles(_ g: Conv2dGeometry) -> Int { g.batch * ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2) }
+
+/// At least `minTiles` output tiles, and at most `maxPairsPerTile` filter pairs per tile, for the
+/// current tiling.
 @inline(__always)
 func winogradHasEnoughTiles(_ g: Conv2dGeometry) -> Bool {
-    let tiles = g.batch * ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2)
-    return tiles >= winogradMinTiles && tiles * winogradMaxPairsPerTile >= g.inChannels * g.outChannels
+    let bounds = WinogradThresholds.of(KernelSettings.current.tiling)
+    let tiles = winogradTiles(g)
+    guard tiles >= bounds.minTiles else { return false }
+    guard let maxPairs = bounds.maxPairsPerTile else { return true }
+    return tiles * maxPairs >= g.inChannels * g.outChannels
 }
 
 /// Tile-row widths whose 16-tile chunks always land on whole vector stores (`storeTileLanes`):
@@ -65,7 +100,7 @@ func winogradHasEnoughTiles(_ g: Conv2dGeometry) -> Bool {
 func winogradTileWidthIsAligned(_ tw: Int) -> Bool { tw > 0 && (tw % 16 == 0 || 16 % tw == 0) }
 
 /// True when `g` is a 3×3, stride-1 convolution with padding ≤ 2, ≥ 64 channels in and out,
-/// enough output tiles (`winogradHasEnoughTiles`), and tile rows whose widths suit the vector
+/// enough output tiles for the current tiling (`winogradHasEnoughTiles`), and tile rows whose widths suit the vector
 /// stores in both passes (ceil(OW/2) and ceil(W/2) are multiples or divisors of 16, e.g. the 32,
 /// 16, 8 and 4-pixel stages of the CIFAR ResNets). Other shapes are correct on the Winograd path
 /// too but measured slower than the implicit GEMM.

@@ -14,18 +14,13 @@
 // 16 products per tile and filter pair instead of the direct method's 36. Workers take disjoint
 // runs of tile-row blocks and accumulate private Z sums, added in the final transform.
 
-/// Most channels in and out together (C + O) for the Winograd weight gradient. With more, a
-/// block's transformed operands (16·(C + O)·256 floats) no longer fit in L2 and the implicit GEMM
-/// was measured faster: ResNet-18's 256-channel stage (32×256×8×8, 3×3) 6.3–7.2 ms direct vs
-/// 7.5–10 ms Winograd; the 64- and 128-channel stages 6.42 (7.22) and 5.48 (6.70) ms Winograd
-/// (direct) — `lcnn bench kernels --filter bwd_weight_resnet`, BENCHMARKS.md "Winograd F(2×2, 3×3)
-/// convolutions" (commit 7014d34).
-let winogradWeightGradMaxChannels = 256
-
 /// Whether `conv2dBackwardWeight` takes the Winograd path: the forward conditions
-/// (`winogradApplies`) and at most `winogradWeightGradMaxChannels` channels in and out together.
+/// (`winogradApplies`), at least `weightGradMinTiles` output tiles and at most
+/// `weightGradMaxChannels` channels in and out together (`WinogradThresholds` of the current tiling).
 func winogradWeightGradApplies(_ g: Conv2dGeometry) -> Bool {
-    winogradApplies(g) && g.inChannels + g.outChannels <= winogradWeightGradMaxChannels
+    let bounds = WinogradThresholds.of(KernelSettings.current.tiling)
+    return winogradApplies(g) && winogradTiles(g) >= bounds.weightGradMinTiles
+        && g.inChannels + g.outChannels <= (bounds.weightGradMaxChannels ?? .max)
 }
 
 /// Per-worker buffers of the weight-gradient blocks.

@@ -7,6 +7,10 @@ import Testing
 // the Winograd switch on. A change of any rule that moves one of these geometries fails here.
 // Deliberate moves since then are marked on their rows: issue 17 (2026-12-07) sends weight
 // gradients with at most 16 taps (C·KH·KW) and at least 16 output channels to the column GEMMs.
+// The rows hold the choices under the wide (AVX-512) GEMM tiling; since issue 17's fourth session
+// the Winograd bounds depend on the tiling, and the rows that move under the narrow (AVX2) tiling
+// are listed in `narrowTilingMoves`. Both tables are checked with their tiling set explicitly, so
+// the test means the same on every machine.
 
 private func g(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ o: Int, _ kh: Int, _ kw: Int, _ sh: Int, _ sw: Int,
                _ ph: Int, _ pw: Int) -> Conv2dGeometry {
@@ -150,32 +154,80 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("edge weight-grad columns 15 out", g(8, 1, 6, 6, 15, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
 ]
 
+/// Rows whose choices differ under the narrow tiling (`WinogradThresholds.narrow`: ≥ 128 tiles and
+/// no pairs-per-tile bound for forward and backward-input; ≥ 256 tiles and no channel bound for the
+/// weight gradient), with those choices.
+private let narrowTilingMoves: [String: (Conv2dAlgorithm, Conv2dAlgorithm, Conv2dAlgorithm)] = [
+    "bench resnet_256to256_3x3_8": (.winograd, .winograd, .winograd),
+    "bench resnet_512to512_3x3_4": (.winograd, .winograd, .implicitGEMM),
+    "bench resnet_64to64_3x3_32_b1": (.winograd, .winograd, .winograd),
+    "ResNet-18 32 64to64 3x3 at 32 n1": (.winograd, .winograd, .winograd),
+    "ResNet-18 32 256to256 3x3 at 8 n32": (.winograd, .winograd, .winograd),
+    "ResNet-18 32 512to512 3x3 at 4 n32": (.winograd, .winograd, .implicitGEMM),
+    "ResNet-18 32 256to256 3x3 at 8 n128": (.winograd, .winograd, .winograd),
+    "ResNet-18 32 512to512 3x3 at 4 n128": (.winograd, .winograd, .winograd),
+    "ResNet-18 28 256to256 3x3 at 7 n32": (.winograd, .winograd, .winograd),
+    "ResNet-18 28 512to512 3x3 at 4 n32": (.winograd, .winograd, .implicitGEMM),
+    "ResNet-18 28 256to256 3x3 at 7 n128": (.winograd, .winograd, .winograd),
+    "ResNet-18 28 512to512 3x3 at 4 n128": (.winograd, .winograd, .winograd),
+    "edge winograd C+O 257": (.winograd, .winograd, .winograd),
+    "edge winograd 4x4 batch 128": (.winograd, .winograd, .winograd),
+    "edge winograd 4x4 batch 64": (.winograd, .winograd, .winograd),
+]
+
+/// The pinned choices of row `i` under `tiling`.
+private func expectedChoices(_ i: Int, _ tiling: GEMMTiling) -> (Conv2dAlgorithm, Conv2dAlgorithm, Conv2dAlgorithm) {
+    let (label, _, forward, backwardInput, weightGrad) = pinned[i]
+    if tiling == .narrow, let moved = narrowTilingMoves[label] { return moved }
+    return (forward, backwardInput, weightGrad)
+}
+
 @Suite("Convolution dispatch table")
 struct Conv2dDispatchTests {
-    @Test("every pinned geometry gets the algorithm the old inline rules chose", arguments: pinned.indices)
-    func pinnedChoices(_ i: Int) {
-        let (label, geometry, forward, backwardInput, weightGrad) = pinned[i]
-        #expect(KernelSettings.current.winograd, "the pinned choices assume the Winograd path is on")
-        #expect(Conv2dDispatch.forwardAlgorithm(for: geometry) == forward, "\(label): forward")
-        #expect(Conv2dDispatch.backwardInputAlgorithm(for: geometry) == backwardInput, "\(label): backward-input")
-        #expect(Conv2dDispatch.weightGradAlgorithm(for: geometry) == weightGrad, "\(label): weight gradient")
+    @Test("every pinned geometry gets the algorithm recorded for each tiling",
+          arguments: pinned.indices, GEMMTiling.allCases)
+    func pinnedChoices(_ i: Int, _ tiling: GEMMTiling) {
+        let (label, geometry, _, _, _) = pinned[i]
+        let (forward, backwardInput, weightGrad) = expectedChoices(i, tiling)
+        KernelSettings.with({ $0.tiling = tiling }) {
+            #expect(KernelSettings.current.winograd, "the pinned choices assume the Winograd path is on")
+            #expect(Conv2dDispatch.forwardAlgorithm(for: geometry) == forward, "\(label) (\(tiling)): forward")
+            #expect(Conv2dDispatch.backwardInputAlgorithm(for: geometry) == backwardInput,
+                    "\(label) (\(tiling)): backward-input")
+            #expect(Conv2dDispatch.weightGradAlgorithm(for: geometry) == weightGrad, "\(label) (\(tiling)): weight gradient")
+        }
     }
 
-    @Test("the table agrees with the Winograd switch's own predicates")
-    func winogradPredicates() {
-        for (label, geometry, _, _, _) in pinned {
-            #expect((Conv2dDispatch.forwardAlgorithm(for: geometry) == .winograd) == Conv2dWinograd.applies(to: geometry),
-                    "\(label)")
-            #expect((Conv2dDispatch.weightGradAlgorithm(for: geometry) == .winograd)
-                    == Conv2dWinograd.appliesToWeightGradient(geometry), "\(label)")
+    @Test("every narrow-tiling move names a pinned row and changes it")
+    func narrowMovesArePinnedRows() {
+        for (label, moved) in narrowTilingMoves {
+            let row = pinned.first { $0.0 == label }
+            #expect(row != nil, "\(label) is not a pinned row")
+            if let row { #expect((row.2, row.3, row.4) != moved, "\(label) does not move") }
+        }
+    }
+
+    @Test("the table agrees with the Winograd switch's own predicates", arguments: GEMMTiling.allCases)
+    func winogradPredicates(_ tiling: GEMMTiling) {
+        KernelSettings.with({ $0.tiling = tiling }) {
+            for (label, geometry, _, _, _) in pinned {
+                #expect((Conv2dDispatch.forwardAlgorithm(for: geometry) == .winograd) == Conv2dWinograd.applies(to: geometry),
+                        "\(label)")
+                #expect((Conv2dDispatch.weightGradAlgorithm(for: geometry) == .winograd)
+                        == Conv2dWinograd.appliesToWeightGradient(geometry), "\(label)")
+            }
         }
     }
 
     @Test("forward and weight gradient only choose algorithms they implement (small channels is backward-input only)")
     func passesHaveTheirAlgorithms() {
-        for (_, geometry, _, _, _) in pinned {
-            #expect([.winograd, .implicitGEMM].contains(Conv2dDispatch.forwardAlgorithm(for: geometry)))
-            #expect([.winograd, .implicitGEMM, .columns].contains(Conv2dDispatch.weightGradAlgorithm(for: geometry)))
+        for tiling in GEMMTiling.allCases {
+            KernelSettings.with({ $0.tiling = tiling }) {
+                for (_, geometry, _, _, _) in pinned {
+                    #expect([.winograd, .implicitGEMM].contains(Conv2dDispatch.forwardAlgorithm(for: geometry)))
+                    #expect([.winograd, .implicitGEMM, .columns].contains(Conv2dDispatch.weightGradAlgorithm(for: geometry)))
+                }
+            }
         }
     }
 }

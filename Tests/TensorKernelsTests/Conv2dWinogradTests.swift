@@ -135,29 +135,61 @@ fileprivate struct Operands {
     }
 
     @Test func dispatchRules() {
-        #expect(Conv2dWinograd.applies(to: geometry(32, 64, 32, 32, 64, 1)))
-        #expect(Conv2dWinograd.appliesToWeightGradient(geometry(32, 128, 16, 16, 128, 1)))
-        // The weight gradient keeps the implicit GEMM above 256 channels in + out.
-        #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(32, 256, 8, 8, 256, 1)))
-        #expect(Conv2dWinograd.applies(to: geometry(32, 256, 8, 8, 256, 1)))
-        // 512 × 512 filters over 128 tiles: too few tiles per filter pair.
-        #expect(!Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
-        #expect(Conv2dWinograd.applies(to: geometry(256, 512, 4, 4, 512, 1)))
-        // Stride 2, other kernels, few channels, padding 3, unaligned tile widths: direct GEMM.
-        var strided = geometry(32, 64, 32, 32, 128, 1)
-        strided.strideHeight = 2
-        strided.strideWidth = 2
-        #expect(!Conv2dWinograd.applies(to: strided))
-        var fiveByFive = geometry(2, 64, 8, 8, 64, 2)
-        fiveByFive.kernelHeight = 5
-        fiveByFive.kernelWidth = 5
-        #expect(!Conv2dWinograd.applies(to: fiveByFive))
-        #expect(!Conv2dWinograd.applies(to: geometry(2, 32, 26, 26, 64, 0)))
-        #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 8, 8, 64, 3)))
-        #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 24, 24, 64, 1)))
-        // Too few tiles: single images (the power iteration's convolutions).
-        #expect(!Conv2dWinograd.applies(to: geometry(1, 256, 8, 8, 256, 1)))
-        #expect(!Conv2dWinograd.applies(to: geometry(1, 64, 32, 32, 64, 1)))
-        #expect(Conv2dWinograd.applies(to: geometry(2, 64, 32, 32, 64, 1)))
+        for tiling in GEMMTiling.allCases {
+            KernelSettings.with({ $0.tiling = tiling }) {
+                #expect(Conv2dWinograd.applies(to: geometry(32, 64, 32, 32, 64, 1)))
+                #expect(Conv2dWinograd.appliesToWeightGradient(geometry(32, 128, 16, 16, 128, 1)))
+                #expect(Conv2dWinograd.applies(to: geometry(32, 256, 8, 8, 256, 1)))
+                #expect(Conv2dWinograd.applies(to: geometry(256, 512, 4, 4, 512, 1)))
+                // Stride 2, other kernels, few channels, padding 3, unaligned tile widths: direct GEMM.
+                var strided = geometry(32, 64, 32, 32, 128, 1)
+                strided.strideHeight = 2
+                strided.strideWidth = 2
+                #expect(!Conv2dWinograd.applies(to: strided))
+                var fiveByFive = geometry(2, 64, 8, 8, 64, 2)
+                fiveByFive.kernelHeight = 5
+                fiveByFive.kernelWidth = 5
+                #expect(!Conv2dWinograd.applies(to: fiveByFive))
+                #expect(!Conv2dWinograd.applies(to: geometry(2, 32, 26, 26, 64, 0)))
+                #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 8, 8, 64, 3)))
+                #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 24, 24, 64, 1)))
+                // Too few tiles under either tiling: single images from 16×16 down.
+                #expect(!Conv2dWinograd.applies(to: geometry(1, 256, 8, 8, 256, 1)))
+                #expect(!Conv2dWinograd.applies(to: geometry(1, 128, 16, 16, 128, 1)))
+                #expect(Conv2dWinograd.applies(to: geometry(2, 64, 32, 32, 64, 1)))
+                // The 4×4 stage's weight gradient at batch 32 (128 tiles) stays direct under both.
+                #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(32, 512, 4, 4, 512, 1)))
+            }
+        }
+    }
+
+    @Test func wideTilingBounds() {
+        KernelSettings.with({ $0.tiling = .wide }) {
+            // The weight gradient keeps the implicit GEMM above 256 channels in + out.
+            #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(32, 256, 8, 8, 256, 1)))
+            // 512 × 512 filters over 128 tiles: too few tiles per filter pair.
+            #expect(!Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
+            // Single images at 32×32 (256 tiles) stay direct.
+            #expect(!Conv2dWinograd.applies(to: geometry(1, 64, 32, 32, 64, 1)))
+            #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 16, 16, 64, 1)))   // 128 tiles
+        }
+    }
+
+    @Test func narrowTilingBounds() {
+        KernelSettings.with({ $0.tiling = .narrow }) {
+            // No channel bound on the weight gradient: 256 channels at 8×8 (512 tiles), and the
+            // 4×4 stage once it has 256 tiles (batch 64).
+            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(32, 256, 8, 8, 256, 1)))
+            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(64, 512, 4, 4, 512, 1)))
+            #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(63, 512, 4, 4, 512, 1)))  // 252 tiles
+            // No bound on filter pairs per tile: the 4×4 stage at batch 32 (128 tiles, 2048 pairs each).
+            #expect(Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
+            #expect(!Conv2dWinograd.applies(to: geometry(31, 512, 4, 4, 512, 1)))   // 124 tiles
+            // Single images at 32×32 (256 tiles): all three passes.
+            #expect(Conv2dWinograd.applies(to: geometry(1, 64, 32, 32, 64, 1)))
+            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(1, 64, 32, 32, 64, 1)))
+            #expect(Conv2dWinograd.applies(to: geometry(2, 64, 16, 16, 64, 1)))    // 128 tiles
+            #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(2, 64, 16, 16, 64, 1)))
+        }
     }
 }
