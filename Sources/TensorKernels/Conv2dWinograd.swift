@@ -248,11 +248,20 @@ struct WinogradWorkspace {
     }
 }
 
+/// Tile rows that share one 16-lane chunk: 16 / TW when a tile row is narrower than a vector and
+/// divides it (the 8-, 4- and 2-tile rows of the 16×16, 8×8 and 4×4 stages), else 1. Transforming
+/// those rows together instead of one per chunk keeps every lane busy: with one tile row per chunk
+/// the transforms cost the same per stage although each stage has half the previous one's pixels.
+@inline(__always)
+func winogradRowsPerChunk(_ TW: Int) -> Int { TW < 16 && 16 % TW == 0 ? 16 / TW : 1 }
+
 /// Walks the `size`×`size` input patches of every tile in tile rows [r0, r1) of a [N, channels,
-/// height, width] tensor, 16 tiles at a time: for each tile row and channel the `size` source rows
-/// 2·i − padTop + 0…size−1 are copied into zero-padded `rows` (`rowWidth` floats apart; buffer
-/// column x + padLeft holds column x, the rest stays zero), then `body(channel, l0, count)` runs
-/// with `patches` holding tiles l0…l0 + count − 1 of the block (`loadPatches`' layout).
+/// height, width] tensor, 16 tiles at a time, channel by channel (each plane is read front to
+/// back): for each tile row the `size` source rows 2·i − padTop + 0…size−1 are copied into
+/// zero-padded `rows` (`rowWidth` floats apart; buffer column x + padLeft holds column x, the rest
+/// stays zero), then `body(channel, l0, count)` runs with `patches` holding tiles l0…l0 + count − 1
+/// of the block (`loadPatches`' layout). Narrow tile rows are gathered `winogradRowsPerChunk` at a
+/// time into one chunk (lanes past `count` then hold stale but finite values).
 @inline(__always)
 func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                        padTop: Int, padLeft: Int, size: Int, r0: Int, r1: Int, rows: UnsafeMutablePointer<Float>,
@@ -260,21 +269,53 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
                        _ body: (_ channel: Int, _ l0: Int, _ count: Int) -> Void) {
     let TW = s.TW
     let copyCount = min(width, 2 * TW + size - 2 - padLeft)
-    for r in r0..<r1 {
+    /// Copies the `size` padded source rows of tile row r of channel c into `rows`.
+    @inline(__always) func copyRows(_ c: Int, _ r: Int) {
         let n = r / s.TH, ti = r - n * s.TH
-        let lBase = (r - r0) * TW
+        let plane = source + (n * channels + c) * height * width
+        for i in 0..<size {
+            let y = 2 * ti - padTop + i
+            copyFloats(y >= 0 && y < height ? plane + y * width : nil, to: rows + i * rowWidth + padLeft,
+                       count: copyCount)
+        }
+    }
+    let group = winogradRowsPerChunk(TW)
+    if group == 1 {
         for c in 0..<channels {
-            let plane = source + (n * channels + c) * height * width
-            for i in 0..<size {
-                let y = 2 * ti - padTop + i
-                copyFloats(y >= 0 && y < height ? plane + y * width : nil, to: rows + i * rowWidth + padLeft,
-                           count: copyCount)
+            for r in r0..<r1 {
+                copyRows(c, r)
+                var tj0 = 0
+                while tj0 < TW {
+                    loadPatches(rows, rowWidth: rowWidth, size: size, column: 2 * tj0, into: patches)
+                    body(c, (r - r0) * TW + tj0, min(16, TW - tj0))
+                    tj0 += 16
+                }
             }
-            var tj0 = 0
-            while tj0 < TW {
-                loadPatches(rows, rowWidth: rowWidth, size: size, column: 2 * tj0, into: patches)
-                body(c, lBase + tj0, min(16, TW - tj0))
-                tj0 += 16
+        }
+        return
+    }
+    // Gathered rows, 32 floats each: row i holds, for the k-th tile row of the chunk, its padded
+    // columns 0..<2·TW at 2·TW·k; row size + i the same from column 2 (the patches' right halves).
+    let span = 2 * TW
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * 32) { buffer in
+        let gathered = buffer.baseAddress!
+        gathered.update(repeating: 0, count: 8 * 32)
+        for c in 0..<channels {
+            var r = r0
+            while r < r1 {
+                let count = min(group, r1 - r)
+                for k in 0..<count {
+                    copyRows(c, r + k)
+                    for i in 0..<size {
+                        copySpan(rows + i * rowWidth, to: gathered + 32 * i + span * k, count: span)
+                        if size == 4 {
+                            copySpan(rows + i * rowWidth + 2, to: gathered + 32 * (size + i) + span * k, count: span)
+                        }
+                    }
+                }
+                loadPatches(gathered, rowWidth: 32, size: size, column: 0, rightHalfOffset: 32 * size, into: patches)
+                body(c, (r - r0) * TW, count * TW)
+                r += count
             }
         }
     }
@@ -308,20 +349,34 @@ func winogradInputTransform(_ s: WinogradShape, input: UnsafePointer<Float>, r0:
 
 /// Loads the `size`×`size` patches (4 for input tiles, 2 for output-gradient tiles) of 16
 /// consecutive tiles from padded rows: `d[size·i + j]` holds, for tile q, element (i, j), taken
-/// from column `column + 2q + j` of row i (`rowWidth` floats apart).
+/// from column `column + 2q + j` of row i (`rowWidth` floats apart). Columns j = 2, 3 are read
+/// `rightHalfOffset` floats after columns 0, 1 (2 in a plain row; gathered rows keep them apart).
 @inline(__always)
 func loadPatches(_ rowBuffer: UnsafePointer<Float>, rowWidth: Int, size: Int, column: Int,
-                 into d: UnsafeMutablePointer<SIMD16<Float>>) {
+                 rightHalfOffset: Int = 2, into d: UnsafeMutablePointer<SIMD16<Float>>) {
     for i in 0..<size {
         let p = rowBuffer + i * rowWidth + column
         let lo = load16(p), hi = load16(p + 16)
         d[size * i] = evenLanes(lo, hi)
         d[size * i + 1] = oddLanes(lo, hi)
         if size == 4 {
-            let lo2 = load16(p + 2), hi2 = load16(p + 18)
+            let lo2 = load16(p + rightHalfOffset), hi2 = load16(p + rightHalfOffset + 16)
             d[size * i + 2] = evenLanes(lo2, hi2)
             d[size * i + 3] = oddLanes(lo2, hi2)
         }
+    }
+}
+
+/// Copies `count` ≤ 32 floats with one vector move where `count` is 16, 8 or 4 (the spans of
+/// gathered tile rows and of their outputs), else element by element.
+@inline(__always)
+func copySpan(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+    let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(dst)
+    switch count {
+    case 16: to.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+    case 8: to.storeBytes(of: from.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+    case 4: to.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+    default: for j in 0..<count { dst[j] = src[j] }
     }
 }
 
@@ -427,28 +482,54 @@ func winogradBlockGEMM(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, 
 func winogradOutputTransform(_ s: WinogradShape, output: UnsafeMutablePointer<Float>, r0: Int, r1: Int,
                              ws: WinogradWorkspace) {
     let TW = s.TW, OH = s.OH, OW = s.OW, O = s.O
+    let group = winogradRowsPerChunk(TW), span = 2 * TW
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 18) { buf in
         let m = buf.baseAddress!
         let temp = UnsafeMutableRawPointer(m + 16).assumingMemoryBound(to: Float.self)
-        for r in r0..<r1 {
-            let n = r / s.TH, ti = r - n * s.TH
-            let lBase = (r - r0) * TW
-            for o in 0..<O {
+        /// Output row a (0 or 1) of the 16 tiles in `m`, interleaved: tile q's two pixels at 2q, 2q + 1.
+        @inline(__always) func outputRow(_ a: Int) -> (SIMD16<Float>, SIMD16<Float>) {
+            // Aᵀ M: rows m0 + m1 + m2 and m1 − m2 − m3 (per column j); then the same across columns.
+            let s0 = a == 0 ? m[0] + m[4] + m[8] : m[4] - m[8] - m[12]
+            let s1 = a == 0 ? m[1] + m[5] + m[9] : m[5] - m[9] - m[13]
+            let s2 = a == 0 ? m[2] + m[6] + m[10] : m[6] - m[10] - m[14]
+            let s3 = a == 0 ? m[3] + m[7] + m[11] : m[7] - m[11] - m[15]
+            let left = s0 + s1 + s2, right = s1 - s2 - s3
+            return (zipLow(left, right), zipHigh(left, right))
+        }
+        for o in 0..<O {
+            if group > 1 {
+                // `group` narrow tile rows per chunk: tile row k's pixels are floats 2·TW·k… of the row.
+                var r = r0
+                while r < r1 {
+                    let count = min(group, r1 - r)
+                    let mRow = ws.m.p + o * ws.ldm + (r - r0) * TW
+                    for xi in 0..<16 { m[xi] = load16(mRow + xi * ws.mStride) }
+                    for a in 0..<2 {
+                        let (lo, hi) = outputRow(a)
+                        store16(temp, lo)
+                        store16(temp + 16, hi)
+                        for k in 0..<count {
+                            let n = (r + k) / s.TH, ti = r + k - n * s.TH
+                            let y = 2 * ti + a
+                            if y >= OH { continue }
+                            copySpan(temp + span * k, to: output + ((n * O + o) * OH + y) * OW, count: min(span, OW))
+                        }
+                    }
+                    r += count
+                }
+                continue
+            }
+            for r in r0..<r1 {
+                let n = r / s.TH, ti = r - n * s.TH
                 let plane = output + (n * O + o) * OH * OW
-                let mRow = ws.m.p + o * ws.ldm + lBase
+                let mRow = ws.m.p + o * ws.ldm + (r - r0) * TW
                 var tj0 = 0
                 while tj0 < TW {
                     for xi in 0..<16 { m[xi] = load16(mRow + xi * ws.mStride + tj0) }
-                    // Aᵀ M: rows m0 + m1 + m2 and m1 − m2 − m3 (per column j).
                     for a in 0..<2 {
                         let y = 2 * ti + a
                         if y >= OH { break }
-                        let s0 = a == 0 ? m[0] + m[4] + m[8] : m[4] - m[8] - m[12]
-                        let s1 = a == 0 ? m[1] + m[5] + m[9] : m[5] - m[9] - m[13]
-                        let s2 = a == 0 ? m[2] + m[6] + m[10] : m[6] - m[10] - m[14]
-                        let s3 = a == 0 ? m[3] + m[7] + m[11] : m[7] - m[11] - m[15]
-                        let left = s0 + s1 + s2, right = s1 - s2 - s3
-                        let lo = zipLow(left, right), hi = zipHigh(left, right)
+                        let (lo, hi) = outputRow(a)
                         let dst = plane + y * OW + 2 * tj0
                         let count = min(32, OW - 2 * tj0)
                         if count == 32 {
