@@ -44,14 +44,11 @@ let winogradMinChannels = 64
 /// are the same code on every machine, but the GEMMs they save run on a different register tile,
 /// so each tiling's bounds were measured on the machine that selects it (`GEMMTiling.detected`).
 struct WinogradThresholds: Equatable {
-    /// Fewest 2×2 output tiles (over the batch) for the forward and backward-input passes.
+    /// Fewest 2×2 output tiles (over the batch).
     let minTiles: Int
     /// Most filter pairs (O·C) per output tile; nil: no bound. Each pair is transformed into 16
     /// values once per call.
     let maxPairsPerTile: Int?
-    /// Fewest output tiles for the weight gradient (its workers split the tiles and each sums a
-    /// private 16·O·C transformed gradient, so it needs more tiles than the other passes).
-    let weightGradMinTiles: Int
     /// Most channels in and out together (C + O) for the weight gradient; nil: no bound.
     let weightGradMaxChannels: Int?
 
@@ -60,20 +57,20 @@ struct WinogradThresholds: Equatable {
     /// at 32×32) gained nothing measurable and paid the transforms' thread forks; ResNet-18's
     /// 512-channel 4×4 stage at batch 32 (2048 pairs per tile) was 10 % slower than direct; the
     /// weight gradient of its 256-channel stage was slower too (6.3–7.2 ms direct vs 7.5–10 ms),
-    /// its blocks' transformed operands (16·(C + O)·256 floats) no longer fitting in L2.
-    static let wide = WinogradThresholds(minTiles: 512, maxPairsPerTile: 256, weightGradMinTiles: 512,
-                                         weightGradMaxChannels: 256)
+    /// its blocks' transformed operands (16·(C + O)·256 floats) no longer fitting in L2. Measured
+    /// before the transforms gathered narrow tile rows (which made them cheaper on the 16×16 to
+    /// 4×4 stages); not re-measured since, for want of an AVX-512 machine.
+    static let wide = WinogradThresholds(minTiles: 512, maxPairsPerTile: 256, weightGradMaxChannels: 256)
 
-    /// 6×16 register tile (AVX2, 2026-12-07, two threads, Winograd ÷ direct best of five rounds
-    /// alternating, scratch harness over the dispatch entry points; BENCHMARKS.md "fourth
-    /// session"): the 512-channel 4×4 stage forward 0.91 / 0.87 / 0.71 and backward-input 0.83 /
-    /// 0.72 / 0.78 at batch 32 / 128 / 64; weight gradient 0.74–0.86 for 256 channels at 8×8 (batch
-    /// 32, 512 tiles), 0.70 for the 4×4 stage at batch 128 (512 tiles), 0.91 at batch 64 (256
-    /// tiles), 1.00–1.02 at batch 32 (128 tiles) — left direct. Single images of 64 channels at
-    /// 32×32 (256 tiles) 0.93 / 1.03 / 1.01 (forward, input, weight), of 128 at 16×16 (64 tiles)
-    /// 1.09 / 0.93 / 1.24, hence the tile bounds.
-    static let narrow = WinogradThresholds(minTiles: 128, maxPairsPerTile: nil, weightGradMinTiles: 256,
-                                           weightGradMaxChannels: nil)
+    /// 6×16 register tile (AVX2, 2026-12-07, with the transforms gathering narrow tile rows;
+    /// Winograd ÷ direct, best of five rounds alternating, two threads, scratch harness over the
+    /// dispatch entry points; BENCHMARKS.md "fourth session"). Forward / backward-input / weight
+    /// gradient: single images of 64 channels at 32×32 (256 tiles) 0.75 / 0.78 / 0.76, of 128 at
+    /// 16×16 (64 tiles) 0.87 / 0.79 / 0.90, of 256 at 8×8 (16 tiles) 2.19 / 2.06 / 2.04 — the
+    /// 16·O·C transformed filters then outweigh the products saved, hence the tile bound; the
+    /// 512-channel 4×4 stage at batch 32 (128 tiles, 2048 pairs per tile) 0.64 / 0.67 / 0.82, so
+    /// no bound on pairs per tile or channels.
+    static let narrow = WinogradThresholds(minTiles: 64, maxPairsPerTile: nil, weightGradMaxChannels: nil)
 
     /// The bounds for `tiling`.
     static func of(_ tiling: GEMMTiling) -> WinogradThresholds { tiling == .wide ? .wide : .narrow }

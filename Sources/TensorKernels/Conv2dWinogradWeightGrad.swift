@@ -15,12 +15,11 @@
 // runs of tile-row blocks and accumulate private Z sums, added in the final transform.
 
 /// Whether `conv2dBackwardWeight` takes the Winograd path: the forward conditions
-/// (`winogradApplies`), at least `weightGradMinTiles` output tiles and at most
-/// `weightGradMaxChannels` channels in and out together (`WinogradThresholds` of the current tiling).
+/// (`winogradApplies`) and at most `weightGradMaxChannels` channels in and out together
+/// (`WinogradThresholds` of the current tiling).
 func winogradWeightGradApplies(_ g: Conv2dGeometry) -> Bool {
-    let bounds = WinogradThresholds.of(KernelSettings.current.tiling)
-    return winogradApplies(g) && winogradTiles(g) >= bounds.weightGradMinTiles
-        && g.inChannels + g.outChannels <= (bounds.weightGradMaxChannels ?? .max)
+    winogradApplies(g) && g.inChannels + g.outChannels
+        <= (WinogradThresholds.of(KernelSettings.current.tiling).weightGradMaxChannels ?? .max)
 }
 
 /// Per-worker buffers of the weight-gradient blocks.

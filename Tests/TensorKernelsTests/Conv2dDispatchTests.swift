@@ -154,20 +154,21 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("edge weight-grad columns 15 out", g(8, 1, 6, 6, 15, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
 ]
 
-/// Rows whose choices differ under the narrow tiling (`WinogradThresholds.narrow`: ≥ 128 tiles and
-/// no pairs-per-tile bound for forward and backward-input; ≥ 256 tiles and no channel bound for the
-/// weight gradient), with those choices.
+/// Rows whose choices differ under the narrow tiling (`WinogradThresholds.narrow`: ≥ 64 tiles, no
+/// bound on filter pairs per tile or on the weight gradient's channels), with those choices.
 private let narrowTilingMoves: [String: (Conv2dAlgorithm, Conv2dAlgorithm, Conv2dAlgorithm)] = [
     "bench resnet_256to256_3x3_8": (.winograd, .winograd, .winograd),
-    "bench resnet_512to512_3x3_4": (.winograd, .winograd, .implicitGEMM),
+    "bench resnet_512to512_3x3_4": (.winograd, .winograd, .winograd),
     "bench resnet_64to64_3x3_32_b1": (.winograd, .winograd, .winograd),
+    "bench resnet_128to128_3x3_16_b1": (.winograd, .winograd, .winograd),
     "ResNet-18 32 64to64 3x3 at 32 n1": (.winograd, .winograd, .winograd),
+    "ResNet-18 32 128to128 3x3 at 16 n1": (.winograd, .winograd, .winograd),
     "ResNet-18 32 256to256 3x3 at 8 n32": (.winograd, .winograd, .winograd),
-    "ResNet-18 32 512to512 3x3 at 4 n32": (.winograd, .winograd, .implicitGEMM),
+    "ResNet-18 32 512to512 3x3 at 4 n32": (.winograd, .winograd, .winograd),
     "ResNet-18 32 256to256 3x3 at 8 n128": (.winograd, .winograd, .winograd),
     "ResNet-18 32 512to512 3x3 at 4 n128": (.winograd, .winograd, .winograd),
     "ResNet-18 28 256to256 3x3 at 7 n32": (.winograd, .winograd, .winograd),
-    "ResNet-18 28 512to512 3x3 at 4 n32": (.winograd, .winograd, .implicitGEMM),
+    "ResNet-18 28 512to512 3x3 at 4 n32": (.winograd, .winograd, .winograd),
     "ResNet-18 28 256to256 3x3 at 7 n128": (.winograd, .winograd, .winograd),
     "ResNet-18 28 512to512 3x3 at 4 n128": (.winograd, .winograd, .winograd),
     "edge winograd C+O 257": (.winograd, .winograd, .winograd),

@@ -153,12 +153,10 @@ fileprivate struct Operands {
                 #expect(!Conv2dWinograd.applies(to: geometry(2, 32, 26, 26, 64, 0)))
                 #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 8, 8, 64, 3)))
                 #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 24, 24, 64, 1)))
-                // Too few tiles under either tiling: single images from 16×16 down.
+                // Too few tiles under either tiling: single images from 8×8 down.
                 #expect(!Conv2dWinograd.applies(to: geometry(1, 256, 8, 8, 256, 1)))
-                #expect(!Conv2dWinograd.applies(to: geometry(1, 128, 16, 16, 128, 1)))
+                #expect(!Conv2dWinograd.applies(to: geometry(1, 512, 4, 4, 512, 1)))
                 #expect(Conv2dWinograd.applies(to: geometry(2, 64, 32, 32, 64, 1)))
-                // The 4×4 stage's weight gradient at batch 32 (128 tiles) stays direct under both.
-                #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(32, 512, 4, 4, 512, 1)))
             }
         }
     }
@@ -177,19 +175,18 @@ fileprivate struct Operands {
 
     @Test func narrowTilingBounds() {
         KernelSettings.with({ $0.tiling = .narrow }) {
-            // No channel bound on the weight gradient: 256 channels at 8×8 (512 tiles), and the
-            // 4×4 stage once it has 256 tiles (batch 64).
+            // No channel bound on the weight gradient: 256 channels at 8×8, the 4×4 stage at batch 32.
             #expect(Conv2dWinograd.appliesToWeightGradient(geometry(32, 256, 8, 8, 256, 1)))
-            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(64, 512, 4, 4, 512, 1)))
-            #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(63, 512, 4, 4, 512, 1)))  // 252 tiles
+            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(32, 512, 4, 4, 512, 1)))
             // No bound on filter pairs per tile: the 4×4 stage at batch 32 (128 tiles, 2048 pairs each).
             #expect(Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
-            #expect(!Conv2dWinograd.applies(to: geometry(31, 512, 4, 4, 512, 1)))   // 124 tiles
-            // Single images at 32×32 (256 tiles): all three passes.
+            // At least 64 tiles: 16 images at 4×4 yes, 15 no; single images at 32×32 and 16×16.
+            #expect(Conv2dWinograd.applies(to: geometry(16, 512, 4, 4, 512, 1)))
+            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(16, 512, 4, 4, 512, 1)))
+            #expect(!Conv2dWinograd.applies(to: geometry(15, 512, 4, 4, 512, 1)))
+            #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(15, 512, 4, 4, 512, 1)))
             #expect(Conv2dWinograd.applies(to: geometry(1, 64, 32, 32, 64, 1)))
-            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(1, 64, 32, 32, 64, 1)))
-            #expect(Conv2dWinograd.applies(to: geometry(2, 64, 16, 16, 64, 1)))    // 128 tiles
-            #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(2, 64, 16, 16, 64, 1)))
+            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(1, 128, 16, 16, 128, 1)))
         }
     }
 }
