@@ -81,19 +81,20 @@ func winogradGradientTransform(_ d: UnsafePointer<SIMD16<Float>>, into y: Unsafe
     }
 }
 
-/// Writes V_ξ[c, l] (tile l of the block) for tile rows [r0, r1) into `ws.v`.
-func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
+/// Writes V_ξ[c, l] (tile l of the block) for the positions ξ in `positions` and tile rows
+/// [r0, r1) into `ws.v`.
+func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, positions: Range<Int>, r0: Int, r1: Int,
                              ws: WinogradWeightGradWorkspace) {
     forEachTransformedInputChunk(s, input: input, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth) { c, l0, _, v in
         let dst = ws.v.p + c * ws.ldt + l0
-        for xi in 0..<16 { store16(dst + xi * ws.vStride, v[xi]) }
+        for xi in positions { store16(dst + xi * ws.vStride, v[xi]) }
     }
 }
 
-/// Writes Ŷ_ξ[o, l] for tile rows [r0, r1) of `gradOutput` [N, O, OH, OW] into `ws.dy` (2×2
-/// gradient tiles, zero past the output's edge).
-func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, r0: Int, r1: Int,
-                              ws: WinogradWeightGradWorkspace) {
+/// Writes Ŷ_ξ[o, l] for the positions ξ in `positions` and tile rows [r0, r1) of `gradOutput`
+/// [N, O, OH, OW] into `ws.dy` (2×2 gradient tiles, zero past the output's edge).
+func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, positions: Range<Int>,
+                              r0: Int, r1: Int, ws: WinogradWeightGradWorkspace) {
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 20) { buf in
         let d = buf.baseAddress!, y = d + 4
         forEachPatchChunk(s, source: gradOutput, channels: s.O, height: s.OH, width: s.OW, padTop: 0, padLeft: 0,
@@ -101,7 +102,7 @@ func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Floa
                           patches: d) { o, l0, _ in
             winogradGradientTransform(d, into: y)
             let dst = ws.dy.p + o * ws.ldt + l0
-            for xi in 0..<16 { store16(dst + xi * ws.dyStride, y[xi]) }
+            for xi in positions { store16(dst + xi * ws.dyStride, y[xi]) }
         }
     }
 }
@@ -187,6 +188,14 @@ func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float
     }
 }
 
+/// Fewest tiles per worker for which the weight gradient splits the batch's tiles among its
+/// workers, each summing a private Z (16·O·C floats) over its blocks, added up in the final
+/// transform. With fewer — the 4×4 stage at batch 32 has 128 tiles for 262 144 filter pairs, so
+/// the private Zs (16 MB each) would outweigh the products — each worker takes half of the 16
+/// positions ξ over all tiles and writes its planes of one shared Z; both then transform every
+/// tile (storing only their positions), which costs less once narrow tile rows are gathered.
+let winogradWeightGradMinTilesPerWorker = 256
+
 /// Weight gradient of an eligible convolution (`winogradApplies(g)`), same contract as
 /// `conv2dBackwardWeight`: `gradWeight` [O, C, 3, 3] is overwritten.
 func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
@@ -196,26 +205,29 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
                           ph: g.paddingHeight, pw: g.paddingWidth)
     let threads = settings.threads(forFlops: s.gemmFlops)
     let rowsTotal = s.tileRows
-    // Blocks of about 256 tiles (the GEMMs' depth), at least one block per worker.
+    let splitPositions = threads > 1 && rowsTotal * s.TW < winogradWeightGradMinTilesPerWorker * threads
+    // Blocks of about 256 tiles (the GEMMs' depth); split among workers, at least one each.
     var rowsPerBlock = max(1, 256 / max(1, s.TW))
-    rowsPerBlock = min(rowsPerBlock, (rowsTotal + threads - 1) / threads)
+    if !splitPositions { rowsPerBlock = min(rowsPerBlock, (rowsTotal + threads - 1) / threads) }
     let blocks = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
-    let workers = min(threads, blocks)
+    let workers = splitPositions ? min(threads, 16) : min(threads, blocks)
     let pairCount = s.O * s.C
-    let sums = ScratchBuffer(workers * 16 * pairCount)
+    let copies = splitPositions ? 1 : workers   // private Zs, each [ξ][o·C + c]
+    let sums = ScratchBuffer(copies * 16 * pairCount)
     defer { sums.free() }
     let zBase = SendablePointer(sums.p)
     parallelChunks(workers) { t in
         let ws = WinogradWeightGradWorkspace(s, maxTiles: rowsPerBlock * s.TW, tiling: settings.tiling)
         defer { ws.free() }
-        let z = zBase.p + t * 16 * pairCount
-        let b0 = t * blocks / workers, b1 = (t + 1) * blocks / workers
+        let z = zBase.p + (splitPositions ? 0 : t * 16 * pairCount)
+        let (b0, b1) = splitPositions ? (0, blocks) : (t * blocks / workers, (t + 1) * blocks / workers)
+        let positions = splitPositions ? (t * 16 / workers)..<((t + 1) * 16 / workers) : 0..<16
         for b in b0..<b1 {
             let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
             let tiles = (r1 - r0) * s.TW
-            winogradWeightGradInput(s, input: input, r0: r0, r1: r1, ws: ws)
-            winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1, ws: ws)
-            for xi in 0..<16 {
+            winogradWeightGradInput(s, input: input, positions: positions, r0: r0, r1: r1, ws: ws)
+            winogradWeightGradOutput(s, gradOutput: gradOutput, positions: positions, r0: r0, r1: r1, ws: ws)
+            for xi in positions {
                 winogradWeightGradGEMM(s, xi: xi, tiles: tiles, accumulate: b > b0, z: z + xi * pairCount, ws: ws)
             }
         }
@@ -224,6 +236,6 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     let groups = (pairCount + 15) / 16
     parallelFor(groups, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : groups) { range in
         winogradWeightGradFinish(pairs: (range.lowerBound * 16)..<min(pairCount, range.upperBound * 16),
-                                 sums: zBase.p, workers: workers, pairCount: pairCount, gradWeight: out.p)
+                                 sums: zBase.p, workers: copies, pairCount: pairCount, gradWeight: out.p)
     }
 }

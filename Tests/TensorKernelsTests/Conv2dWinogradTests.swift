@@ -118,6 +118,24 @@ fileprivate struct Operands {
         #expect(relativeError(r.two, reference) < 1e-5)
     }
 
+    @Test func weightGradientSplitsPositionsWhenTilesAreFew() {
+        // 4 images of 16×16: 256 tiles, fewer than 256 per worker with two, so each worker takes
+        // eight of the 16 positions ξ over every tile instead of a share of the tiles.
+        let g = geometry(4, 64, 16, 16, 72, 1)
+        #expect(winogradTiles(g) < winogradWeightGradMinTilesPerWorker * 2)
+        #expect(WinogradShape(N: 4, C: 64, H: 16, W: 16, O: 72, ph: 1, pw: 1).gemmFlops
+                >= Double(KernelSettings.current.gemmParallelFlops), "two workers must take part")
+        let ops = Operands(g)
+        let reference = referenceConvBackwardWeight(g, ops.x, ops.dy)
+        for threads in [1, 2, 3] {
+            var dw = [Float](repeating: .nan, count: ops.w.count)
+            KernelSettings.with({ $0.threads = threads }) {
+                conv2dBackwardWeightWinograd(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw)
+            }
+            #expect(relativeError(dw, reference) < 1e-5, "\(threads) threads")
+        }
+    }
+
     @Test func filterTransformIsGgGt() {
         // U = G g Gᵀ for the all-ones filter: G·1 = (1, 1.5, 0.5, 1), so U = u uᵀ.
         let ones = [Float](repeating: 1, count: 9)
