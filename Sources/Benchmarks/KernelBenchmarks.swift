@@ -73,9 +73,10 @@ public enum KernelBenchmarks {
             let shape = "\(g.batch)x\(g.inChannels)x\(g.inHeight)x\(g.inWidth)->\(g.outChannels)x\(g.outHeight)x"
                 + "\(g.outWidth),k\(g.kernelHeight)x\(g.kernelWidth),s\(g.strideHeight),p\(g.paddingHeight)"
             let flops = 2.0 * Double(yCount) * Double(g.inChannels * g.kernelHeight * g.kernelWidth)
-            // 3×3 stride-1 layers run forward and backward-input (and, up to 256 channels in + out,
-            // backward-weight) through Winograd F(2×2, 3×3); their `_direct` twins time the
-            // implicit GEMMs they replace (flops counted as direct in both).
+            // 3×3 stride-1 layers run forward and backward-input (and, within the weight gradient's
+            // bounds for this machine's tiling, backward-weight) through Winograd F(2×2, 3×3);
+            // their `_direct` twins time the implicit GEMMs they replace (flops counted as direct
+            // in both).
             let winograd = Conv2dWinograd.applies(to: g)
             let winogradWeight = Conv2dWinograd.appliesToWeightGradient(g)
             for direct in winograd ? [false, true] : [false] {
