@@ -43,7 +43,7 @@ let winogradMinChannels = 64
 /// Where the Winograd path pays for its transforms, for each micro-kernel tiling: the transforms
 /// are the same code on every machine, but the GEMMs they save run on a different register tile,
 /// so each tiling's bounds were measured on the machine that selects it (`GEMMTiling.detected`).
-struct WinogradThresholds: Equatable {
+struct WinogradThresholds {
     /// Fewest 2×2 output tiles (over the batch).
     let minTiles: Int
     /// Most filter pairs (O·C) per output tile; nil: no bound. Each pair is transformed into 16
@@ -97,10 +97,10 @@ func winogradHasEnoughTiles(_ g: Conv2dGeometry) -> Bool {
 func winogradTileWidthIsAligned(_ tw: Int) -> Bool { tw > 0 && (tw % 16 == 0 || 16 % tw == 0) }
 
 /// True when `g` is a 3×3, stride-1 convolution with padding ≤ 2, ≥ 64 channels in and out,
-/// enough output tiles for the current tiling (`winogradHasEnoughTiles`), and tile rows whose widths suit the vector
-/// stores in both passes (ceil(OW/2) and ceil(W/2) are multiples or divisors of 16, e.g. the 32,
-/// 16, 8 and 4-pixel stages of the CIFAR ResNets). Other shapes are correct on the Winograd path
-/// too but measured slower than the implicit GEMM.
+/// enough output tiles for the current tiling (`winogradHasEnoughTiles`), and tile rows whose
+/// widths suit the vector stores in both passes (ceil(OW/2) and ceil(W/2) are multiples or
+/// divisors of 16, e.g. the 32, 16, 8 and 4-pixel stages of the CIFAR ResNets). Other shapes are
+/// correct on the Winograd path too but measured slower than the implicit GEMM.
 func winogradApplies(_ g: Conv2dGeometry) -> Bool {
     KernelSettings.current.winograd && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
         && (0...2).contains(g.paddingHeight) && (0...2).contains(g.paddingWidth)

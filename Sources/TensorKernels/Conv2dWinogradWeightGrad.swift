@@ -12,7 +12,9 @@
 //   Z_ξ[o, c] = Σ_t Ŷ_ξ[o, t] · V_ξ[c, t],   Ŷ_t = A dY_t Aᵀ,   dW[o, c] = Gᵀ Z[o, c] G,
 //
 // 16 products per tile and filter pair instead of the direct method's 36. Workers take disjoint
-// runs of tile-row blocks and accumulate private Z sums, added in the final transform.
+// runs of tile-row blocks and accumulate private Z sums, added in the final transform — or, when
+// the tiles are too few to share (`winogradWeightGradMinTilesPerWorker`), disjoint sets of the 16
+// positions ξ of one shared Z.
 
 /// Whether `conv2dBackwardWeight` takes the Winograd path: the forward conditions
 /// (`winogradApplies`) and at most `weightGradMaxChannels` channels in and out together
@@ -191,9 +193,10 @@ func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float
 /// Fewest tiles per worker for which the weight gradient splits the batch's tiles among its
 /// workers, each summing a private Z (16·O·C floats) over its blocks, added up in the final
 /// transform. With fewer — the 4×4 stage at batch 32 has 128 tiles for 262 144 filter pairs, so
-/// the private Zs (16 MB each) would outweigh the products — each worker takes half of the 16
-/// positions ξ over all tiles and writes its planes of one shared Z; both then transform every
-/// tile (storing only their positions), which costs less once narrow tile rows are gathered.
+/// the private Zs (16 MB each) would outweigh the products — each worker takes an equal share of
+/// the 16 positions ξ over all tiles and writes its planes of one shared Z; every worker then
+/// transforms every tile (storing only its positions), which costs little once narrow tile rows
+/// are gathered. Measured on the 4×4 stage (BENCHMARKS.md, "fourth session").
 let winogradWeightGradMinTilesPerWorker = 256
 
 /// Weight gradient of an eligible convolution (`winogradApplies(g)`), same contract as
