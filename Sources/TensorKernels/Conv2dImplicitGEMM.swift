@@ -533,11 +533,19 @@ enum ConvScratchPool {
             }
             return best >= 0 ? list.remove(at: best) : nil
         }
+        let buffer: (UnsafeMutablePointer<Float>, Int)
         if let hit, let raw = UnsafeMutableRawPointer(bitPattern: hit.address) {
-            return (raw.assumingMemoryBound(to: Float.self), hit.bytes)
+            buffer = (raw.assumingMemoryBound(to: Float.self), hit.bytes)
+        } else {
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            buffer = (raw.bindMemory(to: Float.self, capacity: bytes / 4), bytes)
         }
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        return (raw.bindMemory(to: Float.self, capacity: bytes / 4), bytes)
+        #if DEBUG
+        // Debug builds (the tests) hand out NaNs, not a previous call's values, so a kernel that
+        // reads scratch it did not write fails loudly instead of passing on stale results.
+        buffer.0.update(repeating: .nan, count: buffer.1 / 4)
+        #endif
+        return buffer
     }
 
     /// Returns a buffer obtained from `take`.

@@ -27,7 +27,10 @@ struct MatMulReferenceTests {
     static func expectMatches(_ c: Tensor, _ ref: (values: [Double], scale: [Double]), sourceLocation: SourceLocation = #_sourceLocation) {
         let got = c.scalars
         var worst = 0.0
-        for i in got.indices { worst = Swift.max(worst, Swift.abs(Double(got[i]) - ref.values[i]) / (ref.scale[i] + 1e-6)) }
+        for i in got.indices {
+            let d = Swift.abs(Double(got[i]) - ref.values[i]) / (ref.scale[i] + 1e-6)
+            worst = d.isNaN ? .infinity : Swift.max(worst, d)   // `max` alone would drop a NaN
+        }
         #expect(worst <= 1e-5, "max |C − reference| / Σ|a·b| = \(worst)", sourceLocation: sourceLocation)
     }
 

@@ -127,7 +127,8 @@ fileprivate struct Operands {
                 >= Double(KernelSettings.current.gemmParallelFlops), "two workers must take part")
         let ops = Operands(g)
         let reference = referenceConvBackwardWeight(g, ops.x, ops.dy)
-        // Split runs first: the scratch pool may hand a later run the previous run's complete Z.
+        // Split runs first: outside debug builds (which poison it with NaNs) the scratch pool may
+        // hand a later run the previous run's complete Z.
         for threads in [2, 3, 1] {
             var dw = [Float](repeating: .nan, count: ops.w.count)
             KernelSettings.with({ $0.threads = threads }) {

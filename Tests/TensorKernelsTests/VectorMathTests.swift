@@ -15,6 +15,7 @@ func maxRelError(_ got: [Float], _ want: [Double], floor: Double = 1e-30) -> Dou
         let w = want[i], g = Double(got[i])
         if w.isNaN { if !g.isNaN { return .infinity }; continue }
         if w.isInfinite { if g != w { return .infinity }; continue }
+        if g.isNaN { return .infinity }   // `max` would drop it
         e = max(e, abs(g - w) / max(abs(w), floor))
     }
     return e
