@@ -133,9 +133,10 @@ func winogradWeightGradGEMM(_ s: WinogradShape, xi: Int, tiles: Int, accumulate:
     }
 }
 
-/// dW[o, c] = Gᵀ (Σ_w Z_w[o, c]) G for the filter pairs in `range` (pair = o·C + c): worker w's
-/// sums start at `sums + w·16·pairCount`, laid out [ξ][o·C + c].
-func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float>, workers: Int, pairCount: Int,
+/// dW[o, c] = Gᵀ (Σ_w Z_w[o, c]) G for the filter pairs in `range` (pair = o·C + c): copy w of Z
+/// (one per worker of a tile split, one in all for a position split) starts at
+/// `sums + w·16·pairCount`, laid out [ξ][o·C + c].
+func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float>, copies: Int, pairCount: Int,
                               gradWeight: UnsafeMutablePointer<Float>) {
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 48) { buf in
         let m = buf.baseAddress!
@@ -146,7 +147,7 @@ func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float
             let count = min(16, range.upperBound - p0)
             for xi in 0..<16 {
                 var sum = SIMD16<Float>()
-                for w in 0..<workers {
+                for w in 0..<copies {
                     let src = sums + (w * 16 + xi) * pairCount + p0
                     if count == 16 {
                         sum += load16(src)
@@ -239,6 +240,6 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     let groups = (pairCount + 15) / 16
     parallelFor(groups, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : groups) { range in
         winogradWeightGradFinish(pairs: (range.lowerBound * 16)..<min(pairCount, range.upperBound * 16),
-                                 sums: zBase.p, workers: copies, pairCount: pairCount, gradWeight: out.p)
+                                 sums: zBase.p, copies: copies, pairCount: pairCount, gradWeight: out.p)
     }
 }
