@@ -35,7 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "TensorKernels", swiftSettings: kernelFlags),
+        .systemLibrary(name: "CKernelHints", path: "Sources/CKernelHints"),
+        .target(name: "TensorKernels", dependencies: ["CKernelHints"], swiftSettings: kernelFlags),
         .target(name: "TensorCore", dependencies: ["TensorKernels"], swiftSettings: kernelFlags),
         .target(name: "NN", dependencies: ["TensorCore"]),
         .target(name: "_TestSupport", dependencies: ["TensorCore", "TensorKernels"]),

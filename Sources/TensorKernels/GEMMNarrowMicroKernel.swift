@@ -1,3 +1,5 @@
+import CKernelHints
+
 /// The `narrow` register blocking of one packed 12×32 GEMM tile (`GEMMTiling`): 6×16
 /// sub-tiles, each held in six SIMD16 accumulators.
 ///
@@ -32,6 +34,14 @@ func runNarrowTiles(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c
 @inline(__always)
 func narrowKernelBody(_ rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                       c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    // The C tile is read (beta ≠ 0) and written only after the k loop; asking for its lines now
+    // lets a miss to L3 or memory overlap the kc·rows fused multiply-adds instead of stalling
+    // the stores (C rows are ldc floats apart, so the hardware prefetchers do not follow them).
+    // A row's ≤ 16 floats span at most two cache lines: its first and last element name both.
+    for r in 0..<min(rows, mr) {
+        lcnn_prefetch_for_write(c + r * ldc)
+        lcnn_prefetch_for_write(c + r * ldc + min(nr, 16) - 1)
+    }
     var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
     var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
     var ap = a
