@@ -83,11 +83,18 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
         output.update(repeating: 0, count: N * O * P)
         return
     }
-    let algorithm = Conv2dDispatch.forwardAlgorithm(for: g)
+    conv2dForward(g, input: input, weight: weight, output: output, algorithm: Conv2dDispatch.forwardAlgorithm(for: g))
+}
+
+/// `conv2dForward` on a geometry with work to do, by `algorithm` (tests run every algorithm that
+/// has a forward pass on the same geometry; Winograd only where `Conv2dWinograd.applies`).
+func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                   output: UnsafeMutablePointer<Float>, algorithm: Conv2dAlgorithm) {
     switch algorithm {
     case .winograd: conv2dForwardWinograd(g, input: input, weight: weight, output: output)
     case .implicitGEMM: conv2dForwardImplicitGEMM(g, input: input, weight: weight, output: output)
-    case .columns, .smallChannels: preconditionFailure("no forward pass on \(algorithm)")
+    case .columns: conv2dForwardViaColumns(g, input: input, weight: weight, output: output)
+    case .smallChannels: preconditionFailure("no forward pass on \(algorithm)")
     }
 }
 
@@ -112,7 +119,15 @@ public func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<F
         gradInput.update(repeating: 0, count: N * imgIn)
         return
     }
-    let algorithm = Conv2dDispatch.backwardInputAlgorithm(for: g)
+    conv2dBackwardInput(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput,
+                        algorithm: Conv2dDispatch.backwardInputAlgorithm(for: g))
+}
+
+/// `conv2dBackwardInput` on a geometry with work to do, by `algorithm` (tests run the implicit
+/// phase GEMM and the column GEMM on every geometry; Winograd and the small-channel kernel only
+/// where their rules allow).
+func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                         gradInput: UnsafeMutablePointer<Float>, algorithm: Conv2dAlgorithm) {
     switch algorithm {
     case .winograd: conv2dBackwardInputWinograd(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
     case .columns: conv2dBackwardInputViaColumns(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)

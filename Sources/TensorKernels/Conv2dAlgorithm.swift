@@ -17,7 +17,8 @@ public enum Conv2dAlgorithm: String, Sendable, CaseIterable {
     /// Conv2dImplicitGEMM.swift. All three passes; the fallback of every table.
     case implicitGEMM
     /// Column matrix: backward-input as dcol = Wᵀ · dy, one explicit GEMM per group of images
-    /// (M = C·KH·KW rows), then col2im (Conv2dColumns.swift); the weight gradient as
+    /// (M = C·KH·KW rows), then col2im (Conv2dColumns.swift); forward as y = W · cols per group
+    /// after im2col (Conv2dForwardColumns.swift); the weight gradient as
     /// dWᵀ = Σₙ colsₙ · dYₙᵀ, one GEMM per image after im2col (Conv2dWeightGradColumns.swift).
     case columns
     /// Direct accumulation of at most four input channels from the zero-padded dy
@@ -60,6 +61,25 @@ let smallChannelsMaxInputChannels = 4
 /// (BENCHMARKS.md, "third session").
 let backwardInputPhaseGEMMMinChannels = 48
 
+/// Most output pixels in a whole call (batch·OH·OW) for which the forward and backward-input
+/// passes run on the column GEMMs: one 32-wide micro-tile of pixels, which the implicit GEMM
+/// computes on one worker after packing W again, where the column GEMM splits W's rows over the
+/// threads. Measured on the single-image convolutions of the LCNN power iteration (issue 17's
+/// fifth session, AVX2, two threads, best of 4 alternating rounds; BENCHMARKS.md): columns ÷
+/// implicit at 16 pixels 0.55 / 0.63 (forward / backward-input, 512 → 512 at 4×4), 0.69 / 0.21
+/// (256 → 512 stride 2), 0.56 / 0.61 (two images at 4×4), 0.46 / 0.55 (one image at 2×2); at 64
+/// pixels, stride 1, even or worse: 0.96 / 1.01 (256 → 256 at 8×8), 1.16 / 1.09 (four images at
+/// 4×4), 1.73 / 1.36 (64 → 64 at 8×8).
+let columnsMaxPixels = 32
+
+/// Most output pixels in a whole call for which a strided backward-input pass runs on the column
+/// GEMM: the phase GEMM cuts the call into sh·sw phases of a quarter of the pixels each, so it is
+/// starved earlier than the forward pass. Measured as above, columns ÷ phase GEMM: 0.42 (128 →
+/// 256 at 16×16, 64 pixels), 0.44 (four images 256 → 512 at 8×8, 64), 0.79 (64 → 128 at 32×32,
+/// 256), 0.70 (four images 128 → 256, 256), 0.75 (16 images 256 → 512, 256). Larger calls (the
+/// training batches) were not measured against it and keep the phase GEMM.
+let stridedBackwardInputColumnsMaxPixels = 256
+
 // The Winograd thresholds are named beside the Winograd code: `winogradMinChannels` (64) and
 // `WinogradThresholds` (tiles, filter pairs per tile, the weight gradient's bounds — one set per
 // GEMM tiling, each measured on the machine that selects it) in Conv2dWinograd.swift.
@@ -68,15 +88,26 @@ let backwardInputPhaseGEMMMinChannels = 48
 
 /// The dispatch tables of the three convolution passes and the functions that read them.
 public enum Conv2dDispatch {
-    /// Forward pass: Winograd where it applies, else the implicit GEMM.
+    /// Forward pass: Winograd where it applies, the column GEMM for few pixels, else the implicit GEMM.
     public static let forwardRules: [Conv2dDispatchRule] = [
         Conv2dDispatchRule(.winograd, "3×3, stride 1, padding ≤ 2, ≥ 64 channels in and out, enough tiles, aligned tile rows "
                            + "(winogradApplies, Conv2dWinograd.swift)") { winogradApplies($0) },
+        fewPixelsRule,
     ]
+
+    /// Both passes that have a column form: at most ``columnsMaxPixels`` output pixels in the call.
+    static let fewPixelsRule = Conv2dDispatchRule(.columns, "batch·OH·OW ≤ \(columnsMaxPixels) output pixels") { g in
+        g.batch * g.outHeight * g.outWidth <= columnsMaxPixels
+    }
 
     /// Backward-input pass.
     public static let backwardInputRules: [Conv2dDispatchRule] = [
         Conv2dDispatchRule(.winograd, "as forward (winogradApplies, Conv2dWinograd.swift)") { winogradApplies($0) },
+        fewPixelsRule,
+        Conv2dDispatchRule(.columns, "strided, batch·OH·OW ≤ \(stridedBackwardInputColumnsMaxPixels) output pixels") { g in
+            (g.strideHeight > 1 || g.strideWidth > 1)
+                && g.batch * g.outHeight * g.outWidth <= stridedBackwardInputColumnsMaxPixels
+        },
         // One input channel: the phase GEMM's M = C = 1 would fill one row of a 12-row micro-tile;
         // the column GEMM's M is KH·KW. Origin not recorded; chosen in commit c15c8a5.
         Conv2dDispatchRule(.columns, "one input channel") { $0.inChannels == 1 },

@@ -1,6 +1,7 @@
 // Column-matrix (im2col/col2im) backward-input pass, kept for the shapes where it beats the
 // implicit phase GEMM (see `Conv2dDispatch.backwardInputRules`): images are grouped into one wide GEMM
 // dcol = Wᵀ · dy per group, spread over the threads with one fork, then scattered with col2im.
+// The forward pass on the same plan is in Conv2dForwardColumns.swift.
 
 /// How a convolution call is cut into image groups and spread over threads.
 struct ConvPlan {
@@ -147,12 +148,7 @@ func conv2dBackwardInputViaColumns(_ g: Conv2dGeometry, gradOutput: UnsafePointe
             if cnt == 1 {
                 b = dy
             } else {
-                // dy [cnt, O, P] → tmp [O, cnt·P]
-                for i in 0..<cnt {
-                    for o in 0..<O {
-                        (s.tmp + o * ncol + i * P).update(from: dy + (i * O + o) * P, count: P)
-                    }
-                }
+                joinImagePlanes(dy, into: s.tmp, images: cnt, planes: O, planeSize: P)
                 b = UnsafePointer(s.tmp)
             }
             if direct && cnt == 1 {

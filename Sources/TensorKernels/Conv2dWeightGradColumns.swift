@@ -9,13 +9,16 @@
 // transposed into dW (O × R). The micro-tile's rows then hold the taps (9 of 12 for R = 9) and
 // its columns the output channels, full when O is a multiple of 16.
 
-/// im2col of one image: `col[r·P + p]` = x[c, oh·sh − ph + kh, ow·sw − pw + kw] (0 outside),
-/// r = (c·KH + kh)·KW + kw, p = oh·OW + ow. The adjoint of ``col2imAdd`` for one image.
-func im2col(_ g: Conv2dGeometry, image x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
+/// im2col of one image: `col[r·rowStride + p]` = x[c, oh·sh − ph + kh, ow·sw − pw + kw] (0
+/// outside), r = (c·KH + kh)·KW + kw, p = oh·OW + ow; `rowStride` is P = OH·OW unless the
+/// matrix holds several images side by side. The adjoint of ``col2imAdd`` for one image.
+func im2col(_ g: Conv2dGeometry, image x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>,
+            rowStride: Int? = nil) {
     let (H, W, sh, sw) = (g.inHeight, g.inWidth, g.strideHeight, g.strideWidth)
     let (OH, OW) = (g.outHeight, g.outWidth)
+    let stride = rowStride ?? OH * OW
     forEachFilterTap(g) { c, kh, kw, r, columns in
-        let row = col + r * OH * OW
+        let row = col + r * stride
         for oh in 0..<OH {
             let ih = oh * sh - g.paddingHeight + kh
             let dst = row + oh * OW

@@ -6,7 +6,9 @@ import Testing
 // `conv2dBackwardInput` and `conv2dBackwardWeight`, instrumented to report their branch), with
 // the Winograd switch on. A change of any rule that moves one of these geometries fails here.
 // Deliberate moves since then are marked on their rows: issue 17 (2026-12-07) sends weight
-// gradients with at most 16 taps (C·KH·KW) and at least 16 output channels to the column GEMMs.
+// gradients with at most 16 taps (C·KH·KW) and at least 16 output channels to the column GEMMs;
+// its fifth session sends forward and backward-input passes of at most 32 output pixels per call,
+// and strided backward-input passes of at most 256, to the column GEMMs (rows marked "few pixels").
 // The rows hold the choices under the wide (AVX-512) GEMM tiling; since issue 17's fourth session
 // the Winograd bounds depend on the tiling, and the rows that move under the narrow (AVX2) tiling
 // are listed in `narrowTilingMoves`. Both tables are checked with their tiling set explicitly, so
@@ -38,7 +40,7 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("bench resnet_64to64_3x3_32_b1", g(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("bench resnet_128to128_3x3_16_b1", g(1, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("bench resnet_256to256_3x3_8_b1", g(1, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("bench resnet_512to512_3x3_4_b1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("bench resnet_512to512_3x3_4_b1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("SmallCNN 28 conv1 n1", g(1, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("SmallCNN 28 conv2 n1", g(1, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("SmallCNN 32 conv1 n1", g(1, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .smallChannels, .implicitGEMM),
@@ -53,15 +55,15 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("SmallCNN 32 conv2 n128", g(128, 32, 30, 30, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 32 stem n1", g(1, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
         ("ResNet-18 32 64to64 3x3 at 32 n1", g(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 32 64to128 3x3 s2 n1", g(1, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 64to128 3x3 s2 n1", g(1, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("ResNet-18 32 128to128 3x3 at 16 n1", g(1, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 32 64to128 1x1 s2 n1", g(1, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("ResNet-18 32 128to256 3x3 s2 n1", g(1, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 32 128to256 3x3 s2 n1", g(1, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("ResNet-18 32 256to256 3x3 at 8 n1", g(1, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 32 128to256 1x1 s2 n1", g(1, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("ResNet-18 32 256to512 3x3 s2 n1", g(1, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 32 512to512 3x3 at 4 n1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 32 256to512 1x1 s2 n1", g(1, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 32 256to512 3x3 s2 n1", g(1, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
+        ("ResNet-18 32 512to512 3x3 at 4 n1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
+        ("ResNet-18 32 256to512 1x1 s2 n1", g(1, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("ResNet-18 32 stem n32", g(32, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
         ("ResNet-18 32 64to64 3x3 at 32 n32", g(32, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
         ("ResNet-18 32 64to128 3x3 s2 n32", g(32, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
@@ -86,15 +88,15 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("ResNet-18 32 256to512 1x1 s2 n128", g(128, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 28 stem n1", g(1, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("ResNet-18 28 64to64 3x3 at 28 n1", g(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 28 64to128 3x3 s2 n1", g(1, 64, 28, 28, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 64to128 3x3 s2 n1", g(1, 64, 28, 28, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("ResNet-18 28 128to128 3x3 at 14 n1", g(1, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 64to128 1x1 s2 n1", g(1, 64, 28, 28, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("ResNet-18 28 128to256 3x3 s2 n1", g(1, 128, 14, 14, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("ResNet-18 28 128to256 3x3 s2 n1", g(1, 128, 14, 14, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("ResNet-18 28 256to256 3x3 at 7 n1", g(1, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 128to256 1x1 s2 n1", g(1, 128, 14, 14, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("ResNet-18 28 256to512 3x3 s2 n1", g(1, 256, 7, 7, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 28 512to512 3x3 at 4 n1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 28 256to512 1x1 s2 n1", g(1, 256, 7, 7, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        ("ResNet-18 28 256to512 3x3 s2 n1", g(1, 256, 7, 7, 512, 3, 3, 2, 2, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
+        ("ResNet-18 28 512to512 3x3 at 4 n1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
+        ("ResNet-18 28 256to512 1x1 s2 n1", g(1, 256, 7, 7, 512, 1, 1, 2, 2, 0, 0), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("ResNet-18 28 stem n32", g(32, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("ResNet-18 28 64to64 3x3 at 28 n32", g(32, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 64to128 3x3 s2 n32", g(32, 64, 28, 28, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
@@ -118,27 +120,37 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("ResNet-18 28 512to512 3x3 at 4 n128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 256to512 1x1 s2 n128", g(128, 256, 7, 7, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("odd batch 1, 5 channels", g(1, 5, 7, 7, 13, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
-        ("odd stride 2, batch 1", g(1, 8, 9, 9, 20, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("odd stride 2, batch 1", g(1, 8, 9, 9, 20, 3, 3, 2, 2, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("odd stride 2, odd input", g(3, 7, 11, 11, 9, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
         ("odd 1x1 s2, odd input", g(4, 6, 15, 15, 10, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("odd 1x1 s1 pointwise", g(3, 9, 5, 5, 14, 1, 1, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("odd 1x1 s1 with padding", g(2, 4, 6, 6, 5, 1, 1, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
-        ("odd 5x5 s2", g(2, 2, 9, 9, 3, 5, 5, 2, 2, 2, 2), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("odd 5x5 s2", g(2, 2, 9, 9, 3, 5, 5, 2, 2, 2, 2), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("odd one channel, small", g(4, 1, 10, 10, 4, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("odd 3x2 kernel, strides 2x3", g(3, 5, 9, 13, 6, 3, 2, 2, 3, 1, 2), .implicitGEMM, .columns, .implicitGEMM),
-        ("odd 2x3 kernel, strides 1x2", g(2, 3, 12, 7, 5, 2, 3, 1, 2, 0, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("odd 2x3 kernel, strides 1x2", g(2, 3, 12, 7, 5, 2, 3, 1, 2, 0, 1), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("odd 1x3 kernel, C 3, stride 1", g(2, 3, 12, 7, 5, 1, 3, 1, 1, 0, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
-        ("odd 3x3 s3", g(2, 4, 8, 8, 3, 3, 3, 3, 3, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("odd 3x3 s3", g(2, 4, 8, 8, 3, 3, 3, 3, 3, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("edge C 2 s1", g(3, 2, 9, 9, 5, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
         ("edge C 4 s1 5x5", g(2, 4, 11, 11, 6, 5, 5, 1, 1, 2, 2), .implicitGEMM, .smallChannels, .implicitGEMM),
-        ("edge C 4 s2", g(2, 4, 11, 11, 6, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 4 s2", g(2, 4, 11, 11, 6, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("edge C 5 3x3", g(2, 5, 11, 11, 6, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
         ("edge C 5 1x1 s1", g(2, 5, 11, 11, 6, 1, 1, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("edge C 47 3x3", g(2, 47, 9, 9, 20, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
-        ("edge C 48 3x3 s2", g(3, 48, 9, 9, 20, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 48 3x3 s2", g(3, 48, 9, 9, 20, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("edge C 48 3x3 s1", g(2, 48, 9, 9, 20, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("edge C 52 strides 2x1", g(2, 52, 7, 10, 9, 3, 3, 2, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 52 strides 2x1", g(2, 52, 7, 10, 9, 3, 3, 2, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("edge C 1 1x1 s1", g(2, 1, 9, 9, 8, 1, 1, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
+        // The channel edges above that the few-pixel rules now take, again with more pixels.
+        ("edge C 4 s2, 288 pixels", g(8, 4, 11, 11, 6, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 48 3x3 s2, 300 pixels", g(12, 48, 9, 9, 20, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge C 52 strides 2x1, 320 pixels", g(8, 52, 7, 10, 9, 3, 3, 2, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        // Issue 17 (fifth session): forward and backward-input on the column GEMM for ≤ 32 output
+        // pixels in the call, strided backward-input for ≤ 256.
+        ("edge few pixels 32", g(2, 64, 4, 4, 64, 3, 3, 1, 1, 1, 1), .columns, .columns, .implicitGEMM),
+        ("edge few pixels 33", g(1, 64, 3, 11, 64, 1, 1, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
+        ("edge strided few pixels 256", g(4, 64, 16, 16, 64, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
+        ("edge strided few pixels 257", g(1, 64, 1, 513, 64, 1, 3, 1, 2, 0, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("edge 1x1 s2, C 48, batch 8", g(8, 48, 9, 9, 28, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("edge winograd 63 channels", g(32, 63, 16, 16, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("edge winograd 64 channels", g(32, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
@@ -225,7 +237,7 @@ struct Conv2dDispatchTests {
         for tiling in GEMMTiling.allCases {
             KernelSettings.with({ $0.tiling = tiling }) {
                 for (_, geometry, _, _, _) in pinned {
-                    #expect([.winograd, .implicitGEMM].contains(Conv2dDispatch.forwardAlgorithm(for: geometry)))
+                    #expect([.winograd, .implicitGEMM, .columns].contains(Conv2dDispatch.forwardAlgorithm(for: geometry)))
                     #expect([.winograd, .implicitGEMM, .columns].contains(Conv2dDispatch.weightGradAlgorithm(for: geometry)))
                 }
             }

@@ -1,7 +1,8 @@
 import Testing
 @testable import TensorKernels
 
-// Element-wise checks of the implicit-GEMM convolutions against naive double-precision loops, on
+// Element-wise checks of the implicit-GEMM convolutions (and of the column GEMMs on the same
+// geometries) against naive double-precision loops, on
 // every kernel/stride/padding combination of the SmallCNN and ResNet-18 layers (at small batch
 // and channel counts) plus awkward shapes: odd sizes, batch 1, 1×1 kernels, stride 2 with odd
 // inputs, outputs narrower than a 16-lane slab, and problems large enough to use both threads,
@@ -85,6 +86,12 @@ private func square(_ n: Int, _ c: Int, _ h: Int, _ o: Int, _ k: Int, _ s: Int, 
         square(16, 1, 14, 32, 3, 1, 0),
         square(2, 96, 4, 40, 3, 1, 1),                 // few pixels, big R: weight gradient splits R
         square(4, 64, 10, 24, 3, 2, 1),                // strided input gradient on both threads
+        // Few output pixels (the column GEMM): one image (W's rows split over the threads), two
+        // and three images per group (joined and split planes), strided and 1×1.
+        square(1, 80, 4, 70, 3, 1, 1),
+        square(2, 48, 4, 30, 3, 1, 1),
+        square(3, 40, 5, 26, 3, 2, 1),
+        square(1, 60, 8, 50, 1, 2, 0),
     ]
 
     static func check(_ g: Conv2dGeometry) {
@@ -102,8 +109,22 @@ private func square(_ n: Int, _ c: Int, _ h: Int, _ o: Int, _ k: Int, _ s: Int, 
 
         var dx = [Float](repeating: .nan, count: x.count)
         conv2dBackwardInput(g, gradOutput: dy, weight: w, gradInput: &dx)
-        let dxErr = relativeError(dx, referenceConvBackwardInput(g, dy, w))
+        let dxRef = referenceConvBackwardInput(g, dy, w)
+        let dxErr = relativeError(dx, dxRef)
         #expect(dxErr < 1e-5, "backward-input error \(dxErr) for \(g)")
+
+        // Both GEMM forms of the forward and backward-input passes on every geometry, whichever
+        // the dispatch table picks (the column form takes calls of few output pixels).
+        for algorithm in [Conv2dAlgorithm.implicitGEMM, .columns] {
+            var ya = [Float](repeating: .nan, count: ySize)
+            conv2dForward(g, input: x, weight: w, output: &ya, algorithm: algorithm)
+            let yaErr = relativeError(ya, yRef)
+            #expect(yaErr < 1e-5, "\(algorithm) forward error \(yaErr) for \(g)")
+            var dxa = [Float](repeating: .nan, count: x.count)
+            conv2dBackwardInput(g, gradOutput: dy, weight: w, gradInput: &dxa, algorithm: algorithm)
+            let dxaErr = relativeError(dxa, dxRef)
+            #expect(dxaErr < 1e-5, "\(algorithm) backward-input error \(dxaErr) for \(g)")
+        }
 
         var dw = [Float](repeating: .nan, count: w.count)
         conv2dBackwardWeight(g, input: x, gradOutput: dy, gradWeight: &dw)
