@@ -86,8 +86,9 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
     conv2dForward(g, input: input, weight: weight, output: output, algorithm: Conv2dDispatch.forwardAlgorithm(for: g))
 }
 
-/// `conv2dForward` on a geometry with work to do, by `algorithm` (tests run every algorithm that
-/// has a forward pass on the same geometry; Winograd only where `Conv2dWinograd.applies`).
+/// `conv2dForward` on a geometry with work to do, by `algorithm` instead of the dispatch table's
+/// choice (tests run the implicit and column GEMMs on the same geometries; Winograd only where
+/// `Conv2dWinograd.applies`).
 func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                    output: UnsafeMutablePointer<Float>, algorithm: Conv2dAlgorithm) {
     switch algorithm {
@@ -123,9 +124,9 @@ public func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<F
                         algorithm: Conv2dDispatch.backwardInputAlgorithm(for: g))
 }
 
-/// `conv2dBackwardInput` on a geometry with work to do, by `algorithm` (tests run the implicit
-/// phase GEMM and the column GEMM on every geometry; Winograd and the small-channel kernel only
-/// where their rules allow).
+/// `conv2dBackwardInput` on a geometry with work to do, by `algorithm` instead of the dispatch
+/// table's choice (tests run the implicit phase GEMM and the column GEMM on the same geometries;
+/// Winograd and the small-channel kernel only where their rules allow).
 func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                          gradInput: UnsafeMutablePointer<Float>, algorithm: Conv2dAlgorithm) {
     switch algorithm {

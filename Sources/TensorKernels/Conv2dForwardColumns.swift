@@ -1,14 +1,13 @@
 // Forward pass of a convolution on an explicit column matrix, for calls with few output pixels
-// (`columnsMaxPixels`; in practice the single-image convolutions of the LCNN power iteration on
-// ResNet's 8×8 and 4×4 stages):
+// (`columnsMaxPixels`; in practice the single-image convolutions of the LCNN power iteration
+// whose output is ResNet's 4×4 stage):
 //
 //   y (O × n·P) = W (O × R) · cols (R × n·P),   cols[r, i·P + p] = col(x[n₀ + i])[r, p],
 //
 // one GEMM per group of images (`ConvPlan`), the images' im2col matrices side by side. The
-// implicit GEMM puts the batch's pixels on the 32-wide columns of its micro-tile and packs W
-// again on every call; with at most two tiles of pixels it runs on one thread at a fraction of
-// the GEMM rate, where this GEMM splits W's O rows over the threads and reads W in place of a
-// packed copy (BENCHMARKS.md, issue 17's fifth session).
+// implicit GEMM puts the batch's pixels on the 32-wide columns of its micro-tile; with one tile
+// of pixels it runs on one worker at a fraction of the GEMM rate, where this GEMM splits W's O
+// rows over the threads (BENCHMARKS.md, issue 17's fifth session).
 
 /// `conv2dForward` as W · cols per group of images (see the top of this file).
 func conv2dForwardViaColumns(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,

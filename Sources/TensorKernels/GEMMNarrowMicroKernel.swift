@@ -37,10 +37,11 @@ func narrowKernelBody(_ rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePo
     // The C tile is read (beta ≠ 0) and written only after the k loop; asking for its lines now
     // lets a miss to L3 or memory overlap the kc·rows fused multiply-adds instead of stalling
     // the stores (C rows are ldc floats apart, so the hardware prefetchers do not follow them).
-    // A row's ≤ 16 floats span at most two cache lines: its first and last element name both.
-    for r in 0..<min(rows, mr) {
+    // A row's nr ≤ 16 floats span at most two cache lines: its first and last element name both
+    // (only the mr ≤ rows rows and nr columns the tile writes, so no address past C is formed).
+    for r in 0..<mr {
         lcnn_prefetch_for_write(c + r * ldc)
-        lcnn_prefetch_for_write(c + r * ldc + min(nr, 16) - 1)
+        lcnn_prefetch_for_write(c + r * ldc + nr - 1)
     }
     var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
     var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
