@@ -234,7 +234,18 @@ struct LCNNBlockTests {
 
         let v1 = NNTestKit.normalized(NNTestKit.multiplyTransposed(conv.m, rows: conv.rows, cols: conv.cols, u0.map(Double.init)))
         let u1 = NNTestKit.normalized(NNTestKit.multiply(conv.m, rows: conv.rows, cols: conv.cols, v1))
-        _ = training { layer(x) }
+        // The training forward divides by the σ̂ its power-iteration step returns; its value and
+        // gradient must be those of the evaluation forward (σ̂ = ⟨W, M⟩ taken over W) right after,
+        // which uses the same, updated u and v.
+        let probe = Fixtures.normal([2, 2, 3, 2], seed: 44)
+        let (yTrain, gTrain) = training { () -> ([Float], [Float]) in
+            let y = layer(x)
+            return (y.scalars, gradients(of: (y * probe).sum(), wrt: [layer.weight])[0].scalars)
+        }
+        let yEval = layer(x)
+        let gEval = gradients(of: (yEval * probe).sum(), wrt: [layer.weight])[0].scalars
+        NNTestKit.expectClose(yTrain, yEval.scalars.map(Double.init), rtol: 1e-5, atol: 1e-6, "training value, σ̂ from the iteration")
+        NNTestKit.expectClose(gTrain, gEval.map(Double.init), rtol: 1e-4, atol: 1e-6, "training gradient, σ̂ from the iteration")
         NNTestKit.expectClose(layer.v.scalars, v1, rtol: 1e-4, atol: 1e-6, "v after one training forward")
         NNTestKit.expectClose(layer.u.scalars, u1, rtol: 1e-4, atol: 1e-6, "u after one training forward")
         // σ̂ = ⟨u, conv(v)⟩.
@@ -252,6 +263,22 @@ struct LCNNBlockTests {
         #expect(NNTestKit.maxAbsDifference(analytic, constantSigma) > 0.05, "σ̂ must be differentiated")
         let reports = GradCheck().firstOrder([x]) { layer($0[0]) }
         #expect(GradCheck.allPassed(reports), "\(reports)")
+    }
+
+    @Test("iterate(n) returns σ̂ = ⟨u, A v⟩ of the updated u, v (conv and matrix paths); nil for no step")
+    func iterateReturnsSigma() {
+        var g = SeededGenerator(seed: 45)
+        let conv = SpectralNormConv2d(inChannels: 3, outChannels: 4, kernelSize: 3, stride: 2, padding: 1,
+                                      inputSize: (6, 5), initialIterations: 0, generator: &g)
+        let linear = SpectralNormLinear(inFeatures: 7, outFeatures: 5, initialIterations: 0, generator: &g)
+        #expect(conv.iterate(0) == nil && linear.iterate(0) == nil)
+        for steps in [1, 3] {
+            let (c, l) = (conv.iterate(steps), linear.iterate(steps))
+            // spectralNorm() takes ⟨W, M⟩ (conv) and uᵀWv (matrix) over the weight for the new u, v.
+            let (cRef, lRef) = (Double(conv.spectralNorm().item), Double(linear.spectralNorm().item))
+            #expect(c.map { NNTestKit.relativelyClose(Double($0), cRef, 1e-5) } == true, "conv: \(String(describing: c)) vs \(cRef)")
+            #expect(l.map { NNTestKit.relativelyClose(Double($0), lRef, 1e-5) } == true, "linear: \(String(describing: l)) vs \(lRef)")
+        }
     }
 
     @Test("SpectralNormConv2d: PyTorch names; 15 steps at creation")

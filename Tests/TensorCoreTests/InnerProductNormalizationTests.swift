@@ -31,5 +31,19 @@ struct InnerProductNormalizationTests {
         let gp = gradients(of: plain, wrt: [w], seed: seed)[0]
         let scale = gp.scalars.reduce(Float(0)) { max($0, abs($1)) }
         expectClose(gf.scalars, gp.scalars, rtol: 1e-3, atol: 1e-4 * scale, "gradient")
+        // Given ⟨w, m⟩ (as a power iteration hands it over), the forward skips its dot product
+        // and must give the same value and gradient.
+        let known = dividedByInnerProduct(w, with: m, innerProduct: withoutGrad { (w * m).sum() }.item)
+        expectClose(known.scalars, plain.scalars, rtol: 1e-4, atol: 1e-7, "value, known inner product")
+        let gk = gradients(of: known, wrt: [w], seed: seed)[0]
+        expectClose(gk.scalars, gp.scalars, rtol: 1e-3, atol: 1e-4 * scale, "gradient, known inner product")
+    }
+
+    @Test("the known inner product is what it divides by (twice the value halves the result)")
+    func knownInnerProductIsUsed() {
+        let (w, m) = Self.operands([4, 3], seed: 305)
+        let sigma = withoutGrad { (w * m).sum() }.item
+        let half = dividedByInnerProduct(w, with: m, innerProduct: 2 * sigma)
+        expectClose(half.scalars, (w / (2 * sigma)).scalars, rtol: 1e-6, atol: 0, "w / (2σ)")
     }
 }

@@ -87,6 +87,9 @@ enum OpCatalogue {
         .conv2dWeightGrad: OpCheck({ [normal([1, 2, 5, 5], 65), normal([1, 3, 5, 5], 66)] }) {
             conv2dWeightGradient(input: $0[0], gradOutput: $0[1], kernelSize: (3, 3), stride: 1, padding: 1)
         },
+        .scaledSum: OpCheck({ [normal([2, 3, 2], 176), normal([2, 3, 2], 177)] }) {
+            square(scaledSum($0[0], $0[1], scale: 0.5)) * $0[0]
+        },
         .dividedByInnerProduct: OpCheck({ [normal([3, 4], 67)] }) {
             tanh(dividedByInnerProduct($0[0], with: Fixtures.normal([3, 4], seed: 68)) * 3)
         },

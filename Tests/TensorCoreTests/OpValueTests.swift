@@ -52,6 +52,20 @@ struct OpValueTests {
         #expect((Tensor.zeros([0, 3]) + Tensor([1, 2, 3])).shape == [0, 3])
     }
 
+    @Test("scaledSum is scale·(a + b) on equal shapes, with ∂a = ∂b = scale·g; other shapes are refused")
+    func scaledSumValues() {
+        let a = Tensor([1, 2, 3, 4], shape: [2, 2]).requiringGrad()
+        let b = Tensor([10, 20, 30, 40], shape: [2, 2]).requiringGrad()
+        let y = scaledSum(a, b, scale: 0.5)
+        #expect(y.scalars == [5.5, 11, 16.5, 22] && y.shape == [2, 2])
+        let g = gradients(of: y, wrt: [a, b], seed: Tensor([1, -2, 4, 8], shape: [2, 2]))
+        #expect(g[0].scalars == [0.5, -1, 2, 4] && g[1].scalars == [0.5, -1, 2, 4])
+        // A large operand takes the kernel's parallel, vectorised path (and its scalar tail).
+        let n = 70_001
+        let x = Tensor((0..<n).map { Float($0 % 97) }, shape: [n]), z = Tensor((0..<n).map { Float($0 % 13) }, shape: [n])
+        #expect(scaledSum(x, z, scale: 0.25).scalars == zip(x.scalars, z.scalars).map { 0.25 * ($0 + $1) })
+    }
+
     @Test("broadcast gradients are summed back to each operand's shape")
     func broadcastGradientValues() {
         let a = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3]).requiringGrad()

@@ -34,6 +34,14 @@ struct ShapeErrorTests {
         Self.expectMentions(result, ["multiply", "[2, 3, 4]", "[3, 1, 5]"])
     }
 
+    @Test("scaledSum: operands of different shapes (no broadcasting)")
+    func scaledSumShapeMismatch() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = scaledSum(Tensor.zeros([2, 3]), Tensor.zeros([3]), scale: 0.5)
+        }
+        Self.expectMentions(result, ["scaledSum", "[2, 3]", "[3]"])
+    }
+
     @Test("matmul: inner dimensions differ")
     func matmulInnerMismatch() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

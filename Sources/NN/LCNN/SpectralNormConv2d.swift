@@ -45,12 +45,14 @@ public final class SpectralNormConv2d: Layer {
         }
     }
 
-    /// Runs `count` power-iteration steps, updating `u` and `v` in place.
-    public func iterate(_ count: Int) {
+    /// Runs `count` power-iteration steps, updating `u` and `v` in place, and returns σ̂ = ⟨u, conv(v)⟩
+    /// for the updated pair (nil when `count` is 0): the last step's conv(v) gives it for free.
+    @discardableResult
+    public func iterate(_ count: Int) -> Float? {
         let (w, shape, stride, padding) = (weight.detached(), v.shape, stride, padding)
-        PowerIteration.iterate(count, u: u, v: v,
-                               apply: { conv2d($0, weight: w, stride: stride, padding: padding) },
-                               adjoint: { conv2dAdjoint($0, weight: w, inputShape: shape, stride: stride, padding: padding) })
+        return PowerIteration.iterate(count, u: u, v: v,
+                                      apply: { conv2d($0, weight: w, stride: stride, padding: padding) },
+                                      adjoint: { conv2dAdjoint($0, weight: w, inputShape: shape, stride: stride, padding: padding) })
     }
 
     /// σ̂ = ⟨u, conv(v; W)⟩, recorded as a function of W.
@@ -72,28 +74,33 @@ public final class SpectralNormConv2d: Layer {
     /// |u| + |v| reads, against |W|·OH·OW multiply-adds for the convolution.
     private func sigmaGradient() -> Tensor {
         let (us, vs) = (u.scalars, v.scalars)
-        if let cached = sigmaGradientCache, cached.u == us, cached.v == vs { return Tensor(cached.m, shape: weight.shape) }
+        if let cached = sigmaGradientCache, cached.u == us, cached.v == vs { return cached.m }
         let m = withoutGrad {
             conv2dWeightGradient(input: v.detached(), gradOutput: u.detached(),
                                  kernelSize: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
         }
-        sigmaGradientCache = (us, vs, m.scalars)
+        sigmaGradientCache = (us, vs, m)
         return m
     }
 
-    /// M's values with the u and v they were computed from (plain arrays: derived values, not
-    /// state of the layer — nothing here is saved or visited).
-    private var sigmaGradientCache: (u: [Float], v: [Float], m: [Float])?
+    /// M with the values of u and v it was computed from (derived values, not state of the layer:
+    /// nothing here is saved or visited). M itself is kept as the tensor the convolution returned —
+    /// no operation writes into it (its users read it as a constant), so handing it out again
+    /// costs no copy of a weight-sized array per training step.
+    private var sigmaGradientCache: (u: [Float], v: [Float], m: Tensor)?
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard x.rank == 4, x.shape[2] == inputSize.height, x.shape[3] == inputSize.width else {
             invalidShape("SpectralNormConv2d", x.shape,
                          "does not match the input size \(inputSize.height)×\(inputSize.width) the layer was built for")
         }
-        if LearningPhase.isTraining { iterate(powerIterations) }
-        // conv(x; W/σ̂) = conv(x; W)/σ̂: dividing the (smaller) weight is cheaper. W/⟨W, M⟩ is one
-        // fused operation (two passes over W forward, two backward, instead of five each way).
-        return conv2d(x, weight: dividedByInnerProduct(weight, with: sigmaGradient()), bias: bias,
+        // In training the power iteration's last step gives σ̂ = ⟨u, conv(v)⟩ = ⟨W, M⟩ for the new
+        // u and v, so the forward pass need not take the inner product over W.
+        let sigma = LearningPhase.isTraining ? iterate(powerIterations) : nil
+        // conv(x; W/σ̂) = conv(x; W)/σ̂: dividing the weight costs passes over W, not over the
+        // activations. W/⟨W, M⟩ is one fused operation (one or two passes over W forward, two
+        // backward, instead of five each way).
+        return conv2d(x, weight: dividedByInnerProduct(weight, with: sigmaGradient(), innerProduct: sigma), bias: bias,
                       stride: stride, padding: padding)
     }
 

@@ -36,8 +36,10 @@ public final class SpectralNormLinear: Layer {
     }
 
     /// Runs `count` power-iteration steps on the current weight, updating `u` and `v` in place
-    /// (the matrix path of ``PowerIteration``: the raw-buffer kernel, unrecorded).
-    public func iterate(_ count: Int) { PowerIteration.iterate(count, matrix: weight, u: u, v: v) }
+    /// (the matrix path of ``PowerIteration``: the raw-buffer kernel, unrecorded), and returns
+    /// σ̂ = uᵀWv for the updated pair (nil when `count` is 0).
+    @discardableResult
+    public func iterate(_ count: Int) -> Float? { PowerIteration.iterate(count, matrix: weight, u: u, v: v) }
 
     /// σ̂ = uᵀWv, recorded as a function of W (``spectralNormSigma(_:u:v:)``).
     public func spectralNorm() -> Tensor { spectralNormSigma(weight, u: u, v: v) }
@@ -48,10 +50,11 @@ public final class SpectralNormLinear: Layer {
     /// included (∂W = g/σ̂ − (⟨g, W⟩/σ̂²)·u vᵀ), in two passes over W each way instead of a
     /// division, the σ̂ operation and the sum of their gradients (MLP2D LCNN ÷ Standard went from
     /// 1.15–1.24 to 1.06–1.10, BENCHMARKS.md). u vᵀ is a fresh tensor, so later in-place power
-    /// iterations cannot change a pending backward.
+    /// iterations cannot change a pending backward. In training the power iteration returns σ̂
+    /// with the new u and v, so the forward pass takes no inner product over W.
     public func normalizedWeight() -> Tensor {
-        if LearningPhase.isTraining { iterate(powerIterations) }
-        return dividedByInnerProduct(weight, with: withoutGrad { outerProduct(u, v) })
+        let sigma = LearningPhase.isTraining ? iterate(powerIterations) : nil
+        return dividedByInnerProduct(weight, with: withoutGrad { outerProduct(u, v) }, innerProduct: sigma)
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: normalizedWeight(), bias: bias) }

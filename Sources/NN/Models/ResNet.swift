@@ -32,8 +32,8 @@ public final class BasicBlock: Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let main = bn2(conv2(act1(bn1(conv1(x)))))
-        let sum = main + (shortcut.map { $0(x) } ?? x)
-        return act2(halveSum ? sum * 0.5 : sum)
+        let side = shortcut.map { $0(x) } ?? x
+        return act2(halveSum ? scaledSum(main, side, scale: 0.5) : main + side)
     }
 
     public func visit(_ v: inout TensorVisitor) {

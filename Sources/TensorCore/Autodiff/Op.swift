@@ -103,6 +103,8 @@ public enum Op: String, CaseIterable, Sendable {
     case convTranspose2d
     /// ∇w(x, y), forward `conv2dBackwardWeight`. Backward: `conv2dWeightGradPrimitive` in Ops/Convolution.swift (convᵀ and conv).
     case conv2dWeightGrad
+    /// scale·(a + b), same shapes, forward `linearCombination`. Backward: `scaledSum` in Ops/ScaledSum.swift.
+    case scaledSum
     /// w/⟨w, m⟩, forward `innerProduct` + `applyBinary(.divide)`. Backward: `dividedByInnerProduct` in Ops/InnerProductNormalization.swift.
     case dividedByInnerProduct
     /// σ̂ = uᵀWv (u, v constant), forward `bilinearForm`. Backward: `spectralNormSigma` in Ops/SpectralNormSigma.swift (g·u vᵀ).

@@ -10,10 +10,15 @@ import TensorKernels
 /// one linear combination). This is the applied weight of a spectrally normalised layer whose
 /// σ̂ is linear in W (σ̂ = ⟨W, M⟩). When the backward pass is itself recorded (higher-order
 /// gradients), the rule is written in tensor operations and stays differentiable.
-public func dividedByInnerProduct(_ w: Tensor, with m: Tensor) -> Tensor {
+///
+/// `innerProduct`, when given, is ⟨w, m⟩ as the caller already knows it (a spectrally normalised
+/// layer's power iteration ends with σ̂ = ⟨u, A v⟩ = ⟨W, M⟩ in hand), and the forward pass's dot
+/// product over the weight is skipped; it must be that inner product to float accuracy, since the
+/// backward rule divides by it.
+public func dividedByInnerProduct(_ w: Tensor, with m: Tensor, innerProduct known: Float? = nil) -> Tensor {
     guard w.shape == m.shape else { shapeMismatch("dividedByInnerProduct", w.shape, m.shape, "differ") }
     let count = w.count
-    var sigma = Float(innerProduct(w.storage.pointer, m.storage.pointer, count: count))
+    var sigma = known ?? Float(innerProduct(w.storage.pointer, m.storage.pointer, count: count))
     let out = Tensor(uninitializedShape: w.shape)
     withUnsafePointer(to: &sigma) { s in
         applyBinary(.divide, w.storage.pointer, strideA: 1, s, strideB: 0, out.storage.pointer, count: count)

@@ -26,29 +26,44 @@ public enum PowerIteration {
 
     /// `count` steps for the operator A given by `apply` and `adjoint`, updating the estimates in
     /// place (not recorded): `v ← normalized(Aᵀu)`, then `u ← normalized(Av)`.
+    ///
+    /// Returns σ̂ = ⟨u, Av⟩ for the updated pair (nil when `count` is 0). The last step's Av is at
+    /// hand: with n = ‖Av‖ and u = Av/max(n, ε), ⟨u, Av⟩ = n²/max(n, ε), so a caller that needs
+    /// σ̂ of the new estimates gets it without another application of A (or a pass over W).
+    @discardableResult
     public static func iterate(_ count: Int, u: Tensor, v: Tensor,
-                               apply: (Tensor) -> Tensor, adjoint: (Tensor) -> Tensor) {
+                               apply: (Tensor) -> Tensor, adjoint: (Tensor) -> Tensor) -> Float? {
         withoutGrad {
+            var sigma: Float?
             for _ in 0..<count {
                 v.assign(normalized(adjoint(u)))
-                u.assign(normalized(apply(v)))
+                let image = apply(v)
+                let n = Double(image.norm().item)
+                let floor = Swift.max(n, Double(epsilon))
+                u.assign(image / Float(floor))
+                sigma = Float(n * n / floor)
             }
+            return sigma
         }
     }
 
     /// `count` steps for the matrix `w [rows, cols]` by the raw-buffer kernel, updating `u`
     /// `[rows]` and `v` `[cols]` in place (not recorded; they must not share storage with `w`).
-    public static func iterate(_ count: Int, matrix w: Tensor, u: Tensor, v: Tensor) {
-        guard count > 0 else { return }
+    /// Returns σ̂ = uᵀWv for the updated pair (nil when `count` is 0), from the last step's Wv.
+    @discardableResult
+    public static func iterate(_ count: Int, matrix w: Tensor, u: Tensor, v: Tensor) -> Float? {
+        guard count > 0 else { return nil }
         precondition(w.rank == 2 && u.shape == [w.shape[0]] && v.shape == [w.shape[1]],
                      "PowerIteration: u \(u.shape) and v \(v.shape) do not match the matrix \(w.shape)")
         let (rows, cols) = (w.shape[0], w.shape[1])
-        w.withUnsafeBufferPointer { wb in
+        return w.withUnsafeBufferPointer { wb in
             u.withUnsafeMutableBufferPointer { ub in
                 v.withUnsafeMutableBufferPointer { vb in
+                    var sigma: Float = 0
                     for _ in 0..<count {
-                        _ = powerIterationStep(weight: wb, rows: rows, cols: cols, u: ub, v: vb, epsilon: epsilon)
+                        sigma = powerIterationStep(weight: wb, rows: rows, cols: cols, u: ub, v: vb, epsilon: epsilon)
                     }
+                    return sigma
                 }
             }
         }
