@@ -74,20 +74,22 @@ public final class SpectralNormConv2d: Layer {
     /// |u| + |v| reads, against |W|·OH·OW multiply-adds for the convolution.
     private func sigmaGradient() -> Tensor {
         let (us, vs) = (u.scalars, v.scalars)
-        if let cached = sigmaGradientCache, cached.u == us, cached.v == vs { return cached.m }
+        if let cached = sigmaGradientCache, cached.u == us, cached.v == vs {
+            return Tensor(shape: weight.shape, storage: cached.m)
+        }
         let m = withoutGrad {
             conv2dWeightGradient(input: v.detached(), gradOutput: u.detached(),
                                  kernelSize: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
         }
-        sigmaGradientCache = (us, vs, m)
+        sigmaGradientCache = (us, vs, m.storage)
         return m
     }
 
     /// M with the values of u and v it was computed from (derived values, not state of the layer:
-    /// nothing here is saved or visited). M itself is kept as the tensor the convolution returned —
-    /// no operation writes into it (its users read it as a constant), so handing it out again
-    /// costs no copy of a weight-sized array per training step.
-    private var sigmaGradientCache: (u: [Float], v: [Float], m: Tensor)?
+    /// nothing here is saved or visited, and no tensor is held). M is kept as the storage the
+    /// convolution wrote — no operation writes into it (its users read it as a constant), so
+    /// handing it out again costs no copy of a weight-sized array per training step.
+    private var sigmaGradientCache: (u: [Float], v: [Float], m: TensorStorage)?
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard x.rank == 4, x.shape[2] == inputSize.height, x.shape[3] == inputSize.width else {
