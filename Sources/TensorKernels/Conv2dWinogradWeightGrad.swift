@@ -32,7 +32,8 @@ struct WinogradWeightGradWorkspace {
     let dy: ScratchBuffer
     /// Four padded input rows and two padded gradient rows of `rowWidth` floats.
     let rows: ScratchBuffer
-    /// Packed GEMM operands: Ŷ_ξ as A panels, V_ξᵀ as B panels.
+    /// Packed GEMM operands: Ŷ_ξ as A panels (wide tiling only; the narrow tiles read Ŷ_ξ in place),
+    /// V_ξᵀ as B panels.
     let packedA: ScratchBuffer, packedB: ScratchBuffer
     let ldt: Int, vStride: Int, dyStride: Int, rowWidth: Int
     /// The micro-kernel's tiling, read by the kernel entry on the calling thread.
@@ -48,7 +49,7 @@ struct WinogradWeightGradWorkspace {
         dy = ScratchBuffer(16 * dyStride)
         rows = ScratchBuffer(6 * rowWidth)
         rows.p.update(repeating: 0, count: 6 * rowWidth)
-        packedA = ScratchBuffer(packedRows(s.O) * maxTiles)
+        packedA = ScratchBuffer(tiling == .narrow ? 1 : packedRows(s.O) * maxTiles)
         packedB = ScratchBuffer((s.C + gemmNR - 1) / gemmNR * gemmNR * maxTiles)
     }
 
@@ -110,23 +111,34 @@ func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Floa
 }
 
 /// Z_ξ (O × C) = Ŷ_ξ (O × tiles) · V_ξᵀ (tiles × C), added to Z_ξ when `accumulate`. The block's
-/// depth (≤ 256 + a row of tiles) is one K block: both operands are packed once and every micro-tile
-/// reads its panels from L1/L2.
+/// depth (≤ 256 + a row of tiles) is one K block: V_ξᵀ is packed once and every micro-tile reads
+/// its panel from L1/L2. Ŷ_ξ's rows are contiguous in the tiles, so the narrow (AVX2) tiles read
+/// them in place (`runNarrowTilesStridedA`); the wide tiling packs them first.
 func winogradWeightGradGEMM(_ s: WinogradShape, xi: Int, tiles: Int, accumulate: Bool,
                             z: UnsafeMutablePointer<Float>, ws: WinogradWeightGradWorkspace) {
     let O = s.O, C = s.C
-    prepackABlock(ws.dy.p + xi * ws.dyStride, lda: ws.ldt, m: O, k: tiles, kcBlock: tiles, block: 0,
-                  into: ws.packedA.p)
+    let dy = ws.dy.p + xi * ws.dyStride
+    let packsA = ws.tiling != .narrow
+    if packsA {
+        prepackABlock(dy, lda: ws.ldt, m: O, k: tiles, kcBlock: tiles, block: 0, into: ws.packedA.p)
+    }
     packB(transpose: true, b: ws.v.p + xi * ws.vStride, ldb: ws.ldt, p0: 0, kc: tiles, j0: 0, nc: C,
           into: ws.packedB.p)
+    let beta: Float = accumulate ? 1 : 0
     var jr = 0
     while jr < C {
         let nr = min(gemmNR, C - jr)
         let bPanel = ws.packedB.p + (jr / gemmNR) * tiles * gemmNR
         var ir = 0
         while ir < O {
-            runMicroKernel(kc: tiles, a: ws.packedA.p + ir * tiles, b: bPanel, c: z + ir * C + jr, ldc: C,
-                           beta: accumulate ? 1 : 0, mr: min(gemmMR, O - ir), nr: nr, tiling: ws.tiling)
+            let (mr, cTile) = (min(gemmMR, O - ir), z + ir * C + jr)
+            if packsA {
+                runMicroKernel(kc: tiles, a: ws.packedA.p + ir * tiles, b: bPanel, c: cTile, ldc: C, beta: beta,
+                               mr: mr, nr: nr, tiling: ws.tiling)
+            } else {
+                runNarrowTilesStridedA(kc: tiles, a: dy + ir * ws.ldt, lda: ws.ldt, b: bPanel, c: cTile, ldc: C,
+                                       beta: beta, mr: mr, nr: nr)
+            }
             ir += gemmMR
         }
         jr += gemmNR

@@ -29,10 +29,59 @@ func runNarrowTiles(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c
     }
 }
 
-/// acc[r][j] = Σ_{p<kc} a[p·12 + r]·b[p·32 + j] for r < rows (4 or 6, a compile-time constant at
-/// each call site), j < 16; stored into the top-left mr×nr corner of C with beta.
+/// The narrow tiles of a 12×32 tile whose A rows are read where they lie instead of from a
+/// packed panel: A[r, p] = a[r·lda + p] (row-major, k contiguous), B a packed panel as above.
+/// For r < mr ≤ 12, j < nr ≤ 32:  C[r·ldc + j] = Σ_{p<kc} a[r·lda + p]·b[p·32 + j] + beta·C[r·ldc + j].
+///
+/// For an A used by one B panel only (the Winograd weight gradient's Ŷ_ξ: its O rows meet the C
+/// columns of V_ξ in one 32-wide panel per 32 channels, each read once per panel from L1/L2)
+/// packing costs a transposing pass per use and saves nothing: the six row streams are each
+/// contiguous in k. Rows past `mr` are never read (their broadcasts take row 0 and are not stored).
 @inline(__always)
-func narrowKernelBody(_ rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+func runNarrowTilesStridedA(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    var j0 = 0
+    while j0 < nr {
+        let cols = min(16, nr - j0)
+        var r0 = 0
+        while r0 < mr {
+            let rows = min(6, mr - r0)
+            let tileC = c + r0 * ldc + j0
+            if rows > 4 {
+                microKernel6x16StridedA(kc: kc, a: a + r0 * lda, lda: lda, b: b + j0, c: tileC, ldc: ldc, beta: beta,
+                                        mr: rows, nr: cols)
+            } else {
+                microKernel4x16StridedA(kc: kc, a: a + r0 * lda, lda: lda, b: b + j0, c: tileC, ldc: ldc, beta: beta,
+                                        mr: rows, nr: cols)
+            }
+            r0 += 6
+        }
+        j0 += 16
+    }
+}
+
+/// Where the micro-kernel finds A[r, p] (r < 6): at `a[offsets.r + p·kStep]`. A packed panel is
+/// `(0, 1, 2, 3, 4, 5)` with kStep 12 (constants, so the compiled loop is the packed kernel's);
+/// row-major rows are `r·lda` with kStep 1.
+struct NarrowARows {
+    let o1: Int, o2: Int, o3: Int, o4: Int, o5: Int
+    let kStep: Int
+
+    @inline(__always) static var packed: NarrowARows { NarrowARows(o1: 1, o2: 2, o3: 3, o4: 4, o5: 5, kStep: gemmMR) }
+
+    /// Rows `r·lda`; rows at or past `mr` repeat row 0 (read, never stored), so nothing past the
+    /// matrix's last row is touched.
+    @inline(__always) static func strided(lda: Int, mr: Int) -> NarrowARows {
+        @inline(__always) func row(_ r: Int) -> Int { r < mr ? r * lda : 0 }
+        return NarrowARows(o1: row(1), o2: row(2), o3: row(3), o4: row(4), o5: row(5), kStep: 1)
+    }
+}
+
+/// acc[r][j] = Σ_{p<kc} A[r, p]·b[p·32 + j] for r < rows (4 or 6, a compile-time constant at each
+/// call site), j < 16, A[r, p] where `rowsOfA` says; stored into the top-left mr×nr corner of C
+/// with beta.
+@inline(__always)
+func narrowKernelBody(_ rows: Int, kc: Int, a: UnsafePointer<Float>, _ rowsOfA: NarrowARows, b: UnsafePointer<Float>,
                       c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
     // The C tile is read (beta ≠ 0) and written only after the k loop; asking for its lines now
     // lets a miss to L3 or memory overlap the kc·rows fused multiply-adds instead of stalling
@@ -45,20 +94,22 @@ func narrowKernelBody(_ rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePo
     }
     var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
     var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
+    let o1 = rowsOfA.o1, o2 = rowsOfA.o2, o3 = rowsOfA.o3, o4 = rowsOfA.o4, o5 = rowsOfA.o5
+    let kStep = rowsOfA.kStep
     var ap = a
     var bp = UnsafeRawPointer(b)
     var p = 0
     while p < kc {
         let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
         c0 = c0.addingProduct(SIMD16(repeating: ap[0]), b0)
-        c1 = c1.addingProduct(SIMD16(repeating: ap[1]), b0)
-        c2 = c2.addingProduct(SIMD16(repeating: ap[2]), b0)
-        c3 = c3.addingProduct(SIMD16(repeating: ap[3]), b0)
+        c1 = c1.addingProduct(SIMD16(repeating: ap[o1]), b0)
+        c2 = c2.addingProduct(SIMD16(repeating: ap[o2]), b0)
+        c3 = c3.addingProduct(SIMD16(repeating: ap[o3]), b0)
         if rows > 4 {
-            c4 = c4.addingProduct(SIMD16(repeating: ap[4]), b0)
-            c5 = c5.addingProduct(SIMD16(repeating: ap[5]), b0)
+            c4 = c4.addingProduct(SIMD16(repeating: ap[o4]), b0)
+            c5 = c5.addingProduct(SIMD16(repeating: ap[o5]), b0)
         }
-        ap += gemmMR
+        ap += kStep
         bp += gemmNR * 4
         p += 1
     }
@@ -83,11 +134,23 @@ func narrowKernelBody(_ rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePo
 @inline(never)
 func microKernel6x16(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
                      ldc: Int, beta: Float, mr: Int, nr: Int) {
-    narrowKernelBody(6, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+    narrowKernelBody(6, kc: kc, a: a, .packed, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
 }
 
 @inline(never)
 func microKernel4x16Narrow(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
                            ldc: Int, beta: Float, mr: Int, nr: Int) {
-    narrowKernelBody(4, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+    narrowKernelBody(4, kc: kc, a: a, .packed, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+}
+
+@inline(never)
+func microKernel6x16StridedA(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                             c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    narrowKernelBody(6, kc: kc, a: a, .strided(lda: lda, mr: mr), b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+}
+
+@inline(never)
+func microKernel4x16StridedA(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                             c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    narrowKernelBody(4, kc: kc, a: a, .strided(lda: lda, mr: mr), b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
 }

@@ -86,6 +86,20 @@ fileprivate struct Operands {
                          backwardWeight: conv2dBackwardWeightWinograd(_:input:gradOutput:gradWeight:))
     }
 
+    @Test(arguments: GEMMTiling.allCases)
+    func weightGradientUnderEitherTiling(_ tiling: GEMMTiling) {
+        // The narrow tiles read Ŷ_ξ's rows in place (row strides, O tails of 1–5 rows); the wide
+        // tiling packs them. Both, whichever this machine would choose, against the reference.
+        KernelSettings.with({ $0.tiling = tiling }) {
+            for g in Self.internalOnly + Self.eligible {
+                let ops = Operands(g)
+                var dw = [Float](repeating: .nan, count: ops.w.count)
+                conv2dBackwardWeightWinograd(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw)
+                #expect(relativeError(dw, referenceConvBackwardWeight(g, ops.x, ops.dy)) < 1e-5, "\(tiling) \(g)")
+            }
+        }
+    }
+
     /// `pass` run with one worker and with two, on a shape both Winograd paths take.
     fileprivate static func onOneAndTwoWorkers(_ count: (Operands) -> Int,
                                    _ pass: (Conv2dGeometry, Operands, inout [Float]) -> Void)
