@@ -24,6 +24,11 @@ func winogradWeightGradApplies(_ g: Conv2dGeometry) -> Bool {
         <= (WinogradThresholds.of(KernelSettings.current.tiling).weightGradMaxChannels ?? .max)
 }
 
+/// Whether the weight-gradient GEMMs read Ŷ_ξ in place (see `winogradWeightGradInPlaceMaxChannels`).
+func winogradWeightGradReadsOutputInPlace(_ s: WinogradShape, tiling: GEMMTiling) -> Bool {
+    tiling == .narrow && s.C <= winogradWeightGradInPlaceMaxChannels
+}
+
 /// Per-worker buffers of the weight-gradient blocks.
 struct WinogradWeightGradWorkspace {
     /// Transformed input per ξ, [c][ldt] (tiles contiguous).
@@ -32,8 +37,7 @@ struct WinogradWeightGradWorkspace {
     let dy: ScratchBuffer
     /// Four padded input rows and two padded gradient rows of `rowWidth` floats.
     let rows: ScratchBuffer
-    /// Packed GEMM operands: Ŷ_ξ as A panels (wide tiling only; the narrow tiles read Ŷ_ξ in place),
-    /// V_ξᵀ as B panels.
+    /// Packed GEMM operands: Ŷ_ξ as A panels (unless read in place), V_ξᵀ as B panels.
     let packedA: ScratchBuffer, packedB: ScratchBuffer
     let ldt: Int, vStride: Int, dyStride: Int, rowWidth: Int
     /// The micro-kernel's tiling, read by the kernel entry on the calling thread.
@@ -49,7 +53,7 @@ struct WinogradWeightGradWorkspace {
         dy = ScratchBuffer(16 * dyStride)
         rows = ScratchBuffer(6 * rowWidth)
         rows.p.update(repeating: 0, count: 6 * rowWidth)
-        packedA = ScratchBuffer(tiling == .narrow ? 1 : packedRows(s.O) * maxTiles)
+        packedA = ScratchBuffer(winogradWeightGradReadsOutputInPlace(s, tiling: tiling) ? 1 : packedRows(s.O) * maxTiles)
         packedB = ScratchBuffer((s.C + gemmNR - 1) / gemmNR * gemmNR * maxTiles)
     }
 
@@ -110,15 +114,25 @@ func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Floa
     }
 }
 
+/// Most input channels for which the narrow (AVX2) tiles read Ŷ_ξ's rows in place instead of
+/// packing them: each 12-row block of Ŷ_ξ is read once per 32-channel panel of V_ξᵀ, so with few
+/// panels a packing pass costs more than it saves, with many the contiguous packed panel streams
+/// better than six row streams. Batch 32, two threads, per-call medians (`lcnn bench kernels`,
+/// BENCHMARKS.md "sixth session"): in place 64 → 64 at 32×32 12.6–13.5 → 10.7–10.9 ms, 128 at
+/// 16×16 10.0–10.7 → 9.6–10.3, 256 at 8×8 even (10.0 / 10.0 → 10.4 / 9.9), 512 at 4×4 slower
+/// (12.0 / 12.1 → 14.5 / 15.3).
+let winogradWeightGradInPlaceMaxChannels = 128
+
 /// Z_ξ (O × C) = Ŷ_ξ (O × tiles) · V_ξᵀ (tiles × C), added to Z_ξ when `accumulate`. The block's
 /// depth (≤ 256 + a row of tiles) is one K block: V_ξᵀ is packed once and every micro-tile reads
-/// its panel from L1/L2. Ŷ_ξ's rows are contiguous in the tiles, so the narrow (AVX2) tiles read
-/// them in place (`runNarrowTilesStridedA`); the wide tiling packs them first.
+/// its panel from L1/L2. Ŷ_ξ's rows are contiguous in the tiles: the narrow (AVX2) tiles read them
+/// in place (`runNarrowTilesStridedA`) when C ≤ `winogradWeightGradInPlaceMaxChannels`; otherwise,
+/// and on the wide tiling, they are packed first.
 func winogradWeightGradGEMM(_ s: WinogradShape, xi: Int, tiles: Int, accumulate: Bool,
                             z: UnsafeMutablePointer<Float>, ws: WinogradWeightGradWorkspace) {
     let O = s.O, C = s.C
     let dy = ws.dy.p + xi * ws.dyStride
-    let packsA = ws.tiling != .narrow
+    let packsA = !winogradWeightGradReadsOutputInPlace(s, tiling: ws.tiling)
     if packsA {
         prepackABlock(dy, lda: ws.ldt, m: O, k: tiles, kcBlock: tiles, block: 0, into: ws.packedA.p)
     }

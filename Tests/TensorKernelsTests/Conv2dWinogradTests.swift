@@ -88,10 +88,16 @@ fileprivate struct Operands {
 
     @Test(arguments: GEMMTiling.allCases)
     func weightGradientUnderEitherTiling(_ tiling: GEMMTiling) {
-        // The narrow tiles read Ŷ_ξ's rows in place (row strides, O tails of 1–5 rows); the wide
-        // tiling packs them. Both, whichever this machine would choose, against the reference.
+        // The narrow tiles read Ŷ_ξ's rows in place up to 128 input channels (row strides, O tails
+        // of 1–5 rows) and pack them above; the wide tiling always packs. Both tilings, whichever
+        // this machine would choose, against the reference; the last shape is past the bound.
+        let wide = geometry(2, 136, 6, 6, 20, 1)
+        let s = WinogradShape(N: 2, C: 136, H: 6, W: 6, O: 20, ph: 1, pw: 1)
+        #expect(!winogradWeightGradReadsOutputInPlace(s, tiling: tiling))
+        #expect(winogradWeightGradReadsOutputInPlace(WinogradShape(N: 2, C: 128, H: 6, W: 6, O: 20, ph: 1, pw: 1),
+                                                     tiling: tiling) == (tiling == .narrow))
         KernelSettings.with({ $0.tiling = tiling }) {
-            for g in Self.internalOnly + Self.eligible {
+            for g in Self.internalOnly + Self.eligible + [wide] {
                 let ops = Operands(g)
                 var dw = [Float](repeating: .nan, count: ops.w.count)
                 conv2dBackwardWeightWinograd(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw)
