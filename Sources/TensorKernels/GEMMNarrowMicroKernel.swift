@@ -11,21 +11,13 @@ import CKernelHints
 @inline(__always)
 func runNarrowTiles(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
                     ldc: Int, beta: Float, mr: Int, nr: Int) {
-    var j0 = 0
-    while j0 < nr {
-        let cols = min(16, nr - j0)
-        var r0 = 0
-        while r0 < mr {
-            let rows = min(6, mr - r0)
-            let tileC = c + r0 * ldc + j0
-            if rows > 4 {
-                microKernel6x16(kc: kc, a: a + r0, b: b + j0, c: tileC, ldc: ldc, beta: beta, mr: rows, nr: cols)
-            } else {
-                microKernel4x16Narrow(kc: kc, a: a + r0, b: b + j0, c: tileC, ldc: ldc, beta: beta, mr: rows, nr: cols)
-            }
-            r0 += 6
+    forEachNarrowSubTile(mr: mr, nr: nr) { r0, j0, rows, cols in
+        let tileC = c + r0 * ldc + j0
+        if rows > 4 {
+            microKernel6x16(kc: kc, a: a + r0, b: b + j0, c: tileC, ldc: ldc, beta: beta, mr: rows, nr: cols)
+        } else {
+            microKernel4x16Narrow(kc: kc, a: a + r0, b: b + j0, c: tileC, ldc: ldc, beta: beta, mr: rows, nr: cols)
         }
-        j0 += 16
     }
 }
 
@@ -40,20 +32,26 @@ func runNarrowTiles(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c
 @inline(__always)
 func runNarrowTilesStridedA(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
                             c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    forEachNarrowSubTile(mr: mr, nr: nr) { r0, j0, rows, cols in
+        let (tileA, tileB, tileC) = (a + r0 * lda, b + j0, c + r0 * ldc + j0)
+        if rows > 4 {
+            microKernel6x16StridedA(kc: kc, a: tileA, lda: lda, b: tileB, c: tileC, ldc: ldc, beta: beta, mr: rows, nr: cols)
+        } else {
+            microKernel4x16StridedA(kc: kc, a: tileA, lda: lda, b: tileB, c: tileC, ldc: ldc, beta: beta, mr: rows, nr: cols)
+        }
+    }
+}
+
+/// Calls `body(r0, j0, rows, cols)` for the 6×16 sub-tiles of an mr×nr tile (mr ≤ 12, nr ≤ 32),
+/// columns outer, so a 16-column half of the B panel is read from L1 by both row blocks.
+@inline(__always)
+func forEachNarrowSubTile(mr: Int, nr: Int, _ body: (_ r0: Int, _ j0: Int, _ rows: Int, _ cols: Int) -> Void) {
     var j0 = 0
     while j0 < nr {
         let cols = min(16, nr - j0)
         var r0 = 0
         while r0 < mr {
-            let rows = min(6, mr - r0)
-            let tileC = c + r0 * ldc + j0
-            if rows > 4 {
-                microKernel6x16StridedA(kc: kc, a: a + r0 * lda, lda: lda, b: b + j0, c: tileC, ldc: ldc, beta: beta,
-                                        mr: rows, nr: cols)
-            } else {
-                microKernel4x16StridedA(kc: kc, a: a + r0 * lda, lda: lda, b: b + j0, c: tileC, ldc: ldc, beta: beta,
-                                        mr: rows, nr: cols)
-            }
+            body(r0, j0, min(6, mr - r0), cols)
             r0 += 6
         }
         j0 += 16
