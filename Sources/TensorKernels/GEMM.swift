@@ -136,6 +136,9 @@ func sgemmSerial(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alp
     let ws = GEMMWorkspace(m: m, n: n, k: k, settings: settings)
     defer { ws.free() }
     let KC = ws.kc, MC = ws.mc, NC = ws.nc
+    // With one B panel (n ≤ 32) every A block meets it once, so packing A is a pass that saves
+    // nothing: the narrow tiles read A's rows (contiguous in k) in place.
+    let aInPlace = ws.tiling == .narrow && !transposeA && alpha == 1 && n <= gemmNR
     var jc = 0
     while jc < n {
         let nc = min(NC, n - jc)
@@ -147,8 +150,10 @@ func sgemmSerial(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alp
             var ic = 0
             while ic < m {
                 let mc = min(MC, m - ic)
-                packA(transpose: transposeA, a: a, lda: lda, i0: ic, mc: mc, p0: pc, kc: kc, alpha: alpha,
-                      into: ws.a)
+                if !aInPlace {
+                    packA(transpose: transposeA, a: a, lda: lda, i0: ic, mc: mc, p0: pc, kc: kc, alpha: alpha,
+                          into: ws.a)
+                }
                 var jr = 0
                 while jr < nc {
                     let nr = min(gemmNR, nc - jr)
@@ -156,9 +161,14 @@ func sgemmSerial(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alp
                     var ir = 0
                     while ir < mc {
                         let mr = min(gemmMR, mc - ir)
-                        runMicroKernel(kc: kc, a: ws.a + (ir / gemmMR) * kc * gemmMR, b: bPanel,
-                                       c: c + (ic + ir) * ldc + jc + jr, ldc: ldc, beta: betaBlock,
-                                       mr: mr, nr: nr, tiling: ws.tiling)
+                        let cTile = c + (ic + ir) * ldc + jc + jr
+                        if aInPlace {
+                            runNarrowTilesStridedA(kc: kc, a: a + (ic + ir) * lda + pc, lda: lda, b: bPanel, c: cTile,
+                                                   ldc: ldc, beta: betaBlock, mr: mr, nr: nr)
+                        } else {
+                            runMicroKernel(kc: kc, a: ws.a + (ir / gemmMR) * kc * gemmMR, b: bPanel, c: cTile,
+                                           ldc: ldc, beta: betaBlock, mr: mr, nr: nr, tiling: ws.tiling)
+                        }
                         ir += gemmMR
                     }
                     jr += gemmNR

@@ -97,6 +97,34 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
         }
     }
 
+    /// With one B panel (n ≤ 32), alpha 1 and A not transposed, the narrow tiling reads A's rows in
+    /// place instead of packing them. Rows tails of 1–5, several MC and KC blocks (the in-place
+    /// pointer must follow both), every beta, one and two workers; bit for bit the packed sums of
+    /// the wide tiling, and the reference.
+    @Test func narrowTilesReadASinglePanelInPlace() {
+        let shapes = [(7, 1, 9), (13, 5, 300), (100, 16, 700), (301, 17, 40), (49, 32, 513), (6, 31, 1)]
+        let betas: [Float] = [0, 1, -0.5]
+        for (idx, s) in shapes.enumerated() {
+            let (m, n, k) = s
+            var rng = TestRNG(UInt64(idx + 200))
+            let a = rng.array(m * k), b = rng.array(k * n), c0 = rng.array(m * n)
+            var results: [[Float]] = []
+            for tiling in [GEMMTiling.narrow, .wide] {
+                KernelSettings.with({ $0.tiling = tiling }) {
+                    for threads in [1, 2] {
+                        #expect(checkGEMM(false, idx % 2 == 1, m, n, k, alpha: 1, beta: betas[idx % 3], pad: idx % 3,
+                                          threads: threads, seed: UInt64(idx)), "\(tiling) \(m)×\(n)×\(k), \(threads) threads")
+                    }
+                    var c = c0
+                    sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b,
+                          ldb: n, beta: betas[idx % 3], c: &c, ldc: n)
+                    results.append(c)
+                }
+            }
+            #expect(results[0] == results[1], "in-place and packed A differ on \(m)×\(n)×\(k)")
+        }
+    }
+
     @Test func degenerate() {
         // k == 0: C ← beta·C; m or n == 0: nothing happens.
         var c: [Float] = [1, 2, 3, 4]
