@@ -25,10 +25,11 @@ func runNarrowTiles(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c
 /// packed panel: A[r, p] = a[r·lda + p] (row-major, k contiguous), B a packed panel as above.
 /// For r < mr ≤ 12, j < nr ≤ 32:  C[r·ldc + j] = Σ_{p<kc} a[r·lda + p]·b[p·32 + j] + beta·C[r·ldc + j].
 ///
-/// For an A used by one B panel only (the Winograd weight gradient's Ŷ_ξ: its O rows meet the C
-/// columns of V_ξ in one 32-wide panel per 32 channels, each read once per panel from L1/L2)
-/// packing costs a transposing pass per use and saves nothing: the six row streams are each
-/// contiguous in k. Rows past `mr` are never read (their broadcasts take row 0 and are not stored).
+/// Packing A is a transposing pass that pays off only when the packed panel is reused by many B
+/// panels; where A meets one or a few (a GEMM with n ≤ 32, `sgemmSerial`; the Winograd weight
+/// gradient's Ŷ_ξ for ≤ 128 input channels, `winogradWeightGradInPlaceMaxChannels`) its rows are
+/// read where they lie, six streams each contiguous in k. Rows at or past `mr` are never addressed
+/// (their broadcasts repeat row 0, and their sums are not stored).
 @inline(__always)
 func runNarrowTilesStridedA(kc: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
                             c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {

@@ -52,7 +52,7 @@ struct OpValueTests {
         #expect((Tensor.zeros([0, 3]) + Tensor([1, 2, 3])).shape == [0, 3])
     }
 
-    @Test("scaledSum is scale·(a + b) on equal shapes, with ∂a = ∂b = scale·g; other shapes are refused")
+    @Test("scaledSum is scale·(a + b) on equal shapes, with ∂a = ∂b = scale·g (unequal shapes: ShapeErrorTests)")
     func scaledSumValues() {
         let a = Tensor([1, 2, 3, 4], shape: [2, 2]).requiringGrad()
         let b = Tensor([10, 20, 30, 40], shape: [2, 2]).requiringGrad()
