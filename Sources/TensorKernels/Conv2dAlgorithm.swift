@@ -81,7 +81,7 @@ let columnsMaxPixels = 32
 let stridedBackwardInputColumnsMaxPixels = 256
 
 // The Winograd thresholds are named beside the Winograd code: `winogradMinChannels` (64) and
-// `WinogradThresholds` (tiles, filter pairs per tile, the weight gradient's bounds — one set per
+// `WinogradThresholds` (fewest tiles for every pass and for the weight gradient — one set per
 // GEMM tiling, each measured on the machine that selects it) in Conv2dWinograd.swift.
 
 // MARK: - The tables

@@ -42,25 +42,26 @@ let winogradMinChannels = 64
 
 /// Where the Winograd path pays for its transforms, for each micro-kernel tiling: the transforms
 /// are the same code on every machine, but the GEMMs they save run on a different register tile,
-/// so each tiling's bounds were measured on the machine that selects it (`GEMMTiling.detected`).
+/// so each tiling's bounds were measured on a machine that selects it (`GEMMTiling.detected`).
 struct WinogradThresholds {
-    /// Fewest 2×2 output tiles (over the batch).
+    /// Fewest 2×2 output tiles (over the batch) for any pass.
     let minTiles: Int
-    /// Most filter pairs (O·C) per output tile; nil: no bound. Each pair is transformed into 16
-    /// values once per call.
-    let maxPairsPerTile: Int?
-    /// Most channels in and out together (C + O) for the weight gradient; nil: no bound.
-    let weightGradMaxChannels: Int?
+    /// Fewest 2×2 output tiles for the weight gradient, whose GEMMs have the tiles as their depth.
+    let weightGradMinTiles: Int
 
-    /// 12×32 register tile (AVX-512; BENCHMARKS.md "Winograd F(2×2, 3×3) convolutions",
-    /// 2026-12-06, commit 7014d34): single images (the power iteration's convolutions, 256 tiles
-    /// at 32×32) gained nothing measurable and paid the transforms' thread forks; ResNet-18's
-    /// 512-channel 4×4 stage at batch 32 (2048 pairs per tile) was 10 % slower than direct; the
-    /// weight gradient of its 256-channel stage was slower too (6.3–7.2 ms direct vs 7.5–10 ms),
-    /// its blocks' transformed operands (16·(C + O)·256 floats) no longer fitting in L2. Measured
-    /// before the transforms gathered narrow tile rows (which made them cheaper on the 16×16 to
-    /// 4×4 stages); not re-measured since, for want of an AVX-512 machine.
-    static let wide = WinogradThresholds(minTiles: 512, maxPairsPerTile: 256, weightGradMaxChannels: 256)
+    /// 12×32 register tile (AVX-512). Measured on an AMD Zen 4 (AVX-512 on 256-bit units,
+    /// 2026-12-07, issue 17's seventh session; BENCHMARKS.md "seventh session"): Winograd ÷ direct,
+    /// `lcnn bench kernels --filter resnet` with both paths in one process, best of three rounds,
+    /// two threads. Batch 32: 64 channels at 32×32 0.64 / 0.62 / 0.73 (forward / backward-input /
+    /// weight gradient), 128 at 16×16 0.54 / 0.57 / 0.63, 256 at 8×8 0.54 / 0.54 / 0.65, 512 at
+    /// 4×4 (128 tiles, 2048 filter pairs per tile) 0.62 / 0.66 / 0.79. Single images: 64 at 32×32
+    /// (256 tiles) 0.90 / 0.90 / 0.95, 128 at 16×16 (64 tiles) 0.95 / 0.91 / 1.11 — the weight
+    /// gradient's 64-deep GEMMs do not pay for its transforms, hence its own tile bound, at the
+    /// fewest tiles where it was measured faster (128, the 512-channel stage). The
+    /// earlier bounds (≥ 512 tiles, ≤ 256 filter pairs per tile, C + O ≤ 256 for the weight
+    /// gradient) were measured on a Zen 5 before the transforms gathered narrow tile rows and
+    /// cost 35–45 % on the 256- and 512-channel stages here.
+    static let wide = WinogradThresholds(minTiles: 64, weightGradMinTiles: 128)
 
     /// 6×16 register tile (AVX2, 2026-12-07, with the transforms gathering narrow tile rows;
     /// Winograd ÷ direct, best of five rounds alternating, two threads, scratch harness over the
@@ -68,9 +69,8 @@ struct WinogradThresholds {
     /// gradient: single images of 64 channels at 32×32 (256 tiles) 0.75 / 0.78 / 0.76, of 128 at
     /// 16×16 (64 tiles) 0.87 / 0.79 / 0.90, of 256 at 8×8 (16 tiles) 2.19 / 2.06 / 2.04 — the
     /// 16·O·C transformed filters then outweigh the products saved, hence the tile bound; the
-    /// 512-channel 4×4 stage at batch 32 (128 tiles, 2048 pairs per tile) 0.64 / 0.67 / 0.82, so
-    /// no bound on pairs per tile or channels.
-    static let narrow = WinogradThresholds(minTiles: 64, maxPairsPerTile: nil, weightGradMaxChannels: nil)
+    /// 512-channel 4×4 stage at batch 32 (128 tiles, 2048 pairs per tile) 0.64 / 0.67 / 0.82.
+    static let narrow = WinogradThresholds(minTiles: 64, weightGradMinTiles: 64)
 
     /// The bounds for `tiling`.
     static func of(_ tiling: GEMMTiling) -> WinogradThresholds { tiling == .wide ? .wide : .narrow }
@@ -80,15 +80,10 @@ struct WinogradThresholds {
 @inline(__always)
 func winogradTiles(_ g: Conv2dGeometry) -> Int { g.batch * ((g.outHeight + 1) / 2) * ((g.outWidth + 1) / 2) }
 
-/// At least `minTiles` output tiles, and at most `maxPairsPerTile` filter pairs per tile, for the
-/// current tiling.
+/// At least `minTiles` output tiles for the current tiling.
 @inline(__always)
 func winogradHasEnoughTiles(_ g: Conv2dGeometry) -> Bool {
-    let bounds = WinogradThresholds.of(KernelSettings.current.tiling)
-    let tiles = winogradTiles(g)
-    guard tiles >= bounds.minTiles else { return false }
-    guard let maxPairs = bounds.maxPairsPerTile else { return true }
-    return tiles * maxPairs >= g.inChannels * g.outChannels
+    winogradTiles(g) >= WinogradThresholds.of(KernelSettings.current.tiling).minTiles
 }
 
 /// Tile-row widths whose 16-tile chunks always land on whole vector stores (`storeTileLanes`):

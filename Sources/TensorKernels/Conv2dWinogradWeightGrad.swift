@@ -17,11 +17,10 @@
 // positions ξ of one shared Z.
 
 /// Whether `conv2dBackwardWeight` takes the Winograd path: the forward conditions
-/// (`winogradApplies`) and at most `weightGradMaxChannels` channels in and out together
-/// (`WinogradThresholds` of the current tiling).
+/// (`winogradApplies`) and at least `weightGradMinTiles` output tiles (`WinogradThresholds` of
+/// the current tiling).
 func winogradWeightGradApplies(_ g: Conv2dGeometry) -> Bool {
-    winogradApplies(g) && g.inChannels + g.outChannels
-        <= (WinogradThresholds.of(KernelSettings.current.tiling).weightGradMaxChannels ?? .max)
+    winogradApplies(g) && winogradTiles(g) >= WinogradThresholds.of(KernelSettings.current.tiling).weightGradMinTiles
 }
 
 /// Whether the weight-gradient GEMMs read Ŷ_ξ in place (see `winogradWeightGradInPlaceMaxChannels`).

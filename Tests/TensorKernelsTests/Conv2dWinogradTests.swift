@@ -203,13 +203,21 @@ fileprivate struct Operands {
 
     @Test func wideTilingBounds() {
         KernelSettings.with({ $0.tiling = .wide }) {
-            // The weight gradient keeps the implicit GEMM above 256 channels in + out.
-            #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(32, 256, 8, 8, 256, 1)))
-            // 512 × 512 filters over 128 tiles: too few tiles per filter pair.
-            #expect(!Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
-            // Single images at 32×32 (256 tiles) stay direct.
-            #expect(!Conv2dWinograd.applies(to: geometry(1, 64, 32, 32, 64, 1)))
-            #expect(!Conv2dWinograd.applies(to: geometry(2, 64, 16, 16, 64, 1)))   // 128 tiles
+            // No channel bound on the weight gradient, none on filter pairs per tile: 256 channels
+            // at 8×8, the 4×4 stage at batch 32 (128 tiles, 2048 pairs each).
+            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(32, 256, 8, 8, 256, 1)))
+            #expect(Conv2dWinograd.applies(to: geometry(32, 512, 4, 4, 512, 1)))
+            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(32, 512, 4, 4, 512, 1)))
+            // At least 64 tiles for every pass: 16 images at 4×4 yes, 15 no; single images at 32×32.
+            #expect(Conv2dWinograd.applies(to: geometry(16, 512, 4, 4, 512, 1)))
+            #expect(!Conv2dWinograd.applies(to: geometry(15, 512, 4, 4, 512, 1)))
+            #expect(Conv2dWinograd.applies(to: geometry(1, 64, 32, 32, 64, 1)))
+            #expect(Conv2dWinograd.appliesToWeightGradient(geometry(1, 64, 32, 32, 64, 1)))
+            // At least 128 for the weight gradient: a single image at 16×16 (64 tiles) keeps the
+            // implicit GEMM there but not in the other passes; 32 images at 4×4 (128) take it.
+            #expect(Conv2dWinograd.applies(to: geometry(1, 128, 16, 16, 128, 1)))
+            #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(1, 128, 16, 16, 128, 1)))
+            #expect(!Conv2dWinograd.appliesToWeightGradient(geometry(31, 512, 4, 4, 512, 1)))
         }
     }
 
