@@ -119,11 +119,26 @@ struct WinogradShape {
     var gemmFlops: Double { 2.0 * 16 * Double(O) * Double(C) * Double(tileRows * TW) }
 }
 
+// MARK: - Planes
+
+/// Floats from one ξ plane to the next in a buffer of 16 planes of `count` floats: at least
+/// `count`, rounded to an odd number of 64-byte lines. The transforms store (and the output
+/// transform loads) the same offset in all 16 planes at once; with plane sizes that are multiples
+/// of 4 KB (64 channels × 96 tiles, 512 × 512 filters, …) those 16 lines fall in one set of the
+/// 8-way L1 cache and evict each other. An odd line count puts them in 16 different sets.
+@inline(__always)
+func winogradPlaneStride(_ count: Int) -> Int { (((count + 15) / 16) | 1) * 16 }
+
+/// Floats from one ξ plane of packed filters (`winogradPackWeights`) to the next.
+@inline(__always)
+func winogradPackedWeightPlane(rows: Int, depth: Int) -> Int { winogradPlaneStride(packedRows(rows) * depth) }
+
 // MARK: - Weights
 
 /// Transforms and packs the filters once per call: for every ξ, the micro-kernel's packed A of
 /// U_ξ (rows = output channels of the Winograd convolution, K = its input channels), at
-/// `dst + ξ·mPad·K`, mPad = ⌈rows/12⌉·12, i.e. U_ξ[row, k] at `(row/12)·K·12 + k·12 + row % 12`.
+/// `dst + ξ·winogradPackedWeightPlane(rows:depth:)` (at least ⌈rows/12⌉·12·K floats apart), i.e.
+/// U_ξ[row, k] at `(row/12)·K·12 + k·12 + row % 12` within its plane.
 ///
 /// `weight` is [O, C, 3, 3]. Forward (`adjoint == false`): rows o < O, K = C, U_ξ[o, c] =
 /// (G g[o, c] Gᵀ)_ξ. Adjoint: rows c < C, K = O, U_ξ[c, o] = (G ğ[o, c] Gᵀ)_ξ with ğ the filter
@@ -133,7 +148,7 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
                          into dst: UnsafeMutablePointer<Float>, threads: Int, settings: KernelSettings) {
     let rows = adjoint ? C : O, depth = adjoint ? O : C
     let panels = packedRows(rows) / gemmMR
-    let xiStride = packedRows(rows) * depth
+    let xiStride = winogradPackedWeightPlane(rows: rows, depth: depth)
     // Filter (row r, k) sits at weight + (o·C + c)·9: consecutive rows are 9 floats apart in the
     // adjoint (rows = c) and C·9 apart forward (rows = o).
     let rowStep = adjoint ? 9 : C * 9, kStep = adjoint ? C * 9 : 9
@@ -222,8 +237,8 @@ struct WinogradWorkspace {
         tiling = settings.tiling
         let panels = (maxTiles + gemmNR - 1) / gemmNR
         ldm = panels * gemmNR
-        vStride = panels * s.C * gemmNR
-        mStride = s.O * ldm
+        vStride = winogradPlaneStride(panels * s.C * gemmNR)
+        mStride = winogradPlaneStride(s.O * ldm)
         rowWidth = 2 * s.TW + 2 + 32
         v = ScratchBuffer(16 * vStride)
         m = ScratchBuffer(16 * mStride + 16)
@@ -441,10 +456,10 @@ func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, ws: WinogradWorkspace, ch
 func winogradBlockGEMM(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, tiles: Int,
                        ws: WinogradWorkspace) {
     let K = s.C, M = s.O
-    let mPad = packedRows(M)
+    let plane = winogradPackedWeightPlane(rows: M, depth: K)
     let panels = (tiles + gemmNR - 1) / gemmNR
     for xi in 0..<16 {
-        let a = packedWeights + xi * mPad * K
+        let a = packedWeights + xi * plane
         let b = ws.v.p + xi * ws.vStride
         let out = ws.m.p + xi * ws.mStride
         var pc = 0
@@ -598,8 +613,7 @@ func runWinograd(_ s: WinogradShape, weight: UnsafePointer<Float>, filterOut: In
                  input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
     let settings = KernelSettings.current
     let threads = settings.threads(forFlops: s.gemmFlops)
-    let mPad = packedRows(s.O)
-    let packed = ScratchBuffer(16 * mPad * s.C)
+    let packed = ScratchBuffer(16 * winogradPackedWeightPlane(rows: s.O, depth: s.C))
     defer { packed.free() }
     winogradPackWeights(weight, O: filterOut, C: filterIn, adjoint: adjoint, into: packed.p, threads: threads,
                         settings: settings)

@@ -45,8 +45,8 @@ struct WinogradWeightGradWorkspace {
     init(_ s: WinogradShape, maxTiles: Int, tiling: GEMMTiling) {
         self.tiling = tiling
         ldt = maxTiles + 16
-        vStride = s.C * ldt
-        dyStride = s.O * ldt
+        vStride = winogradPlaneStride(s.C * ldt)
+        dyStride = winogradPlaneStride(s.O * ldt)
         rowWidth = 2 * s.TW + 2 + 32
         v = ScratchBuffer(16 * vStride)
         dy = ScratchBuffer(16 * dyStride)
@@ -160,8 +160,8 @@ func winogradWeightGradGEMM(_ s: WinogradShape, xi: Int, tiles: Int, accumulate:
 
 /// dW[o, c] = Gᵀ (Σ_w Z_w[o, c]) G for the filter pairs in `range` (pair = o·C + c): copy w of Z
 /// (one per worker of a tile split, one in all for a position split) starts at
-/// `sums + w·16·pairCount`, laid out [ξ][o·C + c].
-func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float>, copies: Int, pairCount: Int,
+/// `sums + w·16·plane`, laid out [ξ][o·C + c] with ξ planes `plane` floats apart.
+func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float>, copies: Int, plane: Int,
                               gradWeight: UnsafeMutablePointer<Float>) {
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 48) { buf in
         let m = buf.baseAddress!
@@ -173,7 +173,7 @@ func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float
             for xi in 0..<16 {
                 var sum = SIMD16<Float>()
                 for w in 0..<copies {
-                    let src = sums + (w * 16 + xi) * pairCount + p0
+                    let src = sums + (w * 16 + xi) * plane + p0
                     if count == 16 {
                         sum += load16(src)
                     } else {
@@ -242,13 +242,14 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     let workers = splitPositions ? min(threads, 16) : min(threads, blocks)
     let pairCount = s.O * s.C
     let copies = splitPositions ? 1 : workers   // private Zs, each [ξ][o·C + c]
-    let sums = ScratchBuffer(copies * 16 * pairCount)
+    let plane = winogradPlaneStride(pairCount)
+    let sums = ScratchBuffer(copies * 16 * plane)
     defer { sums.free() }
     let zBase = SendablePointer(sums.p)
     parallelChunks(workers) { t in
         let ws = WinogradWeightGradWorkspace(s, maxTiles: rowsPerBlock * s.TW, tiling: settings.tiling)
         defer { ws.free() }
-        let z = zBase.p + (splitPositions ? 0 : t * 16 * pairCount)
+        let z = zBase.p + (splitPositions ? 0 : t * 16 * plane)
         let (b0, b1) = splitPositions ? (0, blocks) : (t * blocks / workers, (t + 1) * blocks / workers)
         let positions = splitPositions ? (t * 16 / workers)..<((t + 1) * 16 / workers) : 0..<16
         for b in b0..<b1 {
@@ -257,7 +258,7 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
             winogradWeightGradInput(s, input: input, positions: positions, r0: r0, r1: r1, ws: ws)
             winogradWeightGradOutput(s, gradOutput: gradOutput, positions: positions, r0: r0, r1: r1, ws: ws)
             for xi in positions {
-                winogradWeightGradGEMM(s, xi: xi, tiles: tiles, accumulate: b > b0, z: z + xi * pairCount, ws: ws)
+                winogradWeightGradGEMM(s, xi: xi, tiles: tiles, accumulate: b > b0, z: z + xi * plane, ws: ws)
             }
         }
     }
@@ -265,6 +266,6 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     let groups = (pairCount + 15) / 16
     parallelFor(groups, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : groups) { range in
         winogradWeightGradFinish(pairs: (range.lowerBound * 16)..<min(pairCount, range.upperBound * 16),
-                                 sums: zBase.p, copies: copies, pairCount: pairCount, gradWeight: out.p)
+                                 sums: zBase.p, copies: copies, plane: plane, gradWeight: out.p)
     }
 }

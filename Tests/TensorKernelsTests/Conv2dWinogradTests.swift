@@ -158,17 +158,31 @@ fileprivate struct Operands {
         }
     }
 
+    @Test func planeStridesAreOddLineCounts() {
+        // At least the plane's floats, whole 64-byte lines, an odd number of them: the same offset
+        // in 16 planes then lands in 16 different L1 sets (a 4 KB multiple would put all in one).
+        for count in [1, 15, 16, 17, 768, 1024, 4096, 6144, 262_144, 266_240] {
+            let stride = winogradPlaneStride(count)
+            #expect(stride >= count && stride % 16 == 0 && (stride / 16) % 2 == 1, "\(count) → \(stride)")
+            #expect(stride - count < 32, "\(count) → \(stride) wastes a line")
+            let sets = Set((0..<16).map { (($0 * stride * 4) / 64) % 64 })
+            #expect(sets.count == 16, "\(count): the 16 planes share L1 sets")
+        }
+    }
+
     @Test func filterTransformIsGgGt() {
         // U = G g Gᵀ for the all-ones filter: G·1 = (1, 1.5, 0.5, 1), so U = u uᵀ.
         let ones = [Float](repeating: 1, count: 9)
         let u = [Float](arrayLiteral: 1, 1.5, 0.5, 1)
         let rows = 1, depth = 1
-        var packed = [Float](repeating: .nan, count: 16 * gemmMR * depth)
+        let plane = winogradPackedWeightPlane(rows: rows, depth: depth)
+        #expect(plane >= gemmMR * depth)
+        var packed = [Float](repeating: .nan, count: 16 * plane)
         packed.withUnsafeMutableBufferPointer { p in
             winogradPackWeights(ones, O: rows, C: depth, adjoint: false, into: p.baseAddress!, threads: 1, settings: .current)
         }
         for a in 0..<4 {
-            for b in 0..<4 { #expect(packed[(4 * a + b) * gemmMR] == u[a] * u[b]) }
+            for b in 0..<4 { #expect(packed[(4 * a + b) * plane] == u[a] * u[b]) }
         }
         // Padding rows of the panel are zero, not garbage.
         #expect(packed[1] == 0 && packed[11] == 0)
