@@ -9,4 +9,9 @@ static inline void lcnn_prefetch_for_write(const void *address) {
     __builtin_prefetch(address, 1, 3);
 }
 
+/// Asks the CPU to bring the cache line holding `address` into L1 for reading. A hint only.
+static inline void lcnn_prefetch_for_read(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
 #endif
