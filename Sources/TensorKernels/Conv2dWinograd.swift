@@ -61,8 +61,8 @@ struct WinogradThresholds {
     /// gradient's 64-deep GEMMs do not pay for its transforms, hence its own tile bound, at the
     /// fewest tiles where it was measured faster (128, the 512-channel stage). The
     /// earlier bounds (≥ 512 tiles, ≤ 256 filter pairs per tile, C + O ≤ 256 for the weight
-    /// gradient) were measured on a Zen 5 before the transforms gathered narrow tile rows and
-    /// cost 35–45 % on the 256- and 512-channel stages here.
+    /// gradient) were measured on a Zen 5 before the transforms gathered narrow tile rows; here
+    /// they kept the 256- and 512-channel stages on a direct path 1.27–1.61× slower.
     static let wide = WinogradThresholds(minTiles: 64, weightGradMinTiles: 128)
 
     /// 6×16 register tile (AVX2, 2026-12-07, with the transforms gathering narrow tile rows;
@@ -126,7 +126,7 @@ struct WinogradShape {
 /// Floats from one ξ plane to the next in a buffer of 16 planes of `count` floats: at least
 /// `count`, rounded to an odd number of 64-byte lines. The transforms store (and the output
 /// transform loads) the same offset in all 16 planes at once; with plane sizes that are multiples
-/// of 4 KB (64 channels × 96 tiles, 512 × 512 filters, …) those 16 lines fall in one set of the
+/// of 4 KB (64 channels × 96 tiles, 516 × 512 packed filters, …) those 16 lines fall in one set of the
 /// 8-way L1 cache and evict each other. An odd line count puts them in 16 different sets.
 @inline(__always)
 func winogradPlaneStride(_ count: Int) -> Int { (((count + 15) / 16) | 1) * 16 }
@@ -156,7 +156,8 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
     let rowStep = adjoint ? 9 : C * 9, kStep = adjoint ? C * 9 : 9
     // The filters of an item `lookahead` items on are prefetched: forward, an item reads 36 bytes
     // from each of 12 rows C·36 bytes apart, too many short streams for the hardware prefetchers
-    // to follow (at 512 channels the transform waited on these loads for 40 % of its time);
+    // to follow (at 512 channels 43 % of this function's samples sat on the first load that
+    // depended on them);
     // adjoint, 432 contiguous bytes C·36 bytes after the previous item's.
     let lookahead = (adjoint ? 2 : 8) * kStep
     // Filters that start at least 16 floats before the end are staged with one 16-float move
