@@ -157,13 +157,13 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
     // The filters of an item `lookahead` items on are prefetched: forward, an item reads 36 bytes
     // from each of 12 rows C·36 bytes apart, too many short streams for the hardware prefetchers
     // to follow (at 512 channels 43 % of this function's samples sat on the first load that
-    // depended on them);
-    // adjoint, 432 contiguous bytes C·36 bytes after the previous item's.
+    // depended on them); adjoint, 432 contiguous bytes C·36 bytes after the previous item's. The
+    // last items' hints point past the filters, which a prefetch may (it never faults).
     let lookahead = (adjoint ? 2 : 8) * kStep
     // Filters that start at least 16 floats before the end are staged with one 16-float move
     // (taps 0–8 and seven floats of the next filter, which the transform never reads), so the
     // transpose's vector load of the staged row is forwarded from a single store.
-    let lastWideStart = weight + O * C * 9 - 16
+    let lastWideStart = O * C * 9 - 16   // offset of the last filter start with 16 floats after it
     let out = SendablePointer(dst)
     parallelFor(panels * depth, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : panels * depth) { range in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 64) { buf in
@@ -181,7 +181,7 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
                 for r in 0..<count {
                     let f = src + r * rowStep
                     let row = stage + 16 * r
-                    if f <= lastWideStart {
+                    if f - weight <= lastWideStart {
                         store16(row, load16(f))
                     } else {
                         for t in 0..<9 { row[t] = f[t] }
