@@ -74,14 +74,19 @@ public enum KernelBenchmarks {
                 + "\(g.outWidth),k\(g.kernelHeight)x\(g.kernelWidth),s\(g.strideHeight),p\(g.paddingHeight)"
             let flops = 2.0 * Double(yCount) * Double(g.inChannels * g.kernelHeight * g.kernelWidth)
             // 3×3 stride-1 layers run forward and backward-input (and, within the weight gradient's
-            // bounds for this machine's tiling, backward-weight) through Winograd F(2×2, 3×3);
-            // their `_direct` twins time the implicit GEMMs they replace (flops counted as direct
-            // in both).
+            // bounds for this machine's tiling, backward-weight) through Winograd: F(4×4, 3×3) where
+            // it has enough tiles, else F(2×2, 3×3). Their `_small_tiles` twins time F(2×2) where
+            // F(4×4) runs, their `_direct` twins the implicit GEMMs Winograd replaces (flops counted
+            // as direct in all).
             let winograd = Conv2dWinograd.applies(to: g)
             let winogradWeight = Conv2dWinograd.appliesToWeightGradient(g)
-            for direct in winograd ? [false, true] : [false] {
-                KernelSettings.with({ $0.winograd = !direct }) {
-                    let suffix = direct ? "_direct" : ""
+            let largeTiles = Conv2dWinograd.appliesLargeTiles(to: g)
+            let largeWeightTiles = Conv2dWinograd.appliesLargeTilesToWeightGradient(g)
+            var variants: [(suffix: String, change: (inout KernelSettings) -> Void)] = [("", { _ in })]
+            if largeTiles || largeWeightTiles { variants.append(("_small_tiles", { $0.winogradLargeTiles = false })) }
+            if winograd { variants.append(("_direct", { $0.winograd = false })) }
+            for (suffix, change) in variants {
+                KernelSettings.with(change) {
                     if wanted(names[0]) {
                         let ms = BenchmarkClock.medianMilliseconds { conv2dForward(g, input: x, weight: w, output: y) }
                         emit(line(names[0] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6))
@@ -92,7 +97,9 @@ public enum KernelBenchmarks {
                         }
                         emit(line(names[1] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6))
                     }
-                    if wanted(names[2]) && (!direct || winogradWeight) {
+                    let weightTwin = suffix == "" || (suffix == "_direct" && winogradWeight)
+                        || (suffix == "_small_tiles" && largeWeightTiles)
+                    if wanted(names[2]) && weightTwin {
                         let ms = BenchmarkClock.medianMilliseconds {
                             conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw)
                         }

@@ -93,6 +93,7 @@ func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Uns
                    output: UnsafeMutablePointer<Float>, algorithm: Conv2dAlgorithm) {
     switch algorithm {
     case .winograd: conv2dForwardWinograd(g, input: input, weight: weight, output: output)
+    case .winogradLargeTiles: conv2dForwardWinograd(g, input: input, weight: weight, output: output, tile: 4)
     case .implicitGEMM: conv2dForwardImplicitGEMM(g, input: input, weight: weight, output: output)
     case .columns: conv2dForwardViaColumns(g, input: input, weight: weight, output: output)
     case .smallChannels: preconditionFailure("no forward pass on \(algorithm)")
@@ -131,6 +132,8 @@ func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Float>, 
                          gradInput: UnsafeMutablePointer<Float>, algorithm: Conv2dAlgorithm) {
     switch algorithm {
     case .winograd: conv2dBackwardInputWinograd(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
+    case .winogradLargeTiles:
+        conv2dBackwardInputWinograd(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput, tile: 4)
     case .columns: conv2dBackwardInputViaColumns(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput)
     case .smallChannels, .implicitGEMM:
         conv2dBackwardInputPhases(g, gradOutput: gradOutput, weight: weight, gradInput: gradInput, algorithm: algorithm)
@@ -160,6 +163,8 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
     case .winograd: conv2dBackwardWeightWinograd(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
     case .implicitGEMM: conv2dBackwardWeightImplicitGEMM(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
     case .columns: conv2dBackwardWeightViaColumns(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+    case .winogradLargeTiles:
+        conv2dBackwardWeightWinograd(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight, tile: 4)
     case .smallChannels: preconditionFailure("no weight gradient on \(algorithm)")
     }
 }

@@ -11,6 +11,10 @@ public enum Conv2dAlgorithm: String, Sendable, CaseIterable {
     /// (Conv2dWinograd.swift; the weight gradient in Conv2dWinogradWeightGrad.swift). 3×3 stride-1
     /// layers only; all three passes.
     case winograd
+    /// Winograd F(4×4, 3×3): 36 products per 4×4 output tile and filter pair, 1.78× fewer than
+    /// F(2×2, 3×3) (Conv2dWinogradLargeTiles.swift, on the driver of Conv2dWinograd.swift).
+    /// All three passes, each with its own bound on the tiles.
+    case winogradLargeTiles
     /// Implicit GEMM: packed panels gathered straight from a padded, phase-split copy of the input
     /// (forward: Conv2dForwardImplicitGEMM.swift; weight gradient: Conv2dWeightGrad.swift) or of dy,
     /// one GEMM per output phase (backward-input: Conv2dBackwardInputPhases.swift); the GEMM driver is
@@ -90,6 +94,7 @@ let stridedBackwardInputColumnsMaxPixels = 256
 public enum Conv2dDispatch {
     /// Forward pass: Winograd where it applies, the column GEMM for few pixels, else the implicit GEMM.
     public static let forwardRules: [Conv2dDispatchRule] = [
+        largeTilesRule,
         Conv2dDispatchRule(.winograd, "3×3, stride 1, padding ≤ 2, ≥ 64 channels in and out, enough tiles, aligned tile rows "
                            + "(winogradApplies, Conv2dWinograd.swift)") { winogradApplies($0) },
         fewPixelsRule,
@@ -100,8 +105,16 @@ public enum Conv2dDispatch {
         g.batch * g.outHeight * g.outWidth <= columnsMaxPixels
     }
 
+    /// Both passes that have a Winograd form: F(4×4, 3×3) where Winograd applies with enough
+    /// 4×4 tiles.
+    static let largeTilesRule = Conv2dDispatchRule(.winogradLargeTiles, "as Winograd, with enough 4×4 tiles of aligned "
+                                                   + "rows (winogradLargeTilesApply, Conv2dWinogradLargeTiles.swift)") {
+        winogradLargeTilesApply($0)
+    }
+
     /// Backward-input pass.
     public static let backwardInputRules: [Conv2dDispatchRule] = [
+        largeTilesRule,
         Conv2dDispatchRule(.winograd, "as forward (winogradApplies, Conv2dWinograd.swift)") { winogradApplies($0) },
         fewPixelsRule,
         Conv2dDispatchRule(.columns, "strided, batch·OH·OW ≤ \(stridedBackwardInputColumnsMaxPixels) output pixels") { g in
@@ -132,6 +145,10 @@ public enum Conv2dDispatch {
     /// Weight gradient: Winograd where it applies within its tile and channel bounds; per-image
     /// column GEMMs for few taps per filter; else the implicit GEMM.
     public static let weightGradRules: [Conv2dDispatchRule] = [
+        Conv2dDispatchRule(.winogradLargeTiles, "as Winograd's weight gradient, with enough 4×4 tiles "
+                           + "(winogradWeightGradLargeTilesApply, Conv2dWinogradLargeTiles.swift)") {
+            winogradWeightGradLargeTilesApply($0)
+        },
         Conv2dDispatchRule(.winograd, "as forward, with the weight gradient's tile and channel bounds "
                            + "(winogradWeightGradApplies, Conv2dWinogradWeightGrad.swift)") { winogradWeightGradApplies($0) },
         // The implicit GEMM puts C·KH·KW on its 32-wide tile columns; up to 16 taps, with at least

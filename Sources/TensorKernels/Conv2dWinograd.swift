@@ -37,6 +37,15 @@ public enum Conv2dWinograd {
 
     /// Whether `conv2dBackwardWeight` takes the Winograd path for `g` (while enabled).
     public static func appliesToWeightGradient(_ g: Conv2dGeometry) -> Bool { winogradWeightGradApplies(g) }
+
+    /// Whether `conv2dForward` / `conv2dBackwardInput` take the Winograd path for `g` on F(4×4, 3×3)
+    /// tiles (while enabled and `KernelSettings.winogradLargeTiles` is on).
+    public static func appliesLargeTiles(to g: Conv2dGeometry) -> Bool { winogradLargeTilesApply(g) }
+
+    /// Whether `conv2dBackwardWeight` takes the Winograd path for `g` on F(4×4, 3×3) tiles.
+    public static func appliesLargeTilesToWeightGradient(_ g: Conv2dGeometry) -> Bool {
+        winogradWeightGradLargeTilesApply(g)
+    }
 }
 
 /// Smallest channel count (in and out) for which the Winograd path pays for its transforms.
@@ -50,6 +59,13 @@ struct WinogradThresholds {
     let minTiles: Int
     /// Fewest 2×2 output tiles for the weight gradient, whose GEMMs have the tiles as their depth.
     let weightGradMinTiles: Int
+    /// Fewest 4×4 output tiles for the forward and backward-input passes to take F(4×4, 3×3)
+    /// (`winogradLargeTilesApply`, Conv2dWinogradLargeTiles.swift): its 36 transformed filter
+    /// planes are 2.25× F(2×2)'s 16, read once per block of tiles.
+    let largeTileMinTiles: Int
+    /// Fewest 4×4 output tiles for the weight gradient to take F(4×4, 3×3)
+    /// (`winogradWeightGradLargeTilesApply`): the tiles are its GEMMs' depth.
+    let weightGradLargeTileMinTiles: Int
 
     /// 12×32 register tile (AVX-512). Measured on an AMD Zen 4 (AVX-512 on 256-bit units,
     /// 2026-12-07, issue 17's seventh session; BENCHMARKS.md "seventh session"): Winograd ÷ direct,
@@ -63,7 +79,7 @@ struct WinogradThresholds {
     /// earlier bounds (≥ 512 tiles, ≤ 256 filter pairs per tile, C + O ≤ 256 for the weight
     /// gradient) were measured on a Zen 5 before the transforms gathered narrow tile rows; here
     /// they kept the 256- and 512-channel stages on a direct path 1.27–1.61× slower.
-    static let wide = WinogradThresholds(minTiles: 64, weightGradMinTiles: 128)
+    static let wide = WinogradThresholds(minTiles: 64, weightGradMinTiles: 128, largeTileMinTiles: 64, weightGradLargeTileMinTiles: 64)
 
     /// 6×16 register tile (AVX2, 2026-12-07, with the transforms gathering narrow tile rows;
     /// Winograd ÷ direct, best of five rounds alternating, two threads, scratch harness over the
@@ -72,7 +88,7 @@ struct WinogradThresholds {
     /// 16×16 (64 tiles) 0.87 / 0.79 / 0.90, of 256 at 8×8 (16 tiles) 2.19 / 2.06 / 2.04 — the
     /// 16·O·C transformed filters then outweigh the products saved, hence the tile bound; the
     /// 512-channel 4×4 stage at batch 32 (128 tiles, 2048 pairs per tile) 0.64 / 0.67 / 0.82.
-    static let narrow = WinogradThresholds(minTiles: 64, weightGradMinTiles: 64)
+    static let narrow = WinogradThresholds(minTiles: 64, weightGradMinTiles: 64, largeTileMinTiles: 64, weightGradLargeTileMinTiles: 64)
 
     /// The bounds for `tiling`.
     static func of(_ tiling: GEMMTiling) -> WinogradThresholds { tiling == .wide ? .wide : .narrow }
@@ -108,17 +124,24 @@ func winogradApplies(_ g: Conv2dGeometry) -> Bool {
 }
 
 /// Shape of one Winograd convolution: input [N, C, H, W] → output [N, O, OH, OW], 3×3 filters,
-/// stride 1, paddings ph, pw; tiles TH × TW per image.
+/// stride 1, paddings ph, pw; output tiles of `tile` × `tile` pixels (2 for F(2×2, 3×3), 4 for
+/// F(4×4, 3×3), Conv2dWinogradLargeTiles.swift), TH × TW of them per image.
 struct WinogradShape {
     let N: Int, C: Int, H: Int, W: Int, O: Int, ph: Int, pw: Int
+    /// Output pixels per tile side: 2 or 4.
+    var tile = 2
     var OH: Int { H + 2 * ph - 2 }
     var OW: Int { W + 2 * pw - 2 }
-    var TH: Int { (OH + 1) / 2 }
-    var TW: Int { (OW + 1) / 2 }
+    var TH: Int { (OH + tile - 1) / tile }
+    var TW: Int { (OW + tile - 1) / tile }
+    /// Input pixels per patch side: tile + 2.
+    var patch: Int { tile + 2 }
+    /// Positions ξ of a transformed tile, one GEMM each: (tile + 2)².
+    var planes: Int { patch * patch }
     /// Tile rows over the batch (image n, tile row i ↦ n·TH + i).
     var tileRows: Int { N * TH }
-    /// Flops of the 16 GEMMs.
-    var gemmFlops: Double { 2.0 * 16 * Double(O) * Double(C) * Double(tileRows * TW) }
+    /// Flops of the `planes` GEMMs.
+    var gemmFlops: Double { 2.0 * Double(planes) * Double(O) * Double(C) * Double(tileRows * TW) }
 }
 
 // MARK: - Planes
@@ -137,16 +160,17 @@ func winogradPackedWeightPlane(rows: Int, depth: Int) -> Int { winogradPlaneStri
 
 // MARK: - Weights
 
-/// Transforms and packs the filters once per call: for every ξ, the micro-kernel's packed A of
-/// U_ξ (rows = output channels of the Winograd convolution, K = its input channels), at
+/// Transforms and packs the filters once per call: for every ξ < (tile + 2)², the micro-kernel's
+/// packed A of U_ξ (rows = output channels of the Winograd convolution, K = its input channels), at
 /// `dst + ξ·winogradPackedWeightPlane(rows:depth:)` (at least ⌈rows/12⌉·12·K floats apart), i.e.
 /// U_ξ[row, k] at `(row/12)·K·12 + k·12 + row % 12` within its plane.
 ///
 /// `weight` is [O, C, 3, 3]. Forward (`adjoint == false`): rows o < O, K = C, U_ξ[o, c] =
 /// (G g[o, c] Gᵀ)_ξ. Adjoint: rows c < C, K = O, U_ξ[c, o] = (G ğ[o, c] Gᵀ)_ξ with ğ the filter
-/// rotated by 180°, the weights of the backward-input convolution. Each step transforms the 12
-/// filters of one packed row panel at one k, so the results are stored straight into the panel.
-func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint: Bool,
+/// rotated by 180°, the weights of the backward-input convolution. G is F(2×2, 3×3)'s 4×3 matrix
+/// for `tile` 2, F(4×4, 3×3)'s 6×3 one for `tile` 4. Each step transforms the 12 filters of one
+/// packed row panel at one k, so the results are stored straight into the panel.
+func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint: Bool, tile: Int = 2,
                          into dst: UnsafeMutablePointer<Float>, threads: Int, settings: KernelSettings) {
     let rows = adjoint ? C : O, depth = adjoint ? O : C
     let panels = packedRows(rows) / gemmMR
@@ -164,9 +188,11 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
     // (taps 0–8 and seven floats of the next filter, which the transform never reads), so the
     // transpose's vector load of the staged row is forwarded from a single store.
     let lastWideStart = O * C * 9 - 16   // offset of the last filter start with 16 floats after it
+    let planes = (tile + 2) * (tile + 2)
     let out = SendablePointer(dst)
     parallelFor(panels * depth, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : panels * depth) { range in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 64) { buf in
+        // 16 staged rows, 16 transposed tap vectors, 9 taps (padded to 16), 36 transformed positions.
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 84) { buf in
             let vectors = buf.baseAddress!
             let stage = UnsafeMutableRawPointer(vectors).assumingMemoryBound(to: Float.self)
             let taps = stage + 256
@@ -192,9 +218,9 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
                 }
                 transpose16x16(stage, 16, taps, 16)
                 for t in 0..<9 { g[t] = load16(taps + 16 * (adjoint ? 8 - t : t)) }
-                winogradFilterTransform(g, into: u)
+                if tile == 4 { winogradLargeTileFilterTransform(g, into: u) } else { winogradFilterTransform(g, into: u) }
                 let d = out.p + q * depth * gemmMR + k * gemmMR
-                for xi in 0..<16 {
+                for xi in 0..<planes {
                     let v = u[xi]
                     let p = UnsafeMutableRawPointer(d + xi * xiStride)
                     p.storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
@@ -254,13 +280,13 @@ struct WinogradWorkspace {
         ldm = panels * gemmNR
         vStride = winogradPlaneStride(panels * s.C * gemmNR)
         mStride = winogradPlaneStride(s.O * ldm)
-        rowWidth = 2 * s.TW + 2 + 32
-        v = ScratchBuffer(16 * vStride)
-        m = ScratchBuffer(16 * mStride + 16)
-        rows = ScratchBuffer(4 * rowWidth)
+        rowWidth = winogradPatchRowWidth(s)
+        v = ScratchBuffer(s.planes * vStride)
+        m = ScratchBuffer(s.planes * mStride + 16)
+        rows = ScratchBuffer(s.patch * rowWidth)
         // Lanes past a block's last tile are multiplied but never read; keep them finite.
-        v.p.update(repeating: 0, count: 16 * vStride)
-        rows.p.update(repeating: 0, count: 4 * rowWidth)
+        v.p.update(repeating: 0, count: s.planes * vStride)
+        rows.p.update(repeating: 0, count: s.patch * rowWidth)
     }
 
     func free() {
@@ -281,20 +307,28 @@ func winogradRowsPerChunk(_ TW: Int) -> Int { TW < 16 && 16 % TW == 0 ? 16 / TW 
 /// prefetched by `forEachPatchChunk`.
 let winogradPrefetchMinSourceFloats = 1 << 18
 
+/// Floats per zero-padded source row of a block (`forEachPatchChunk`): the tile row's
+/// tile·TW + 2 columns, plus room for the vector loads of a last chunk of 16 tiles (16·tile floats
+/// from its first column, and again from `tile` columns on).
+@inline(__always)
+func winogradPatchRowWidth(_ s: WinogradShape) -> Int { s.tile * s.TW + s.tile + 16 * s.tile }
+
 /// Walks the `size`×`size` input patches of every tile in tile rows [r0, r1) of a [N, channels,
 /// height, width] tensor, 16 tiles at a time, channel by channel (each plane is read front to
-/// back): for each tile row the `size` source rows 2·i − padTop + 0…size−1 are copied into
-/// zero-padded `rows` (`rowWidth` floats apart; buffer column x + padLeft holds column x, the rest
-/// stays zero), then `body(channel, l0, count)` runs with `patches` holding tiles l0…l0 + count − 1
-/// of the block (`loadPatches`' layout). Narrow tile rows are gathered `winogradRowsPerChunk` at a
-/// time into one chunk (lanes past `count` then hold stale but finite values).
+/// back): for each tile row the `size` source rows m·i − padTop + 0…size−1 (m = `s.tile`) are
+/// copied into zero-padded `rows` (`rowWidth` floats apart; buffer column x + padLeft holds column
+/// x, the rest stays zero), then `body(channel, l0, count)` runs with `patches` holding tiles
+/// l0…l0 + count − 1 of the block (`loadPatches`' layout). Narrow tile rows are gathered
+/// `winogradRowsPerChunk` at a time into one chunk (lanes past `count` then hold stale but finite
+/// values). `size` is the input patch (tile + 2) or, for the weight gradient's output-gradient
+/// tiles, the tile itself.
 @inline(__always)
 func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                        padTop: Int, padLeft: Int, size: Int, r0: Int, r1: Int, rows: UnsafeMutablePointer<Float>,
                        rowWidth: Int, patches: UnsafeMutablePointer<SIMD16<Float>>,
                        _ body: (_ channel: Int, _ l0: Int, _ count: Int) -> Void) {
-    let TW = s.TW
-    let copyCount = min(width, 2 * TW + size - 2 - padLeft)
+    let TW = s.TW, step = s.tile
+    let copyCount = min(width, step * TW + size - step - padLeft)
     // A block reads a few rows per channel plane, H·W floats apart: too short a stream for the
     // hardware prefetchers, so a source larger than an L2 cache (1 MB) has the rows of channel
     // c + 1 that a tile row reads next prefetched while channel c is copied (at batch 32, 64
@@ -308,14 +342,14 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
         if prefetchNextChannel && c + 1 < channels {
             let next = plane + height * width
             for i in 0..<size {
-                let y = 2 * ti - padTop + i
+                let y = step * ti - padTop + i
                 if y < 0 || y >= height { continue }
                 var j = 0
                 while j < copyCount { lcnn_prefetch_for_read(next + y * width + j); j += 16 }
             }
         }
         for i in 0..<size {
-            let y = 2 * ti - padTop + i
+            let y = step * ti - padTop + i
             copyFloats(y >= 0 && y < height ? plane + y * width : nil, to: rows + i * rowWidth + padLeft,
                        count: copyCount)
         }
@@ -327,7 +361,8 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
                 copyRows(c, r)
                 var tj0 = 0
                 while tj0 < TW {
-                    loadPatches(rows, rowWidth: rowWidth, size: size, column: 2 * tj0, into: patches)
+                    loadPatches(rows, rowWidth: rowWidth, size: size, step: step, column: step * tj0, rightOffset: step,
+                                into: patches)
                     body(c, (r - r0) * TW + tj0, min(16, TW - tj0))
                     tj0 += 16
                 }
@@ -335,12 +370,14 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
         }
         return
     }
-    // Gathered rows, 32 floats each: row i holds, for the k-th tile row of the chunk, its padded
-    // columns 0..<2·TW at 2·TW·k; row size + i the same from column 2 (the patches' right halves).
-    let span = 2 * TW
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * 32) { buffer in
+    // Gathered rows, 16·m floats each: row i holds, for the k-th tile row of the chunk, its padded
+    // columns 0..<m·TW at m·TW·k; row size + i the same from column m (the patches' last two
+    // columns, which the next tile's first two overlap).
+    let span = step * TW, gatheredWidth = 16 * step
+    let gatheredRows = size > step ? 2 * size : size
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: gatheredRows * gatheredWidth) { buffer in
         let gathered = buffer.baseAddress!
-        gathered.update(repeating: 0, count: 8 * 32)
+        gathered.update(repeating: 0, count: gatheredRows * gatheredWidth)
         for c in 0..<channels {
             var r = r0
             while r < r1 {
@@ -348,13 +385,15 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
                 for k in 0..<count {
                     copyRows(c, r + k)
                     for i in 0..<size {
-                        copySpan(rows + i * rowWidth, to: gathered + 32 * i + span * k, count: span)
-                        if size == 4 {
-                            copySpan(rows + i * rowWidth + 2, to: gathered + 32 * (size + i) + span * k, count: span)
+                        copySpan(rows + i * rowWidth, to: gathered + gatheredWidth * i + span * k, count: span)
+                        if size > step {
+                            copySpan(rows + i * rowWidth + step, to: gathered + gatheredWidth * (size + i) + span * k,
+                                     count: span)
                         }
                     }
                 }
-                loadPatches(gathered, rowWidth: 32, size: size, column: 0, rightHalfOffset: 32 * size, into: patches)
+                loadPatches(gathered, rowWidth: gatheredWidth, size: size, step: step, column: 0,
+                            rightOffset: gatheredWidth * size, into: patches)
                 body(c, (r - r0) * TW, count * TW)
                 r += count
             }
@@ -363,17 +402,18 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
 }
 
 /// V = Bᵀ d B for the input tiles of tile rows [r0, r1), 16 at a time: `body(channel, l0, count, v)`
-/// receives `v[ξ]` for tiles l0…l0 + count − 1 of the block (the forward pass and the weight
-/// gradient store them in their own layouts).
+/// receives `v[ξ]` (ξ < `s.planes`) for tiles l0…l0 + count − 1 of the block (the forward pass and
+/// the weight gradient store them in their own layouts).
 @inline(__always)
 func forEachTransformedInputChunk(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
                                   rows: UnsafeMutablePointer<Float>, rowWidth: Int,
                                   _ body: (_ channel: Int, _ l0: Int, _ count: Int, _ v: UnsafePointer<SIMD16<Float>>) -> Void) {
-    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 32) { buf in
-        let d = buf.baseAddress!, v = d + 16
+    let planes = s.planes
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 2 * planes) { buf in
+        let d = buf.baseAddress!, v = d + planes
         forEachPatchChunk(s, source: input, channels: s.C, height: s.H, width: s.W, padTop: s.ph, padLeft: s.pw,
-                          size: 4, r0: r0, r1: r1, rows: rows, rowWidth: rowWidth, patches: d) { c, l0, count in
-            winogradDataTransform(d, into: v)
+                          size: s.patch, r0: r0, r1: r1, rows: rows, rowWidth: rowWidth, patches: d) { c, l0, count in
+            if s.tile == 4 { winogradLargeTileDataTransform(d, into: v) } else { winogradDataTransform(d, into: v) }
             body(c, l0, count, v)
         }
     }
@@ -384,36 +424,46 @@ func forEachTransformedInputChunk(_ s: WinogradShape, input: UnsafePointer<Float
 func winogradInputTransform(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
                             ws: WinogradWorkspace) {
     forEachTransformedInputChunk(s, input: input, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth) { c, l0, count, v in
-        storeTileLanes(v, ws: ws, channels: s.C, channel: c, l0: l0, count: count)
+        storeTileLanes(v, planes: s.planes, ws: ws, channels: s.C, channel: c, l0: l0, count: count)
     }
 }
 
-/// Loads the `size`×`size` patches (4 for input tiles, 2 for output-gradient tiles) of 16
-/// consecutive tiles from padded rows: `d[size·i + j]` holds, for tile q, element (i, j), taken
-/// from column `column + 2q + j` of row i (`rowWidth` floats apart). Columns j = 2, 3 are read
-/// `rightHalfOffset` floats after columns 0, 1 (2 in a plain row; gathered rows keep them apart).
+/// Loads the `size`×`size` patches of 16 consecutive tiles, `step` columns apart, from padded
+/// rows: `d[size·i + j]` holds, for tile q, element (i, j), from column `column + step·q + j` of
+/// row i (`rowWidth` floats apart). F(2×2) (`step` 2) input tiles (`size` 4) read columns j = 2, 3
+/// `rightOffset` floats after columns 0, 1 (2 in a plain row; gathered rows keep them apart), its
+/// output-gradient tiles have `size` 2; F(4×4) (`step` 4, `largeTilePatches`) likewise with
+/// `size` 6 and 4.
 @inline(__always)
-func loadPatches(_ rowBuffer: UnsafePointer<Float>, rowWidth: Int, size: Int, column: Int,
-                 rightHalfOffset: Int = 2, into d: UnsafeMutablePointer<SIMD16<Float>>) {
+func loadPatches(_ rowBuffer: UnsafePointer<Float>, rowWidth: Int, size: Int, step: Int, column: Int,
+                 rightOffset: Int, into d: UnsafeMutablePointer<SIMD16<Float>>) {
+    if step == 4 {
+        largeTilePatches(rowBuffer, rowWidth: rowWidth, size: size, column: column, rightOffset: rightOffset, into: d)
+        return
+    }
     for i in 0..<size {
         let p = rowBuffer + i * rowWidth + column
         let lo = load16(p), hi = load16(p + 16)
         d[size * i] = evenLanes(lo, hi)
         d[size * i + 1] = oddLanes(lo, hi)
         if size == 4 {
-            let lo2 = load16(p + rightHalfOffset), hi2 = load16(p + rightHalfOffset + 16)
+            let lo2 = load16(p + rightOffset), hi2 = load16(p + rightOffset + 16)
             d[size * i + 2] = evenLanes(lo2, hi2)
             d[size * i + 3] = oddLanes(lo2, hi2)
         }
     }
 }
 
-/// Copies `count` ≤ 32 floats with one vector move where `count` is 16, 8 or 4 (the spans of
+/// Copies `count` ≤ 64 floats with vector moves where `count` is 32, 16, 8 or 4 (the spans of
 /// gathered tile rows and of their outputs), else element by element.
 @inline(__always)
 func copySpan(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
     let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(dst)
     switch count {
+    case 32:
+        to.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), toByteOffset: 64,
+                      as: SIMD16<Float>.self)
     case 16: to.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
     case 8: to.storeBytes(of: from.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
     case 4: to.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
@@ -457,23 +507,23 @@ func winogradDataTransform(_ d: UnsafePointer<SIMD16<Float>>, into v: UnsafeMuta
     }
 }
 
-/// Stores lanes 0..<count of v[ξ] as tiles l0… of channel `channel` in the packed V of every ξ.
-/// A full vector store is used when it stays inside the panel row (lanes past `count` then land
-/// on later tiles of the same row, written afterwards, or on unused lanes).
+/// Stores lanes 0..<count of v[ξ] as tiles l0… of channel `channel` in the packed V of every
+/// ξ < `planes`. A full vector store is used when it stays inside the panel row (lanes past
+/// `count` then land on later tiles of the same row, written afterwards, or on unused lanes).
 @inline(__always)
-func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, ws: WinogradWorkspace, channels: Int, channel: Int, l0: Int,
-                    count: Int) {
+func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, planes: Int, ws: WinogradWorkspace, channels: Int, channel: Int,
+                    l0: Int, count: Int) {
     let lane = l0 % gemmNR
     let offset = (l0 / gemmNR) * channels * gemmNR + channel * gemmNR + lane
     if lane + 16 <= gemmNR {
-        for xi in 0..<16 { store16(ws.v.p + xi * ws.vStride + offset, v[xi]) }
+        for xi in 0..<planes { store16(ws.v.p + xi * ws.vStride + offset, v[xi]) }
     } else if lane + 8 <= gemmNR && count <= 8 {
-        for xi in 0..<16 {
+        for xi in 0..<planes {
             UnsafeMutableRawPointer(ws.v.p + xi * ws.vStride + offset).storeBytes(of: v[xi].lowHalf,
                                                                                   as: SIMD8<Float>.self)
         }
     } else if lane + 4 <= gemmNR && count <= 4 {
-        for xi in 0..<16 {
+        for xi in 0..<planes {
             UnsafeMutableRawPointer(ws.v.p + xi * ws.vStride + offset).storeBytes(of: v[xi].lowHalf.lowHalf,
                                                                                   as: SIMD4<Float>.self)
         }
@@ -481,7 +531,7 @@ func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, ws: WinogradWorkspace, ch
         for q in 0..<count {
             let l = l0 + q
             let o = (l / gemmNR) * channels * gemmNR + channel * gemmNR + l % gemmNR
-            for xi in 0..<16 { ws.v.p[xi * ws.vStride + o] = v[xi][q] }
+            for xi in 0..<planes { ws.v.p[xi * ws.vStride + o] = v[xi][q] }
         }
     }
 }
@@ -492,7 +542,7 @@ func winogradBlockGEMM(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, 
     let K = s.C, M = s.O
     let plane = winogradPackedWeightPlane(rows: M, depth: K)
     let panels = (tiles + gemmNR - 1) / gemmNR
-    for xi in 0..<16 {
+    for xi in 0..<s.planes {
         let a = packedWeights + xi * plane
         let b = ws.v.p + xi * ws.vStride
         let out = ws.m.p + xi * ws.mStride
@@ -522,36 +572,29 @@ func winogradBlockGEMM(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, 
 /// Y = Aᵀ M A for the tiles of tile rows [r0, r1), written to `output` [N, O, OH, OW].
 func winogradOutputTransform(_ s: WinogradShape, output: UnsafeMutablePointer<Float>, r0: Int, r1: Int,
                              ws: WinogradWorkspace) {
-    let TW = s.TW, OH = s.OH, OW = s.OW, O = s.O
-    let group = winogradRowsPerChunk(TW), span = 2 * TW
-    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 18) { buf in
+    let TW = s.TW, OH = s.OH, OW = s.OW, O = s.O, tile = s.tile, planes = s.planes
+    let group = winogradRowsPerChunk(TW), span = tile * TW, chunkWidth = 16 * tile
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: planes + 4) { buf in
         let m = buf.baseAddress!
-        let temp = UnsafeMutableRawPointer(m + 16).assumingMemoryBound(to: Float.self)
-        /// Output row a (0 or 1) of the 16 tiles in `m`, interleaved: tile q's two pixels at 2q, 2q + 1.
-        @inline(__always) func outputRow(_ a: Int) -> (SIMD16<Float>, SIMD16<Float>) {
-            // Aᵀ M: rows m0 + m1 + m2 and m1 − m2 − m3 (per column j); then the same across columns.
-            let s0 = a == 0 ? m[0] + m[4] + m[8] : m[4] - m[8] - m[12]
-            let s1 = a == 0 ? m[1] + m[5] + m[9] : m[5] - m[9] - m[13]
-            let s2 = a == 0 ? m[2] + m[6] + m[10] : m[6] - m[10] - m[14]
-            let s3 = a == 0 ? m[3] + m[7] + m[11] : m[7] - m[11] - m[15]
-            let left = s0 + s1 + s2, right = s1 - s2 - s3
-            return (zipLow(left, right), zipHigh(left, right))
+        let temp = UnsafeMutableRawPointer(m + planes).assumingMemoryBound(to: Float.self)
+        /// Output row a of the 16 tiles in `m` into `temp`, tile q's `tile` pixels at tile·q….
+        @inline(__always) func outputRow(_ a: Int) {
+            if tile == 4 { winogradLargeTileOutputRow(m, a, into: temp) } else { winogradOutputRow(m, a, into: temp) }
         }
         for o in 0..<O {
             if group > 1 {
-                // `group` narrow tile rows per chunk: tile row k's pixels are floats 2·TW·k… of the row.
+                // `group` narrow tile rows per chunk: tile row k's pixels are floats tile·TW·k… of the row.
                 var r = r0
                 while r < r1 {
                     let count = min(group, r1 - r)
                     let mRow = ws.m.p + o * ws.ldm + (r - r0) * TW
-                    for xi in 0..<16 { m[xi] = load16(mRow + xi * ws.mStride) }
-                    for a in 0..<2 {
-                        let (lo, hi) = outputRow(a)
-                        store16(temp, lo)
-                        store16(temp + 16, hi)
+                    for xi in 0..<planes { m[xi] = load16(mRow + xi * ws.mStride) }
+                    if tile == 4 { winogradLargeTileOutputColumns(m) }
+                    for a in 0..<tile {
+                        outputRow(a)
                         for k in 0..<count {
                             let n = (r + k) / s.TH, ti = r + k - n * s.TH
-                            let y = 2 * ti + a
+                            let y = tile * ti + a
                             if y >= OH { continue }
                             copySpan(temp + span * k, to: output + ((n * O + o) * OH + y) * OW, count: min(span, OW))
                         }
@@ -566,31 +609,33 @@ func winogradOutputTransform(_ s: WinogradShape, output: UnsafeMutablePointer<Fl
                 let mRow = ws.m.p + o * ws.ldm + (r - r0) * TW
                 var tj0 = 0
                 while tj0 < TW {
-                    for xi in 0..<16 { m[xi] = load16(mRow + xi * ws.mStride + tj0) }
-                    for a in 0..<2 {
-                        let y = 2 * ti + a
+                    for xi in 0..<planes { m[xi] = load16(mRow + xi * ws.mStride + tj0) }
+                    if tile == 4 { winogradLargeTileOutputColumns(m) }
+                    for a in 0..<tile {
+                        let y = tile * ti + a
                         if y >= OH { break }
-                        let (lo, hi) = outputRow(a)
-                        let dst = plane + y * OW + 2 * tj0
-                        let count = min(32, OW - 2 * tj0)
-                        if count == 32 {
-                            store16(dst, lo)
-                            store16(dst + 16, hi)
-                        } else if count == 16 {
-                            store16(dst, lo)
-                        } else if count == 8 {
-                            UnsafeMutableRawPointer(dst).storeBytes(of: lo.lowHalf, as: SIMD8<Float>.self)
-                        } else {
-                            store16(temp, lo)
-                            store16(temp + 16, hi)
-                            for j in 0..<count { dst[j] = temp[j] }
-                        }
+                        outputRow(a)
+                        copyFloats(temp, to: plane + y * OW + tile * tj0, count: min(chunkWidth, OW - tile * tj0))
                     }
                     tj0 += 16
                 }
             }
         }
     }
+}
+
+/// Output row a (0 or 1) of F(2×2, 3×3) for the 16 tiles in `m` (m[ξ], ξ = 4i + j), interleaved
+/// into `row`: tile q's two pixels at 2q, 2q + 1.
+@inline(__always)
+func winogradOutputRow(_ m: UnsafePointer<SIMD16<Float>>, _ a: Int, into row: UnsafeMutablePointer<Float>) {
+    // Aᵀ M: rows m0 + m1 + m2 and m1 − m2 − m3 (per column j); then the same across columns.
+    let s0 = a == 0 ? m[0] + m[4] + m[8] : m[4] - m[8] - m[12]
+    let s1 = a == 0 ? m[1] + m[5] + m[9] : m[5] - m[9] - m[13]
+    let s2 = a == 0 ? m[2] + m[6] + m[10] : m[6] - m[10] - m[14]
+    let s3 = a == 0 ? m[3] + m[7] + m[11] : m[7] - m[11] - m[15]
+    let left = s0 + s1 + s2, right = s1 - s2 - s3
+    store16(row, zipLow(left, right))
+    store16(row + 16, zipHigh(left, right))
 }
 
 // MARK: - Driver
@@ -601,8 +646,8 @@ func winogradConvolution(_ s: WinogradShape, input: UnsafePointer<Float>, packed
                          output: UnsafeMutablePointer<Float>, threads: Int, settings: KernelSettings) {
     let rowsTotal = s.tileRows
     // About 800 KB of V and M per block (measured best between 400 KB and 3 MB on the ResNet-18
-    // layers), at least 64 tiles, and at least one block per worker.
-    let targetTiles = max(64, min(512, 200_000 / (16 * (s.C + s.O))))
+    // layers, F(2×2)), at least 64 tiles, and at least one block per worker.
+    let targetTiles = max(64, min(512, 200_000 / (s.planes * (s.C + s.O))))
     var rowsPerBlock = max(1, targetTiles / max(1, s.TW))
     rowsPerBlock = min(rowsPerBlock, (rowsTotal + threads - 1) / threads)
     let blocks = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
@@ -621,22 +666,22 @@ func winogradConvolution(_ s: WinogradShape, input: UnsafePointer<Float>, packed
     }
 }
 
-/// Forward pass of an eligible convolution (`winogradApplies(g)`), same contract as
-/// `conv2dForward`.
+/// Forward pass of an eligible convolution (`winogradApplies(g)`) on `tile`×`tile` output tiles
+/// (2 or 4), same contract as `conv2dForward`.
 func conv2dForwardWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                           output: UnsafeMutablePointer<Float>) {
+                           output: UnsafeMutablePointer<Float>, tile: Int = 2) {
     let s = WinogradShape(N: g.batch, C: g.inChannels, H: g.inHeight, W: g.inWidth, O: g.outChannels,
-                          ph: g.paddingHeight, pw: g.paddingWidth)
+                          ph: g.paddingHeight, pw: g.paddingWidth, tile: tile)
     runWinograd(s, weight: weight, filterOut: g.outChannels, filterIn: g.inChannels, adjoint: false,
                 input: input, output: output)
 }
 
-/// Backward-input pass of an eligible convolution, same contract as `conv2dBackwardInput`:
-/// dx = conv(dy, rotated filters with in/out swapped) with padding 2 − p.
+/// Backward-input pass of an eligible convolution on `tile`×`tile` tiles of dx, same contract as
+/// `conv2dBackwardInput`: dx = conv(dy, rotated filters with in/out swapped) with padding 2 − p.
 func conv2dBackwardInputWinograd(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Float>,
-                                 weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+                                 weight: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>, tile: Int = 2) {
     let s = WinogradShape(N: g.batch, C: g.outChannels, H: g.outHeight, W: g.outWidth, O: g.inChannels,
-                          ph: 2 - g.paddingHeight, pw: 2 - g.paddingWidth)
+                          ph: 2 - g.paddingHeight, pw: 2 - g.paddingWidth, tile: tile)
     runWinograd(s, weight: weight, filterOut: g.outChannels, filterIn: g.inChannels, adjoint: true,
                 input: gradOutput, output: gradInput)
 }
@@ -647,10 +692,10 @@ func runWinograd(_ s: WinogradShape, weight: UnsafePointer<Float>, filterOut: In
                  input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
     let settings = KernelSettings.current
     let threads = settings.threads(forFlops: s.gemmFlops)
-    let packed = ScratchBuffer(16 * winogradPackedWeightPlane(rows: s.O, depth: s.C))
+    let packed = ScratchBuffer(s.planes * winogradPackedWeightPlane(rows: s.O, depth: s.C))
     defer { packed.free() }
-    winogradPackWeights(weight, O: filterOut, C: filterIn, adjoint: adjoint, into: packed.p, threads: threads,
-                        settings: settings)
+    winogradPackWeights(weight, O: filterOut, C: filterIn, adjoint: adjoint, tile: s.tile, into: packed.p,
+                        threads: threads, settings: settings)
     winogradConvolution(s, input: input, packedWeights: packed.p, output: output, threads: threads,
                         settings: settings)
 }

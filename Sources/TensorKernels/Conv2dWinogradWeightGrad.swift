@@ -1,20 +1,21 @@
-// Weight gradient of a 3×3, stride-1 convolution through Winograd F(2×2, 3×3)
-// (Lavin & Gray 2016, §4; notation of Conv2dWinograd.swift).
+// Weight gradient of a 3×3, stride-1 convolution through Winograd F(2×2, 3×3) or F(4×4, 3×3)
+// (Lavin & Gray 2016, §4; notation of Conv2dWinograd.swift, the F(4×4) matrices in
+// Conv2dWinogradLargeTiles.swift).
 //
 // Per tile t the forward output is Y_t = Aᵀ [U ⊙ V_t] A with U = G g Gᵀ and V_t = Bᵀ d_t B, so
-// for the output gradient dY_t (2×2, zero past the output's edge)
+// for the output gradient dY_t (2×2 or 4×4, zero past the output's edge)
 //
 //   ∂L/∂U = Σ_t (A dY_t Aᵀ) ⊙ V_t,     ∂L/∂g = Gᵀ (∂L/∂U) G.
 //
-// Summed over the batch's tiles, each position ξ of the 4×4 transformed tile is one GEMM with the
-// tiles as its depth:
+// Summed over the batch's tiles, each position ξ of the 4×4 (6×6) transformed tile is one GEMM
+// with the tiles as its depth:
 //
 //   Z_ξ[o, c] = Σ_t Ŷ_ξ[o, t] · V_ξ[c, t],   Ŷ_t = A dY_t Aᵀ,   dW[o, c] = Gᵀ Z[o, c] G,
 //
-// 16 products per tile and filter pair instead of the direct method's 36. Workers take disjoint
-// runs of tile-row blocks and accumulate private Z sums, added in the final transform — or, when
-// the tiles are too few to share (`winogradWeightGradMinTilesPerWorker`), disjoint sets of the 16
-// positions ξ of one shared Z.
+// 16 products per 2×2 tile and filter pair (36 per 4×4 tile) instead of the direct method's 36
+// (144). Workers take disjoint runs of tile-row blocks and accumulate private Z sums, added in the
+// final transform — or, when the tiles are too few to share
+// (`winogradWeightGradMinTilesPerWorker`), disjoint sets of the positions ξ of one shared Z.
 
 /// Whether `conv2dBackwardWeight` takes the Winograd path: the forward conditions
 /// (`winogradApplies`) and at least `weightGradMinTiles` output tiles (`WinogradThresholds` of
@@ -34,7 +35,7 @@ struct WinogradWeightGradWorkspace {
     let v: ScratchBuffer
     /// Transformed output gradient per ξ, [o][ldt].
     let dy: ScratchBuffer
-    /// Four padded input rows and two padded gradient rows of `rowWidth` floats.
+    /// `patch` padded input rows and `tile` padded gradient rows of `rowWidth` floats.
     let rows: ScratchBuffer
     /// Packed GEMM operands: Ŷ_ξ as A panels (unless read in place), V_ξᵀ as B panels.
     let packedA: ScratchBuffer, packedB: ScratchBuffer
@@ -47,11 +48,11 @@ struct WinogradWeightGradWorkspace {
         ldt = maxTiles + 16
         vStride = winogradPlaneStride(s.C * ldt)
         dyStride = winogradPlaneStride(s.O * ldt)
-        rowWidth = 2 * s.TW + 2 + 32
-        v = ScratchBuffer(16 * vStride)
-        dy = ScratchBuffer(16 * dyStride)
-        rows = ScratchBuffer(6 * rowWidth)
-        rows.p.update(repeating: 0, count: 6 * rowWidth)
+        rowWidth = winogradPatchRowWidth(s)
+        v = ScratchBuffer(s.planes * vStride)
+        dy = ScratchBuffer(s.planes * dyStride)
+        rows = ScratchBuffer((s.patch + s.tile) * rowWidth)
+        rows.p.update(repeating: 0, count: (s.patch + s.tile) * rowWidth)
         packedA = ScratchBuffer(winogradWeightGradReadsOutputInPlace(s, tiling: tiling) ? 1 : packedRows(s.O) * maxTiles)
         packedB = ScratchBuffer((s.C + gemmNR - 1) / gemmNR * gemmNR * maxTiles)
     }
@@ -98,15 +99,16 @@ func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, po
 }
 
 /// Writes Ŷ_ξ[o, l] for the positions ξ in `positions` and tile rows [r0, r1) of `gradOutput`
-/// [N, O, OH, OW] into `ws.dy` (2×2 gradient tiles, zero past the output's edge).
+/// [N, O, OH, OW] into `ws.dy` (tile × tile gradient tiles, zero past the output's edge).
 func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, positions: Range<Int>,
                               r0: Int, r1: Int, ws: WinogradWeightGradWorkspace) {
-    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 20) { buf in
-        let d = buf.baseAddress!, y = d + 4
+    let tileArea = s.tile * s.tile
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: tileArea + s.planes) { buf in
+        let d = buf.baseAddress!, y = d + tileArea
         forEachPatchChunk(s, source: gradOutput, channels: s.O, height: s.OH, width: s.OW, padTop: 0, padLeft: 0,
-                          size: 2, r0: r0, r1: r1, rows: ws.rows.p + 4 * ws.rowWidth, rowWidth: ws.rowWidth,
+                          size: s.tile, r0: r0, r1: r1, rows: ws.rows.p + s.patch * ws.rowWidth, rowWidth: ws.rowWidth,
                           patches: d) { o, l0, _ in
-            winogradGradientTransform(d, into: y)
+            if s.tile == 4 { winogradLargeTileGradientTransform(d, into: y) } else { winogradGradientTransform(d, into: y) }
             let dst = ws.dy.p + o * ws.ldt + l0
             for xi in positions { store16(dst + xi * ws.dyStride, y[xi]) }
         }
@@ -160,20 +162,22 @@ func winogradWeightGradGEMM(_ s: WinogradShape, xi: Int, tiles: Int, accumulate:
 
 /// dW[o, c] = Gᵀ (Σ_w Z_w[o, c]) G for the filter pairs in `range` (pair = o·C + c): copy w of Z
 /// (one per worker of a tile split, one in all for a position split) starts at
-/// `sums + w·16·plane`, laid out [ξ][o·C + c] with ξ planes `plane` floats apart.
+/// `sums + w·planes·plane`, laid out [ξ][o·C + c] with ξ planes `plane` floats apart; `tile`
+/// picks G (F(2×2) or F(4×4), `planes` = (tile + 2)²).
 func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float>, copies: Int, plane: Int,
-                              gradWeight: UnsafeMutablePointer<Float>) {
-    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 48) { buf in
+                              tile: Int = 2, gradWeight: UnsafeMutablePointer<Float>) {
+    let planes = (tile + 2) * (tile + 2)
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: planes + 32) { buf in
         let m = buf.baseAddress!
-        let stage = UnsafeMutableRawPointer(m + 16).assumingMemoryBound(to: Float.self)
+        let stage = UnsafeMutableRawPointer(m + planes).assumingMemoryBound(to: Float.self)
         let rowsOut = stage + 256
         var p0 = range.lowerBound
         while p0 < range.upperBound {
             let count = min(16, range.upperBound - p0)
-            for xi in 0..<16 {
+            for xi in 0..<planes {
                 var sum = SIMD16<Float>()
                 for w in 0..<copies {
-                    let src = sums + (w * 16 + xi) * plane + p0
+                    let src = sums + (w * planes + xi) * plane + p0
                     if count == 16 {
                         sum += load16(src)
                     } else {
@@ -182,28 +186,7 @@ func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float
                 }
                 m[xi] = sum
             }
-            // Gᵀ Z: rows Z0 + ½(Z1 + Z2), ½(Z1 − Z2), ½(Z1 + Z2) + Z3 (per column j).
-            var h = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
-                     SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
-                     SIMD16<Float>(), SIMD16<Float>())
-            withUnsafeMutableBytes(of: &h) { raw in
-                let h = raw.baseAddress!.assumingMemoryBound(to: SIMD16<Float>.self)
-                for j in 0..<4 {
-                    let z0 = m[j], z1 = m[4 + j], z2 = m[8 + j], z3 = m[12 + j]
-                    let sum12 = 0.5 * (z1 + z2)
-                    h[j] = z0 + sum12
-                    h[4 + j] = 0.5 * (z1 - z2)
-                    h[8 + j] = sum12 + z3
-                }
-                // (Gᵀ Z) G: columns h0 + ½(h1 + h2), ½(h1 − h2), ½(h1 + h2) + h3, as tap rows 3k + l.
-                for k in 0..<3 {
-                    let h0 = h[4 * k], h1 = h[4 * k + 1], h2 = h[4 * k + 2], h3 = h[4 * k + 3]
-                    let sum12 = 0.5 * (h1 + h2)
-                    store16(stage + 16 * (3 * k), h0 + sum12)
-                    store16(stage + 16 * (3 * k + 1), 0.5 * (h1 - h2))
-                    store16(stage + 16 * (3 * k + 2), sum12 + h3)
-                }
-            }
+            if tile == 4 { winogradLargeTileFilterGradient(m, into: stage) } else { winogradFilterGradient(m, into: stage) }
             // Rows are taps, lanes pairs: transpose so each pair's 9 taps are contiguous.
             transpose16x16(stage, 16, rowsOut, 16)
             for q in 0..<count {
@@ -212,6 +195,31 @@ func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float
                 for k in 0..<9 { dst[k] = src[k] }
             }
             p0 += 16
+        }
+    }
+}
+
+/// Gᵀ Z G of F(2×2, 3×3) for 16 filter pairs: `z[4i + j]` holds position ξ = 4i + j of each
+/// pair's Z, tap (k, l) goes to floats 16·(3k + l)… of `taps`.
+@inline(__always)
+func winogradFilterGradient(_ z: UnsafePointer<SIMD16<Float>>, into taps: UnsafeMutablePointer<Float>) {
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 12) { buf in
+        let h = buf.baseAddress!
+        // Gᵀ Z: rows Z0 + ½(Z1 + Z2), ½(Z1 − Z2), ½(Z1 + Z2) + Z3 (per column j).
+        for j in 0..<4 {
+            let z0 = z[j], z1 = z[4 + j], z2 = z[8 + j], z3 = z[12 + j]
+            let sum12 = 0.5 * (z1 + z2)
+            h[j] = z0 + sum12
+            h[4 + j] = 0.5 * (z1 - z2)
+            h[8 + j] = sum12 + z3
+        }
+        // (Gᵀ Z) G: columns h0 + ½(h1 + h2), ½(h1 − h2), ½(h1 + h2) + h3, as tap rows 3k + l.
+        for k in 0..<3 {
+            let h0 = h[4 * k], h1 = h[4 * k + 1], h2 = h[4 * k + 2], h3 = h[4 * k + 3]
+            let sum12 = 0.5 * (h1 + h2)
+            store16(taps + 16 * (3 * k), h0 + sum12)
+            store16(taps + 16 * (3 * k + 1), 0.5 * (h1 - h2))
+            store16(taps + 16 * (3 * k + 2), sum12 + h3)
         }
     }
 }
@@ -225,13 +233,15 @@ func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float
 /// are gathered. Measured on the 4×4 stage (BENCHMARKS.md, "fourth session").
 let winogradWeightGradMinTilesPerWorker = 256
 
-/// Weight gradient of an eligible convolution (`winogradApplies(g)`), same contract as
-/// `conv2dBackwardWeight`: `gradWeight` [O, C, 3, 3] is overwritten.
+/// Weight gradient of an eligible convolution (`winogradApplies(g)`) on `tile`×`tile` output
+/// tiles (2 or 4), same contract as `conv2dBackwardWeight`: `gradWeight` [O, C, 3, 3] is overwritten.
 func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
-                                  gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
+                                  gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
+                                  tile: Int = 2) {
     let settings = KernelSettings.current   // read once, on the thread that entered the kernel
     let s = WinogradShape(N: g.batch, C: g.inChannels, H: g.inHeight, W: g.inWidth, O: g.outChannels,
-                          ph: g.paddingHeight, pw: g.paddingWidth)
+                          ph: g.paddingHeight, pw: g.paddingWidth, tile: tile)
+    let planes = s.planes
     let threads = settings.threads(forFlops: s.gemmFlops)
     let rowsTotal = s.tileRows
     let splitPositions = threads > 1 && rowsTotal * s.TW < winogradWeightGradMinTilesPerWorker * threads
@@ -239,19 +249,19 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     var rowsPerBlock = max(1, 256 / max(1, s.TW))
     if !splitPositions { rowsPerBlock = min(rowsPerBlock, (rowsTotal + threads - 1) / threads) }
     let blocks = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
-    let workers = splitPositions ? min(threads, 16) : min(threads, blocks)
+    let workers = splitPositions ? min(threads, planes) : min(threads, blocks)
     let pairCount = s.O * s.C
     let copies = splitPositions ? 1 : workers   // private Zs, each [ξ][o·C + c]
     let plane = winogradPlaneStride(pairCount)
-    let sums = ScratchBuffer(copies * 16 * plane)
+    let sums = ScratchBuffer(copies * planes * plane)
     defer { sums.free() }
     let zBase = SendablePointer(sums.p)
     parallelChunks(workers) { t in
         let ws = WinogradWeightGradWorkspace(s, maxTiles: rowsPerBlock * s.TW, tiling: settings.tiling)
         defer { ws.free() }
-        let z = zBase.p + (splitPositions ? 0 : t * 16 * plane)
+        let z = zBase.p + (splitPositions ? 0 : t * planes * plane)
         let (b0, b1) = splitPositions ? (0, blocks) : (t * blocks / workers, (t + 1) * blocks / workers)
-        let positions = splitPositions ? (t * 16 / workers)..<((t + 1) * 16 / workers) : 0..<16
+        let positions = splitPositions ? (t * planes / workers)..<((t + 1) * planes / workers) : 0..<planes
         for b in b0..<b1 {
             let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
             let tiles = (r1 - r0) * s.TW
@@ -266,6 +276,6 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     let groups = (pairCount + 15) / 16
     parallelFor(groups, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : groups) { range in
         winogradWeightGradFinish(pairs: (range.lowerBound * 16)..<min(pairCount, range.upperBound * 16),
-                                 sums: zBase.p, copies: copies, plane: plane, gradWeight: out.p)
+                                 sums: zBase.p, copies: copies, plane: plane, tile: tile, gradWeight: out.p)
     }
 }

@@ -28,6 +28,9 @@ public struct KernelSettings: Sendable, Equatable {
     /// Whether eligible 3×3, stride-1 convolutions take the Winograd path (`Conv2dWinograd`);
     /// off, they run the direct implicit GEMM.
     public var winograd = true
+    /// Whether Winograd forward and backward-input passes with enough 4×4 tiles use F(4×4, 3×3)
+    /// (`Conv2dWinograd.appliesLargeTiles`); off, every Winograd pass uses F(2×2, 3×3).
+    public var winogradLargeTiles = true
 
     /// Settings with the given tiling and thread count and every other value at its default.
     public init(tiling: GEMMTiling = .detected, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {

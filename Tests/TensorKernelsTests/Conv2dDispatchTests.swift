@@ -14,7 +14,9 @@ import Testing
 // are listed in `narrowTilingMoves`. Both tables are checked with their tiling set explicitly, so
 // the test means the same on every machine. Issue 17's seventh session re-measured the wide
 // tiling's Winograd bounds on an AVX-512 machine (rows marked "7th"): both tilings now take
-// Winograd from 64 tiles, the wide weight gradient from 128.
+// Winograd from 64 tiles, the wide weight gradient from 128. Its eighth session added Winograd
+// F(4×4, 3×3) for every pass with at least 64 tiles of 4×4 and aligned tile rows (rows marked
+// "8th", in both tilings).
 
 private func g(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ o: Int, _ kh: Int, _ kw: Int, _ sh: Int, _ sw: Int,
                _ ph: Int, _ pw: Int) -> Conv2dGeometry {
@@ -29,17 +31,17 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("bench smallcnn_conv1_1to32_3x3", g(128, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("bench smallcnn_conv2_32to64_3x3", g(128, 32, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("bench resnet_3to64_3x3_32", g(32, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
-        ("bench resnet_64to64_3x3_32", g(32, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("bench resnet_64to64_3x3_32", g(32, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("bench resnet_64to128_3x3_s2", g(32, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("bench resnet_128to128_3x3_16", g(32, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("bench resnet_128to128_3x3_16", g(32, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("bench resnet_64to128_1x1_s2", g(32, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("bench resnet_128to256_3x3_s2", g(32, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("bench resnet_256to256_3x3_8", g(32, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("bench resnet_256to256_3x3_8", g(32, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("bench resnet_128to256_1x1_s2", g(32, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("bench resnet_256to512_3x3_s2", g(32, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("bench resnet_512to512_3x3_4", g(32, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
         ("bench resnet_256to512_1x1_s2", g(32, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
-        ("bench resnet_64to64_3x3_32_b1", g(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("bench resnet_64to64_3x3_32_b1", g(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("bench resnet_128to128_3x3_16_b1", g(1, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),  // issue 17 (7th): Winograd bounds measured on AVX-512
         ("bench resnet_256to256_3x3_8_b1", g(1, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("bench resnet_512to512_3x3_4_b1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
@@ -56,7 +58,7 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("SmallCNN 32 conv1 n128", g(128, 3, 32, 32, 32, 3, 3, 1, 1, 0, 0), .implicitGEMM, .smallChannels, .implicitGEMM),
         ("SmallCNN 32 conv2 n128", g(128, 32, 30, 30, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 32 stem n1", g(1, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
-        ("ResNet-18 32 64to64 3x3 at 32 n1", g(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("ResNet-18 32 64to64 3x3 at 32 n1", g(1, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 32 64to128 3x3 s2 n1", g(1, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("ResNet-18 32 128to128 3x3 at 16 n1", g(1, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),  // issue 17 (7th): Winograd bounds measured on AVX-512
         ("ResNet-18 32 64to128 1x1 s2 n1", g(1, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
@@ -67,26 +69,26 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("ResNet-18 32 512to512 3x3 at 4 n1", g(1, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("ResNet-18 32 256to512 1x1 s2 n1", g(1, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
         ("ResNet-18 32 stem n32", g(32, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
-        ("ResNet-18 32 64to64 3x3 at 32 n32", g(32, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("ResNet-18 32 64to64 3x3 at 32 n32", g(32, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 32 64to128 3x3 s2 n32", g(32, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 32 128to128 3x3 at 16 n32", g(32, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("ResNet-18 32 128to128 3x3 at 16 n32", g(32, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 32 64to128 1x1 s2 n32", g(32, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 32 128to256 3x3 s2 n32", g(32, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 32 256to256 3x3 at 8 n32", g(32, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("ResNet-18 32 256to256 3x3 at 8 n32", g(32, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 32 128to256 1x1 s2 n32", g(32, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 32 256to512 3x3 s2 n32", g(32, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 32 512to512 3x3 at 4 n32", g(32, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
         ("ResNet-18 32 256to512 1x1 s2 n32", g(32, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 32 stem n128", g(128, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .smallChannels, .implicitGEMM),
-        ("ResNet-18 32 64to64 3x3 at 32 n128", g(128, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("ResNet-18 32 64to64 3x3 at 32 n128", g(128, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 32 64to128 3x3 s2 n128", g(128, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 32 128to128 3x3 at 16 n128", g(128, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("ResNet-18 32 128to128 3x3 at 16 n128", g(128, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 32 64to128 1x1 s2 n128", g(128, 64, 32, 32, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 32 128to256 3x3 s2 n128", g(128, 128, 16, 16, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 32 256to256 3x3 at 8 n128", g(128, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("ResNet-18 32 256to256 3x3 at 8 n128", g(128, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 32 128to256 1x1 s2 n128", g(128, 128, 16, 16, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 32 256to512 3x3 s2 n128", g(128, 256, 8, 8, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 32 512to512 3x3 at 4 n128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("ResNet-18 32 512to512 3x3 at 4 n128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 32 256to512 1x1 s2 n128", g(128, 256, 8, 8, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 28 stem n1", g(1, 1, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .columns),  // issue 17: columns weight gradient
         ("ResNet-18 28 64to64 3x3 at 28 n1", g(1, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
@@ -105,7 +107,7 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("ResNet-18 28 128to128 3x3 at 14 n32", g(32, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 64to128 1x1 s2 n32", g(32, 64, 28, 28, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 28 128to256 3x3 s2 n32", g(32, 128, 14, 14, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 28 256to256 3x3 at 7 n32", g(32, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("ResNet-18 28 256to256 3x3 at 7 n32", g(32, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 28 128to256 1x1 s2 n32", g(32, 128, 14, 14, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 28 256to512 3x3 s2 n32", g(32, 256, 7, 7, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 512to512 3x3 at 4 n32", g(32, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
@@ -116,10 +118,10 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("ResNet-18 28 128to128 3x3 at 14 n128", g(128, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("ResNet-18 28 64to128 1x1 s2 n128", g(128, 64, 28, 28, 128, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 28 128to256 3x3 s2 n128", g(128, 128, 14, 14, 256, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 28 256to256 3x3 at 7 n128", g(128, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("ResNet-18 28 256to256 3x3 at 7 n128", g(128, 256, 7, 7, 256, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 28 128to256 1x1 s2 n128", g(128, 128, 14, 14, 256, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("ResNet-18 28 256to512 3x3 s2 n128", g(128, 256, 7, 7, 512, 3, 3, 2, 2, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("ResNet-18 28 512to512 3x3 at 4 n128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("ResNet-18 28 512to512 3x3 at 4 n128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("ResNet-18 28 256to512 1x1 s2 n128", g(128, 256, 7, 7, 512, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("odd batch 1, 5 channels", g(1, 5, 7, 7, 13, 3, 3, 1, 1, 1, 1), .implicitGEMM, .columns, .implicitGEMM),
         ("odd stride 2, batch 1", g(1, 8, 9, 9, 20, 3, 3, 2, 2, 1, 1), .columns, .columns, .implicitGEMM),  // issue 17: few pixels → columns
@@ -155,20 +157,20 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
         ("edge strided few pixels 257", g(1, 64, 1, 513, 64, 1, 3, 1, 2, 0, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("edge 1x1 s2, C 48, batch 8", g(8, 48, 9, 9, 28, 1, 1, 2, 2, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
         ("edge winograd 63 channels", g(32, 63, 16, 16, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("edge winograd 64 channels", g(32, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
-        ("edge winograd 512 tiles (batch 2)", g(2, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
-        ("edge winograd C+O 256", g(32, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
-        ("edge winograd C+O 257", g(32, 128, 16, 16, 129, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("edge winograd 64 channels", g(32, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
+        ("edge winograd 512 tiles (batch 2)", g(2, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
+        ("edge winograd C+O 256", g(32, 128, 16, 16, 128, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
+        ("edge winograd C+O 257", g(32, 128, 16, 16, 129, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("edge winograd padding 3", g(32, 64, 16, 16, 64, 3, 3, 1, 1, 3, 3), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("edge winograd 26 to 24", g(32, 64, 26, 26, 64, 3, 3, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("edge winograd 4x4 batch 128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
-        ("edge winograd 4x4 batch 64", g(64, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),  // issue 17 (7th): Winograd bounds measured on AVX-512
+        ("edge winograd 4x4 batch 128", g(128, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
+        ("edge winograd 4x4 batch 64", g(64, 512, 4, 4, 512, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         // Issue 17 (seventh session): the Winograd bounds on each side (63/64 tiles for every pass;
         // 127/128 for the weight gradient on the wide tiling, 64 on the narrow one).
         ("edge winograd 63 tiles", g(63, 64, 2, 2, 64, 3, 3, 1, 1, 1, 1), .implicitGEMM, .implicitGEMM, .implicitGEMM),
-        ("edge winograd 64 tiles", g(64, 64, 2, 2, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),
-        ("edge winograd weight gradient 127 tiles", g(127, 64, 2, 2, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .implicitGEMM),
-        ("edge winograd weight gradient 128 tiles", g(128, 64, 2, 2, 64, 3, 3, 1, 1, 1, 1), .winograd, .winograd, .winograd),
+        ("edge winograd 64 tiles", g(64, 64, 2, 2, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .implicitGEMM),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
+        ("edge winograd weight gradient 127 tiles", g(127, 64, 2, 2, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .implicitGEMM),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
+        ("edge winograd weight gradient 128 tiles", g(128, 64, 2, 2, 64, 3, 3, 1, 1, 1, 1), .winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),  // issue 17 (8th): F(4×4, 3×3) from 64 tiles of 4×4
         ("edge weight-grad columns 16 taps, 16 out", g(8, 16, 6, 6, 16, 1, 1, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .columns),
         ("edge weight-grad columns 17 taps", g(8, 17, 6, 6, 16, 1, 1, 1, 1, 0, 0), .implicitGEMM, .implicitGEMM, .implicitGEMM),
         ("edge weight-grad columns 15 out", g(8, 1, 6, 6, 15, 3, 3, 1, 1, 0, 0), .implicitGEMM, .columns, .implicitGEMM),
@@ -179,8 +181,8 @@ private let pinned: [(String, Conv2dGeometry, Conv2dAlgorithm, Conv2dAlgorithm, 
 private let narrowTilingMoves: [String: (Conv2dAlgorithm, Conv2dAlgorithm, Conv2dAlgorithm)] = [
     "bench resnet_128to128_3x3_16_b1": (.winograd, .winograd, .winograd),
     "ResNet-18 32 128to128 3x3 at 16 n1": (.winograd, .winograd, .winograd),
-    "edge winograd 64 tiles": (.winograd, .winograd, .winograd),
-    "edge winograd weight gradient 127 tiles": (.winograd, .winograd, .winograd),
+    "edge winograd 64 tiles": (.winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),
+    "edge winograd weight gradient 127 tiles": (.winogradLargeTiles, .winogradLargeTiles, .winogradLargeTiles),
 ]
 
 /// The pinned choices of row `i` under `tiling`.
@@ -219,10 +221,15 @@ struct Conv2dDispatchTests {
     func winogradPredicates(_ tiling: GEMMTiling) {
         KernelSettings.with({ $0.tiling = tiling }) {
             for (label, geometry, _, _, _) in pinned {
-                #expect((Conv2dDispatch.forwardAlgorithm(for: geometry) == .winograd) == Conv2dWinograd.applies(to: geometry),
+                let winograd: [Conv2dAlgorithm] = [.winograd, .winogradLargeTiles]
+                #expect(winograd.contains(Conv2dDispatch.forwardAlgorithm(for: geometry)) == Conv2dWinograd.applies(to: geometry),
                         "\(label)")
-                #expect((Conv2dDispatch.weightGradAlgorithm(for: geometry) == .winograd)
+                #expect((Conv2dDispatch.forwardAlgorithm(for: geometry) == .winogradLargeTiles)
+                        == Conv2dWinograd.appliesLargeTiles(to: geometry), "\(label)")
+                #expect(winograd.contains(Conv2dDispatch.weightGradAlgorithm(for: geometry))
                         == Conv2dWinograd.appliesToWeightGradient(geometry), "\(label)")
+                #expect((Conv2dDispatch.weightGradAlgorithm(for: geometry) == .winogradLargeTiles)
+                        == Conv2dWinograd.appliesLargeTilesToWeightGradient(geometry), "\(label)")
             }
         }
     }
@@ -232,8 +239,9 @@ struct Conv2dDispatchTests {
         for tiling in GEMMTiling.allCases {
             KernelSettings.with({ $0.tiling = tiling }) {
                 for (_, geometry, _, _, _) in pinned {
-                    #expect([.winograd, .implicitGEMM, .columns].contains(Conv2dDispatch.forwardAlgorithm(for: geometry)))
-                    #expect([.winograd, .implicitGEMM, .columns].contains(Conv2dDispatch.weightGradAlgorithm(for: geometry)))
+                    let implemented: [Conv2dAlgorithm] = [.winograd, .winogradLargeTiles, .implicitGEMM, .columns]
+                    #expect(implemented.contains(Conv2dDispatch.forwardAlgorithm(for: geometry)))
+                    #expect(implemented.contains(Conv2dDispatch.weightGradAlgorithm(for: geometry)))
                 }
             }
         }

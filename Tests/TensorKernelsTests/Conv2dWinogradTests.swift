@@ -71,19 +71,56 @@ fileprivate struct Operands {
         #expect(abs(lhs - dot(ops.w, dw)) / max(1, scale) < 1e-4)
     }
 
-    @Test(arguments: eligible)
-    func dispatchedShapesMatchReference(_ g: Conv2dGeometry) {
-        #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
-        Self.checkPasses(g, forward: conv2dForward(_:input:weight:output:),
-                         backwardInput: conv2dBackwardInput(_:gradOutput:weight:gradInput:),
-                         backwardWeight: conv2dBackwardWeight(_:input:gradOutput:gradWeight:))
+    @Test(arguments: eligible, [true, false])
+    func dispatchedShapesMatchReference(_ g: Conv2dGeometry, largeTiles: Bool) {
+        KernelSettings.with({ $0.winogradLargeTiles = largeTiles }) {
+            #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
+            Self.checkPasses(g, forward: conv2dForward(_:input:weight:output:),
+                             backwardInput: conv2dBackwardInput(_:gradOutput:weight:gradInput:),
+                             backwardWeight: conv2dBackwardWeight(_:input:gradOutput:gradWeight:))
+        }
     }
 
-    @Test(arguments: internalOnly)
-    func driverMatchesReferenceOnAnyShape(_ g: Conv2dGeometry) {
-        Self.checkPasses(g, forward: conv2dForwardWinograd(_:input:weight:output:),
-                         backwardInput: conv2dBackwardInputWinograd(_:gradOutput:weight:gradInput:),
-                         backwardWeight: conv2dBackwardWeightWinograd(_:input:gradOutput:gradWeight:))
+    @Test func largeTilesRunWhereDispatched() {
+        // The first eligible shape (two images of 32×32: 128 tiles of 4×4) takes F(4×4, 3×3) in
+        // all three passes unless switched off; one image (64 tiles) too, on either tiling; the
+        // 4×4 stage at batch 32 (32 tiles of 4×4) stays on F(2×2).
+        for tiling in GEMMTiling.allCases {
+            KernelSettings.with({ $0.tiling = tiling }) {
+                let g = Self.eligible[0]
+                #expect(Conv2dWinograd.appliesLargeTiles(to: g) && Conv2dWinograd.appliesLargeTilesToWeightGradient(g))
+                #expect(Conv2dDispatch.forwardAlgorithm(for: g) == .winogradLargeTiles)
+                #expect(Conv2dDispatch.backwardInputAlgorithm(for: g) == .winogradLargeTiles)
+                #expect(Conv2dDispatch.weightGradAlgorithm(for: g) == .winogradLargeTiles)
+                #expect(Conv2dWinograd.appliesLargeTiles(to: geometry(1, 64, 32, 32, 64, 1)))
+                #expect(Conv2dWinograd.appliesLargeTilesToWeightGradient(geometry(1, 64, 32, 32, 64, 1)))
+                #expect(!Conv2dWinograd.appliesLargeTiles(to: geometry(32, 512, 4, 4, 512, 1)))
+                #expect(!Conv2dWinograd.appliesLargeTilesToWeightGradient(geometry(32, 512, 4, 4, 512, 1)))
+                #expect(Conv2dDispatch.forwardAlgorithm(for: geometry(32, 512, 4, 4, 512, 1)) == .winograd)
+                KernelSettings.with({ $0.winogradLargeTiles = false }) {
+                    #expect(!Conv2dWinograd.appliesLargeTiles(to: g) && !Conv2dWinograd.appliesLargeTilesToWeightGradient(g))
+                    #expect(Conv2dDispatch.forwardAlgorithm(for: g) == .winograd)
+                    #expect(Conv2dDispatch.weightGradAlgorithm(for: g) == .winograd)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: internalOnly, [2, 4])
+    func driverMatchesReferenceOnAnyShape(_ g: Conv2dGeometry, tile: Int) {
+        Self.checkPasses(g, forward: { conv2dForwardWinograd($0, input: $1, weight: $2, output: $3, tile: tile) },
+                         backwardInput: { conv2dBackwardInputWinograd($0, gradOutput: $1, weight: $2, gradInput: $3, tile: tile) },
+                         backwardWeight: { conv2dBackwardWeightWinograd($0, input: $1, gradOutput: $2, gradWeight: $3, tile: tile) })
+    }
+
+    @Test(arguments: [64, 136])
+    func largeTilesStayAccurateWithManyChannels(_ channels: Int) {
+        // The F(4×4) rounding grows with the channels summed per GEMM: 2 images of 12×12
+        // (padding 1: 3×3 tiles each, a 12-wide last row) against the same 1e-5 as F(2×2).
+        let g = geometry(2, channels, 12, 12, 16, 1)
+        Self.checkPasses(g, forward: { conv2dForwardWinograd($0, input: $1, weight: $2, output: $3, tile: 4) },
+                         backwardInput: { conv2dBackwardInputWinograd($0, gradOutput: $1, weight: $2, gradInput: $3, tile: 4) },
+                         backwardWeight: { conv2dBackwardWeightWinograd($0, input: $1, gradOutput: $2, gradWeight: $3, tile: 4) })
     }
 
     @Test(arguments: GEMMTiling.allCases)
@@ -119,10 +156,14 @@ fileprivate struct Operands {
         return (g, ops, one, two)
     }
 
-    @Test func forwardDoesNotDependOnTheWorkerSplit() {
+    @Test(arguments: [true, false])
+    func forwardDoesNotDependOnTheWorkerSplit(largeTiles: Bool) {
         // Blocks move between workers with the thread count; each tile's sums stay the same.
-        let r = Self.onOneAndTwoWorkers({ $0.dy.count }) { g, ops, y in
-            conv2dForward(g, input: ops.x, weight: ops.w, output: &y)
+        let r = KernelSettings.with({ $0.winogradLargeTiles = largeTiles }) {
+            Self.onOneAndTwoWorkers({ $0.dy.count }) { g, ops, y in
+                #expect(Conv2dWinograd.appliesLargeTiles(to: g) == largeTiles)
+                conv2dForward(g, input: ops.x, weight: ops.w, output: &y)
+            }
         }
         #expect(r.one == r.two)
     }
@@ -185,6 +226,22 @@ fileprivate struct Operands {
             for b in 0..<4 { #expect(packed[(4 * a + b) * plane] == u[a] * u[b]) }
         }
         // Padding rows of the panel are zero, not garbage.
+        #expect(packed[1] == 0 && packed[11] == 0)
+    }
+
+    @Test func largeTileFilterTransformIsGgGt() {
+        // F(4×4)'s G (rows halved) on the all-ones filter: (½, ½, −⅙, −14/15, 1/10, ½); U = u uᵀ.
+        let ones = [Float](repeating: 1, count: 9)
+        let u: [Float] = [0.5, 0.5, -1.0 / 6, -14.0 / 15, 0.1, 0.5]
+        let plane = winogradPackedWeightPlane(rows: 1, depth: 1)
+        var packed = [Float](repeating: .nan, count: 36 * plane)
+        packed.withUnsafeMutableBufferPointer { p in
+            winogradPackWeights(ones, O: 1, C: 1, adjoint: false, tile: 4, into: p.baseAddress!, threads: 1,
+                                settings: .current)
+        }
+        for a in 0..<6 {
+            for b in 0..<6 { #expect(abs(packed[(6 * a + b) * plane] - u[a] * u[b]) <= 1e-6, "ξ = \(6 * a + b)") }
+        }
         #expect(packed[1] == 0 && packed[11] == 0)
     }
 
