@@ -32,19 +32,26 @@ public func channelAffine(_ x: UnsafePointer<Float>, outer: Int, channels: Int, 
                           _ y: UnsafeMutablePointer<Float>) {
     let span = KernelProfile.open("batch_norm")
     defer { span?.close() }
+    channelAffine(x, outer: outer, channels: channels, inner: inner, scale: scale, mean: mean, shift: shift, y, then: OpIdentity())
+}
+
+/// `y = op((x − mean_c)·scale_c + shift_c)` per channel, one pass over x; rows of `inner` values
+/// are spread over the threads. The affine part is evaluated as `x·scale + (shift − mean·scale)`.
+func channelAffine<Op: UnaryVectorOp>(_ x: UnsafePointer<Float>, outer: Int, channels: Int, inner: Int,
+                                      scale: UnsafePointer<Float>, mean: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+                                      _ y: UnsafeMutablePointer<Float>, then op: Op) {
     parallelFor(outer * channels, minimumWorkPerThread: max(1, 32_768 / max(inner, 1))) { range in
         for row in range {
             let c = row % channels
-            let a = scale[c], b = shift[c] - mean[c] * scale[c]
+            let va = Vec16(repeating: scale[c]), vb = Vec16(repeating: shift[c] - mean[c] * scale[c])
             let src = x + row * inner, dst = y + row * inner
             var i = 0
-            let va = SIMD16<Float>(repeating: a), vb = SIMD16<Float>(repeating: b)
             while i + 16 <= inner {
-                let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(dst + i).storeBytes(of: v * va + vb, as: SIMD16<Float>.self)
+                let v = UnsafeRawPointer(src + i).loadUnaligned(as: Vec16.self)
+                UnsafeMutableRawPointer(dst + i).storeBytes(of: op.apply(v * va + vb), as: Vec16.self)
                 i += 16
             }
-            while i < inner { dst[i] = src[i] * a + b; i += 1 }
+            if i < inner { storePartial(op.apply(loadPartial(src + i, inner - i) * va + vb), dst + i, inner - i) }
         }
     }
 }
@@ -58,29 +65,63 @@ public func batchNormBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
                               gradBias: UnsafeMutablePointer<Float>?) {
     let span = KernelProfile.open("batch_norm_backward")
     defer { span?.close() }
+    batchNormBackward(g, x, side: nil, outer: outer, channels: channels, inner: inner, mean: mean, inverseStd: inverseStd,
+                      weight: weight, gradInput: gradInput, gradWeight: gradWeight, gradBias: gradBias, extra: nil) { _ in
+        IdentityOutputGradient()
+    }
+}
+
+/// How the gradient ĝ that reaches batch norm's output y is formed, per element of one channel,
+/// from the upstream gradient g: g itself for batch norm alone (``IdentityOutputGradient``),
+/// g·σ(βy) when a softplus follows (`SoftplusOutputGradient`, which recomputes y from x).
+protocol OutputGradient {
+    /// ĝ for 16 lanes of g and x.
+    func gradient(_ g: Vec16, _ x: Vec16) -> Vec16
+    /// ĝ as above, adding to `extra` the lanes of this map's own per-channel sum; `side` holds
+    /// the same lanes of the kernel's optional third input (zeros without one).
+    func gradient(_ g: Vec16, _ x: Vec16, _ side: Vec16, extra: inout Vec16) -> Vec16
+}
+
+/// ĝ = g: batch norm alone.
+struct IdentityOutputGradient: OutputGradient {
+    @_transparent func gradient(_ g: Vec16, _ x: Vec16) -> Vec16 { g }
+    @_transparent func gradient(_ g: Vec16, _ x: Vec16, _ side: Vec16, extra: inout Vec16) -> Vec16 { g }
+}
+
+/// The first-order backward pass of training-mode batch norm for the output gradient ĝ that
+/// `map(c)` forms in channel c, in two passes over each channel (threads take whole channels):
+/// one reduction over (g, x[, side]) for Σ ĝ, Σ ĝ·(x − μ) and the map's own sum (`extra[c]`),
+/// then one pass writing `∂x = w·r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))`; `∂b = Σ ĝ`, `∂w = Σ ĝ·x̂`.
+/// Sums run in SIMD16 within a row and in Double across rows.
+func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, side: UnsafePointer<Float>?,
+                                            outer: Int, channels: Int, inner: Int,
+                                            mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
+                                            weight: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
+                                            gradWeight: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?,
+                                            extra: UnsafeMutablePointer<Float>?, map: (Int) -> Map) {
     let n = Float(outer * inner)
     parallelFor(channels, minimumWorkPerThread: max(1, 65_536 / max(outer * inner, 1))) { range in
         for c in range {
-            let mu = mean[c], r = inverseStd[c]
-            var sumG = 0.0, sumGX = 0.0
+            let mu = mean[c], r = inverseStd[c], channelMap = map(c)
+            var sumG = 0.0, sumGX = 0.0, sumExtra = 0.0
             for o in 0..<outer {
                 let off = (o * channels + c) * inner
-                let (sg, sgx) = rowGradientSums(g + off, x + off, inner, mu)
-                sumG += Double(sg); sumGX += Double(sgx)
+                let (sg, sgx, se) = rowGradientSums(g + off, x + off, side.map { $0 + off }, inner, mu, channelMap)
+                sumG += Double(sg); sumGX += Double(sgx); sumExtra += Double(se)
             }
-            // Σ g·x̂ = r·Σ g·(x − μ)
+            // Σ ĝ·x̂ = r·Σ ĝ·(x − μ)
             let sumGXhat = Float(sumGX) * r
             gradBias?[c] = Float(sumG)
             gradWeight?[c] = sumGXhat
+            extra?[c] = Float(sumExtra)
             guard let gradInput else { continue }
             let w = weight?[c] ?? 1
             let meanG = Float(sumG) / n, meanGXhat = sumGXhat / n
-            // ∂x = w·r·(g − meanG − (x − μ)·r·meanGXhat)
-            let k = w * r, slope = r * meanGXhat
+            // ∂x = w·r·(ĝ − meanG − (x − μ)·r·meanGXhat)
+            let row = InputGradientRow(mu: mu, k: w * r, meanG: meanG, slope: r * meanGXhat)
             for o in 0..<outer {
                 let off = (o * channels + c) * inner
-                let gp = g + off, xp = x + off, dp = gradInput + off
-                for i in 0..<inner { dp[i] = k * (gp[i] - meanG - (xp[i] - mu) * slope) }
+                row.run(g + off, x + off, gradInput + off, inner, channelMap)
             }
         }
     }
@@ -109,21 +150,48 @@ public func batchNormBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
     return s
 }
 
-/// (Σ g, Σ g·(x − μ)) over one row.
-@inline(__always) private func rowGradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ mu: Float) -> (Float, Float) {
-    var ag = SIMD16<Float>(), agx = SIMD16<Float>()
-    let m = SIMD16<Float>(repeating: mu)
+/// (Σ ĝ, Σ ĝ·(x − μ), the map's own sum) over one row, ĝ formed by `map`.
+@inline(__always) private func rowGradientSums<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                                                                    _ side: UnsafePointer<Float>?, _ n: Int, _ mu: Float,
+                                                                    _ map: Map) -> (Float, Float, Float) {
+    var ag = Vec16(), agx = Vec16(), extra = Vec16()
+    let m = Vec16(repeating: mu)
+    @inline(__always) func add(_ gv: Vec16, _ xv: Vec16, _ sv: Vec16) {
+        let gh = map.gradient(gv, xv, sv, extra: &extra)
+        ag += gh
+        agx = agx.addingProduct(gh, xv - m)
+    }
     var i = 0
     while i + 16 <= n {
-        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: SIMD16<Float>.self)
-        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - m
-        ag += gv
-        agx = agx.addingProduct(gv, xv)
+        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: Vec16.self)
+        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: Vec16.self)
+        add(gv, xv, side.map { UnsafeRawPointer($0 + i).loadUnaligned(as: Vec16.self) } ?? Vec16())
         i += 16
     }
-    var sg = ag.sum(), sgx = agx.sum()
-    while i < n { sg += g[i]; sgx += g[i] * (x[i] - mu); i += 1 }
-    return (sg, sgx)
+    // The tail as one vector padded with zeros: ĝ = 0 there adds nothing.
+    if i < n { add(loadPartial(g + i, n - i), loadPartial(x + i, n - i), side.map { loadPartial($0 + i, n - i) } ?? Vec16()) }
+    return (ag.sum(), agx.sum(), extra.sum())
+}
+
+/// The second pass of ``batchNormBackward(_:_:side:outer:channels:inner:mean:inverseStd:weight:gradInput:gradWeight:gradBias:extra:map:)``
+/// over one row: `∂x = k·(ĝ − meanG − (x − μ)·slope)`.
+private struct InputGradientRow {
+    let mu: Float, k: Float, meanG: Float, slope: Float
+
+    @inline(__always)
+    func run<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                                  _ n: Int, _ map: Map) {
+        let m = Vec16(repeating: mu), vk = Vec16(repeating: k), vg = Vec16(repeating: meanG), vs = Vec16(repeating: slope)
+        @inline(__always) func value(_ gv: Vec16, _ xv: Vec16) -> Vec16 { vk * (map.gradient(gv, xv) - vg - (xv - m) * vs) }
+        var i = 0
+        while i + 16 <= n {
+            let gv = UnsafeRawPointer(g + i).loadUnaligned(as: Vec16.self)
+            let xv = UnsafeRawPointer(x + i).loadUnaligned(as: Vec16.self)
+            UnsafeMutableRawPointer(dx + i).storeBytes(of: value(gv, xv), as: Vec16.self)
+            i += 16
+        }
+        if i < n { storePartial(value(loadPartial(g + i, n - i), loadPartial(x + i, n - i)), dx + i, n - i) }
+    }
 }
 
 /// The backward pass of ``batchNormBackward``'s input gradient, for double backprop.

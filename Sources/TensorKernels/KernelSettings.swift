@@ -1,7 +1,8 @@
 import Foundation
 
 /// The tunable settings of the CPU kernels, as one value: GEMM block sizes, the parallel
-/// threshold, the micro-kernel tiling, the thread budget and the Winograd switch.
+/// threshold, the micro-kernel tiling, the thread budget, the Winograd switch and the
+/// batch-norm–softplus fusion switch.
 ///
 /// The kernels use ``current``: the process default (``processDefault``, from the environment and
 /// the CPU) unless a caller overrides it for a scope with ``with(_:_:)``. A scoped override is a
@@ -28,9 +29,14 @@ public struct KernelSettings: Sendable, Equatable {
     /// Whether eligible 3×3, stride-1 convolutions take the Winograd path (`Conv2dWinograd`);
     /// off, they run the direct implicit GEMM.
     public var winograd = true
-    /// Whether Winograd forward and backward-input passes with enough 4×4 tiles use F(4×4, 3×3)
-    /// (`Conv2dWinograd.appliesLargeTiles`); off, every Winograd pass uses F(2×2, 3×3).
+    /// Whether Winograd passes with enough 4×4 tiles use F(4×4, 3×3)
+    /// (`Conv2dWinograd.appliesLargeTiles`, `appliesLargeTilesToWeightGradient`); off, every
+    /// Winograd pass uses F(2×2, 3×3).
     public var winogradLargeTiles = true
+    /// Whether training-mode batch norm directly followed by softplus runs as one fused operation
+    /// (`batchNormSoftplus` in TensorCore: one pass writing the activation, one fused backward
+    /// kernel); off, as the two operations one after the other. The values are the same.
+    public var fuseBatchNormSoftplus = true
 
     /// Settings with the given tiling and thread count and every other value at its default.
     public init(tiling: GEMMTiling = .detected, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {

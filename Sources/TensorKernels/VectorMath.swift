@@ -287,12 +287,19 @@ func streamChunk<Op: UnaryVectorOp>(_ op: Op, _ x: UnsafePointer<Float>, _ y: Un
         dst.storeBytes(of: op.apply(v), toByteOffset: i * 4, as: Vec16.self)
         i += 16
     }
-    if i < end {
-        var v = Vec16(repeating: 0)
-        for l in 0..<(end - i) { v[l] = x[i + l] }
-        let r = op.apply(v)
-        for l in 0..<(end - i) { y[i + l] = r[l] }
-    }
+    if i < end { storePartial(op.apply(loadPartial(x + i, end - i)), y + i, end - i) }
+}
+
+/// The first `count` (< 16) floats at `p` in the low lanes, zeros above: a row's tail as one vector.
+@inline(__always) func loadPartial(_ p: UnsafePointer<Float>, _ count: Int) -> Vec16 {
+    var v = Vec16(repeating: 0)
+    for l in 0..<count { v[l] = p[l] }
+    return v
+}
+
+/// Stores the low `count` (< 16) lanes of `v` at `p`.
+@inline(__always) func storePartial(_ v: Vec16, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    for l in 0..<count { p[l] = v[l] }
 }
 
 @inline(never)
@@ -348,6 +355,7 @@ func stream2<Op: BinaryVectorOp>(_ a: UnsafePointer<Float>, _ sa: Int, _ b: Unsa
     }
 }
 
+struct OpIdentity: UnaryVectorOp { @_transparent func apply(_ v: Vec16) -> Vec16 { v } }
 struct OpExp: UnaryVectorOp { @_transparent func apply(_ v: Vec16) -> Vec16 { vexpImpl(v) } }
 struct OpLog: UnaryVectorOp { @_transparent func apply(_ v: Vec16) -> Vec16 { vlogImpl(v) } }
 struct OpLog1p: UnaryVectorOp { @_transparent func apply(_ v: Vec16) -> Vec16 { vlog1pImpl(v) } }
