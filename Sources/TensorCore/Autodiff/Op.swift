@@ -124,6 +124,10 @@ public enum Op: String, CaseIterable, Sendable {
     case batchNormInputGradient
     /// Evaluation batch norm (an affine map), forward `channelAffine`. Backward: `BatchNormOp.evaluation` in Ops/Normalization.swift.
     case batchNormEval
+    /// Training batch norm followed by softplus (centered or not), forward `batchNormStatistics` +
+    /// `batchNormSoftplusForward`. Backward: `batchNormSoftplus` in Ops/BatchNormSoftplus.swift
+    /// (fused `batchNormSoftplusBackward` unrecorded; the two ops' rules when recorded).
+    case batchNormSoftplus
 
     // MARK: Data parallelism
 

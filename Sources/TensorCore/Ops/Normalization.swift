@@ -15,13 +15,8 @@ import TensorKernels
 public func batchNorm(_ x: Tensor, runningMean: Tensor, runningVar: Tensor,
                       weight: Tensor? = nil, bias: Tensor? = nil,
                       training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
-    guard x.rank == 2 || x.rank == 4 else { invalidShape("batchNorm", x.shape, "is not [N, C] or [N, C, H, W]") }
-    let channels = x.shape[1]
-    for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar)] + (weight.map { [("weight", $0)] } ?? [])
-        + (bias.map { [("bias", $0)] } ?? []) where t.shape != [channels] {
-        shapeMismatch("batchNorm \(name)", t.shape, x.shape, "disagree on channels (\(channels))")
-    }
-    let geometry = ChannelGeometry(x)
+    let geometry = ChannelGeometry(validating: x, "batchNorm", runningMean: runningMean, runningVar: runningVar,
+                                   weight: weight, bias: bias)
     if training, let shard = BatchShard.applying(toBatch: x.shape[0]) {
         return BatchNormOp.synchronized(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
                                         momentum: momentum, epsilon: epsilon, shard, geometry)
@@ -45,11 +40,33 @@ struct ChannelGeometry {
         axes = x.rank == 2 ? [0] : [0, 2, 3]
         statShape = x.rank == 2 ? [1, channels] : [1, channels, 1, 1]
     }
+
+    /// The geometry of a batch-norm input, after checking that x is `[N, C]` or `[N, C, H, W]`
+    /// and that the per-channel tensors have C values (stops naming `op` otherwise).
+    init(validating x: Tensor, _ op: String, runningMean: Tensor, runningVar: Tensor, weight: Tensor?, bias: Tensor?) {
+        guard x.rank == 2 || x.rank == 4 else { invalidShape(op, x.shape, "is not [N, C] or [N, C, H, W]") }
+        let channels = x.shape[1]
+        for (name, t) in [("runningMean", runningMean), ("runningVar", runningVar)] + (weight.map { [("weight", $0)] } ?? [])
+            + (bias.map { [("bias", $0)] } ?? []) where t.shape != [channels] {
+            shapeMismatch("\(op) \(name)", t.shape, x.shape, "disagree on channels (\(channels))")
+        }
+        self.init(x)
+    }
 }
 
 enum BatchNormOp {
     static func training(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
                          momentum: Float, epsilon: Float, _ geo: ChannelGeometry) -> Tensor {
+        let (mean, inverseStd) = batchStatistics(x, runningMean: runningMean, runningVar: runningVar, momentum: momentum,
+                                                 epsilon: epsilon, geo)
+        return affine(x, weight: weight, bias: bias, mean: mean, inverseStd: inverseStd, epsilon: epsilon, geo)
+    }
+
+    /// The batch's per-channel mean μ and ρ = 1/√(σ² + ε) (σ² biased) by the fused kernel, after
+    /// which the running statistics are updated in place, `r ← (1−m)·r + m·stat` with the
+    /// variance unbiased. Not recorded: the rules recompute what they differentiate.
+    static func batchStatistics(_ x: Tensor, runningMean: Tensor, runningVar: Tensor, momentum: Float, epsilon: Float,
+                                _ geo: ChannelGeometry) -> (mean: Tensor, inverseStd: Tensor) {
         let n = geo.outer * geo.inner
         guard n > 1 else { invalidShape("batchNorm", x.shape, "has one value per channel; training needs more") }
         let mean = Tensor(uninitializedShape: [geo.channels]), variance = Tensor(uninitializedShape: [geo.channels])
@@ -60,6 +77,14 @@ enum BatchNormOp {
             runningMean.assign(runningMean * (1 - momentum) + mean * momentum)
             runningVar.assign(runningVar * (1 - momentum) + variance * (momentum * Float(n) / Float(n - 1)))
         }
+        return (mean, inverseStd)
+    }
+
+    /// `y = (x − μ)·ρ·weight + bias` for the batch statistics `mean` and `inverseStd` of x,
+    /// recorded as the training-mode ``Op/batchNorm`` primitive (its rule differentiates the
+    /// statistics too). ``batchNormSoftplus`` records y this way when its own rule is recorded.
+    static func affine(_ x: Tensor, weight: Tensor?, bias: Tensor?, mean: Tensor, inverseStd: Tensor, epsilon: Float,
+                       _ geo: ChannelGeometry) -> Tensor {
         let out = normalize(x, mean: mean, inverseStd: inverseStd, weight: weight, bias: bias, geo)
         let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? [])
         let hasWeight = weight != nil, hasBias = bias != nil
@@ -180,11 +205,17 @@ enum BatchNormOp {
         return [gx, gw, gb]
     }
 
+    /// The per-channel `scale` = ρ·weight and `shift` = bias of the affine kernels (not recorded).
+    static func coefficients(inverseStd: Tensor, weight: Tensor?, bias: Tensor?,
+                             _ geo: ChannelGeometry) -> (scale: Tensor, shift: Tensor) {
+        let scale = withoutGrad { weight.map { inverseStd * $0.detached() } ?? inverseStd }
+        return (scale, bias?.detached() ?? Tensor.zeros([geo.channels]))
+    }
+
     /// `(x − mean)·ρ·weight + bias` per channel by the fused kernel (not recorded).
     static func normalize(_ x: Tensor, mean: Tensor, inverseStd: Tensor, weight: Tensor?, bias: Tensor?,
                           _ geo: ChannelGeometry) -> Tensor {
-        let scale = withoutGrad { weight.map { inverseStd * $0.detached() } ?? inverseStd }
-        let shift = bias?.detached() ?? Tensor.zeros([geo.channels])
+        let (scale, shift) = coefficients(inverseStd: inverseStd, weight: weight, bias: bias, geo)
         let out = Tensor(uninitializedShape: x.shape)
         channelAffine(x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
                       scale: scale.storage.pointer, mean: mean.storage.pointer, shift: shift.storage.pointer, out.storage.pointer)

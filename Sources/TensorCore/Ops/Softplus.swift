@@ -50,10 +50,16 @@ public func softplus(_ x: Tensor, beta: Tensor, centered: Bool = false) -> Tenso
                                                  gradInput: gx?.storage.pointer, count: x.count)
             return [gx, Tensor([total / b], shape: beta.shape)]
         }
-        let s = scaledSigmoid(x, beta: beta)
-        return [c.needsGrad[0] ? g * s : nil,
-                c.needsGrad[1] ? ((g * (x * s - c.output)).sum() / beta).reshaped(to: beta.shape) : nil]
+        return softplusRule(g, x, beta: beta, output: c.output, needX: c.needsGrad[0], needBeta: c.needsGrad[1])
     }
+}
+
+/// Softplus's rule in tensor operations (for recorded backward passes): `[∂x, ∂β]` with
+/// ∂x = g·σ(βx) and ∂β = Σ g·(x·σ(βx) − y)/β, y the forward output (either form); nil where
+/// not needed.
+func softplusRule(_ g: Tensor, _ x: Tensor, beta: Tensor, output: Tensor, needX: Bool, needBeta: Bool) -> [Tensor?] {
+    let s = scaledSigmoid(x, beta: beta)
+    return [needX ? g * s : nil, needBeta ? ((g * (x * s - output)).sum() / beta).reshaped(to: beta.shape) : nil]
 }
 
 /// Softplus with a constant β (B1; the "Standard" baseline uses β = 1000).
