@@ -7,7 +7,7 @@ import TensorCore
 /// BN divides channel c by √(running_var_c + ε) ≤ 1/s, so the gain is `min(1/s, γ) ≤ γ`.
 /// γ = exp(log γ) is one learnable scalar per layer (`log_lipschitz`, as in the authors'
 /// code), initialised to 10. `s` is read from the running variance before this step's update.
-public final class LipschitzBatchNorm: Layer {
+public final class LipschitzBatchNorm: Layer, BatchNormLayer {
     public let logLipschitz: Tensor
     public let runningMean: Tensor
     public let runningVar: Tensor
@@ -36,16 +36,18 @@ public final class LipschitzBatchNorm: Layer {
     /// The Lipschitz constant in evaluation, `min(1/s, γ)`.
     public var lipschitzConstant: Float { min(1 / runningScale, gamma) }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor { normalization()(x) }
+
+    func normalization() -> BatchNormArguments {
         let s = runningScale
         let isTraining = LearningPhase.isTraining
         if isTraining { numBatchesTracked.withUnsafeMutableBufferPointer { $0[0] += 1 } }
         // The gain s·min(1/s, γ) is one scalar; passed as the per-channel weight of the fused
         // batch norm, it costs no extra pass over the activations.
         let gain = minimum(exp(logLipschitz), Tensor(1 / s)) * s
-        return batchNorm(x, runningMean: runningMean, runningVar: runningVar,
-                         weight: gain.expanded(to: [runningMean.count]),
-                         training: isTraining, momentum: momentum, epsilon: epsilon)
+        return BatchNormArguments(runningMean: runningMean, runningVar: runningVar,
+                                  weight: gain.expanded(to: [runningMean.count]), bias: nil,
+                                  training: isTraining, momentum: momentum, epsilon: epsilon)
     }
 
     public func visit(_ v: inout TensorVisitor) {

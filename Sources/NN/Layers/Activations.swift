@@ -11,7 +11,7 @@ public final class ReLU: Layer {
 
 /// Softplus with a fixed β, `log(1 + e^{βx})/β` (SPEC B1). The Standard baseline uses
 /// β = 1000 (ReLU-like with defined curvature); softplus + weight decay uses β = 10.
-public final class Softplus: Layer {
+public final class Softplus: Layer, SoftplusLayer {
     public let beta: Float
     public init(beta: Float) {
         precondition(beta > 0, "Softplus: β must be positive")
@@ -19,7 +19,11 @@ public final class Softplus: Layer {
     }
     /// Units per sample seen by the last forward pass (for the curvature bound).
     public private(set) var lastWidth = 0
-    public func callAsFunction(_ x: Tensor) -> Tensor { lastWidth = x.sampleWidth; return softplus(x, beta: beta) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { softplus(x, softplusArguments(for: x)) }
+    func softplusArguments(for x: Tensor) -> SoftplusArguments {
+        lastWidth = x.sampleWidth
+        return SoftplusArguments(beta: Tensor(beta), centered: false)
+    }
     public func visit(_ v: inout TensorVisitor) {}
 }
 
@@ -27,7 +31,7 @@ public final class Softplus: Layer {
 /// `s₀(x; β) = (log(1 + e^{βx}) − log 2)/β`, so s₀(0) = 0, s₀ → x/2 as β → 0 and → ReLU as
 /// β → ∞. Its curvature is at most β/4 ≤ β (eq. 3). One scalar β per layer, stored as
 /// `log_beta` (so β > 0), initialised to β = 5 as in the authors' code.
-public final class CenteredSoftplus: Layer {
+public final class CenteredSoftplus: Layer, SoftplusLayer {
     /// log β, trainable.
     public let logBeta: Tensor
     public init(initialBeta: Float = 5) {
@@ -38,9 +42,10 @@ public final class CenteredSoftplus: Layer {
     public var beta: Float { scalarExp(logBeta.item) }
     /// Units per sample seen by the last forward pass (for the curvature bound).
     public private(set) var lastWidth = 0
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor { softplus(x, softplusArguments(for: x)) }
+    func softplusArguments(for x: Tensor) -> SoftplusArguments {
         lastWidth = x.sampleWidth
-        return softplus(x, beta: exp(logBeta), centered: true)
+        return SoftplusArguments(beta: exp(logBeta), centered: true)
     }
     public func visit(_ v: inout TensorVisitor) { v.parameter("log_beta", logBeta, noWeightDecay: true) }
 }

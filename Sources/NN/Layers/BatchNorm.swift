@@ -2,7 +2,7 @@ import TensorCore
 
 /// Batch normalisation over `[N, C]` (1-d) or `[N, C, H, W]` (2-d) with affine weight and
 /// bias and running statistics (momentum 0.1, ε = 1e-5, PyTorch's defaults).
-public final class BatchNorm: Layer {
+public final class BatchNorm: Layer, BatchNormLayer {
     public let weight: Tensor?
     public let bias: Tensor?
     public let runningMean: Tensor
@@ -25,11 +25,13 @@ public final class BatchNorm: Layer {
 
     public var features: Int { runningMean.count }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    public func callAsFunction(_ x: Tensor) -> Tensor { normalization()(x) }
+
+    func normalization() -> BatchNormArguments {
         let isTraining = LearningPhase.isTraining
         if isTraining { numBatchesTracked.withUnsafeMutableBufferPointer { $0[0] += 1 } }
-        return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                         training: isTraining, momentum: momentum, epsilon: epsilon)
+        return BatchNormArguments(runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                                  training: isTraining, momentum: momentum, epsilon: epsilon)
     }
 
     public func visit(_ v: inout TensorVisitor) {

@@ -68,10 +68,24 @@ public final class Dropout: Layer {
     public func visit(_ v: inout TensorVisitor) {}
 }
 
-/// Layers applied in order; children are named `0`, `1`, … as in `nn.Sequential`.
+/// Layers applied in order; children are named `0`, `1`, … as in `nn.Sequential`. A batch-norm
+/// layer and the layer after it run as ``batchNormThenActivation(_:_:_:)`` (fused with a
+/// following softplus when training; the same values as one after the other).
 public final class Sequential: Layer {
     public let layers: [any Layer]
     public init(_ layers: [any Layer]) { self.layers = layers }
-    public func callAsFunction(_ x: Tensor) -> Tensor { layers.reduce(x) { $1($0) } }
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        var y = x, i = layers.startIndex
+        while i < layers.endIndex {
+            if i + 1 < layers.endIndex, layers[i] is any BatchNormLayer {
+                y = batchNormThenActivation(layers[i], layers[i + 1], y)
+                i += 2
+            } else {
+                y = layers[i](y)
+                i += 1
+            }
+        }
+        return y
+    }
     public func visit(_ v: inout TensorVisitor) { v.children(layers) }
 }

@@ -31,7 +31,7 @@ public final class BasicBlock: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let main = bn2(conv2(act1(bn1(conv1(x)))))
+        let main = bn2(conv2(batchNormThenActivation(bn1, act1, conv1(x))))
         let side = shortcut.map { $0(x) } ?? x
         return act2(halveSum ? scaledSum(main, side, scale: 0.5) : main + side)
     }
@@ -77,7 +77,7 @@ public final class ResNet: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        var y = act1(bn1(conv1(x)))
+        var y = batchNormThenActivation(bn1, act1, conv1(x))
         for stage in stages { y = stage(y) }
         return linear(pool(y).flattened())
     }

@@ -37,11 +37,9 @@ public final class SmallCNN: Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         var y = conv1(x)
-        if let bn1 { y = bn1(y) }
-        y = act1(y)
+        y = bn1.map { batchNormThenActivation($0, act1, y) } ?? act1(y)
         y = conv2(y)
-        if let bn2 { y = bn2(y) }
-        y = act2(y)
+        y = bn2.map { batchNormThenActivation($0, act2, y) } ?? act2(y)
         y = dropout1(pool(y)).flattened()
         y = dropout2(act3(fc1(y)))
         return fc2(y)
