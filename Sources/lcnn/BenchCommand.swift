@@ -54,11 +54,14 @@ struct BenchCommand: ParsableCommand {
         @Flag(help: "Run 3×3 stride-1 convolutions as direct implicit GEMMs instead of Winograd F(2×2, 3×3).")
         var directConv = false
 
+        @Flag(help: "Run training batch norm and the softplus after it as two ops instead of the fused batchNormSoftplus.")
+        var unfusedBatchNorm = false
+
         @Flag(help: "Add each kernel's share of the step (`profile`: kernel → fraction; `other` is time outside the kernels).")
         var profile = false
 
         func run() throws {
-            KernelSettings.with({ $0.winograd = !directConv }) {
+            KernelSettings.with({ $0.winograd = !directConv; $0.fuseBatchNormSoftplus = !unfusedBatchNorm }) {
                 TrainBenchmarks.run(filter: filter, profile: profile, emit: BenchCommand.printLine)
             }
         }

@@ -3,7 +3,8 @@ import Testing
 @testable import lcnn
 
 /// `lcnn bench peers`' options: `--only` must match a task, and the peers' minimum warm-ups and
-/// repetitions hold (the suite itself: BenchmarksTests' `PeerBenchmarkTests`).
+/// repetitions hold (the suite itself: BenchmarksTests' `PeerBenchmarkTests`); `lcnn bench train`'s
+/// path switches parse.
 @Suite("lcnn bench options")
 struct BenchCommandTests {
     @Test("--only, --warmup and --reps are validated; the defaults are the peers'")
@@ -13,5 +14,13 @@ struct BenchCommandTests {
         #expect(throws: (any Error).self) { try BenchCommand.Peers.parse(["--warmup", "2"]) }
         let c = try BenchCommand.Peers.parse(["--only", "T2", "--warmup", "4", "--reps", "12", "--out", "x.jsonl"])
         #expect(c.only == "T2" && c.warmup == 4 && c.reps == 12 && c.out == "x.jsonl" && c.gradregScale == "peer")
+    }
+
+    @Test("bench train's path switches: --direct-conv and --unfused-batch-norm, both off by default")
+    func trainSwitches() throws {
+        let plain = try BenchCommand.Train.parse([])
+        #expect(!plain.directConv && !plain.unfusedBatchNorm)
+        let both = try BenchCommand.Train.parse(["--direct-conv", "--unfused-batch-norm"])
+        #expect(both.directConv && both.unfusedBatchNorm)
     }
 }
