@@ -41,18 +41,27 @@ func channelAffine<Op: UnaryVectorOp>(_ x: UnsafePointer<Float>, outer: Int, cha
                                       scale: UnsafePointer<Float>, mean: UnsafePointer<Float>, shift: UnsafePointer<Float>,
                                       _ y: UnsafeMutablePointer<Float>, then op: Op) {
     parallelFor(outer * channels, minimumWorkPerThread: max(1, 32_768 / max(inner, 1))) { range in
-        for row in range {
-            let c = row % channels
-            let va = Vec16(repeating: scale[c]), vb = Vec16(repeating: shift[c] - mean[c] * scale[c])
-            let src = x + row * inner, dst = y + row * inner
-            var i = 0
-            while i + 16 <= inner {
-                let v = UnsafeRawPointer(src + i).loadUnaligned(as: Vec16.self)
-                UnsafeMutableRawPointer(dst + i).storeBytes(of: op.apply(v * va + vb), as: Vec16.self)
-                i += 16
-            }
-            if i < inner { storePartial(op.apply(loadPartial(src + i, inner - i) * va + vb), dst + i, inner - i) }
+        affineRows(range, x, channels: channels, inner: inner, scale: scale, mean: mean, shift: shift, y, op)
+    }
+}
+
+/// Rows `rows` of ``channelAffine(_:outer:channels:inner:scale:mean:shift:_:then:)``: a function
+/// of its own per operation (as `streamChunk`), so the operation's vector code is inlined whole.
+@inline(never)
+func affineRows<Op: UnaryVectorOp>(_ rows: Range<Int>, _ x: UnsafePointer<Float>, channels: Int, inner: Int,
+                                   scale: UnsafePointer<Float>, mean: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+                                   _ y: UnsafeMutablePointer<Float>, _ op: Op) {
+    for row in rows {
+        let c = row % channels
+        let va = Vec16(repeating: scale[c]), vb = Vec16(repeating: shift[c] - mean[c] * scale[c])
+        let src = x + row * inner, dst = y + row * inner
+        var i = 0
+        while i + 16 <= inner {
+            let v = UnsafeRawPointer(src + i).loadUnaligned(as: Vec16.self)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: op.apply(v * va + vb), as: Vec16.self)
+            i += 16
         }
+        if i < inner { storePartial(op.apply(loadPartial(src + i, inner - i) * va + vb), dst + i, inner - i) }
     }
 }
 
@@ -103,12 +112,8 @@ func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: Unsa
     parallelFor(channels, minimumWorkPerThread: max(1, 65_536 / max(outer * inner, 1))) { range in
         for c in range {
             let mu = mean[c], r = inverseStd[c], channelMap = map(c)
-            var sumG = 0.0, sumGX = 0.0, sumExtra = 0.0
-            for o in 0..<outer {
-                let off = (o * channels + c) * inner
-                let (sg, sgx, se) = rowGradientSums(g + off, x + off, side.map { $0 + off }, inner, mu, channelMap)
-                sumG += Double(sg); sumGX += Double(sgx); sumExtra += Double(se)
-            }
+            let rows = ChannelRows(outer: outer, stride: channels * inner, first: c * inner, inner: inner)
+            let (sumG, sumGX, sumExtra) = rows.gradientSums(g, x, side, mu, channelMap)
             // Σ ĝ·x̂ = r·Σ ĝ·(x − μ)
             let sumGXhat = Float(sumGX) * r
             gradBias?[c] = Float(sumG)
@@ -118,11 +123,8 @@ func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: Unsa
             let w = weight?[c] ?? 1
             let meanG = Float(sumG) / n, meanGXhat = sumGXhat / n
             // ∂x = w·r·(ĝ − meanG − (x − μ)·r·meanGXhat)
-            let row = InputGradientRow(mu: mu, k: w * r, meanG: meanG, slope: r * meanGXhat)
-            for o in 0..<outer {
-                let off = (o * channels + c) * inner
-                row.run(g + off, x + off, gradInput + off, inner, channelMap)
-            }
+            rows.inputGradient(g, x, gradInput, InputGradientRow(mu: mu, k: w * r, meanG: meanG, slope: r * meanGXhat),
+                               channelMap)
         }
     }
 }
@@ -148,6 +150,36 @@ func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: Unsa
     var s = acc.sum()
     while i < n { let d = p[i] - mu; s += d * d; i += 1 }
     return s
+}
+
+/// The rows of one channel: `outer` rows of `inner` values, the first at `first`, `stride` apart.
+/// Each pass over them is a function of its own per map (as `streamChunk`), so the map's vector
+/// code is inlined whole into its loops.
+private struct ChannelRows {
+    let outer: Int, stride: Int, first: Int, inner: Int
+
+    /// (Σ ĝ, Σ ĝ·(x − μ), the map's own sum): SIMD16 within a row, Double across rows.
+    @inline(never)
+    func gradientSums<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ side: UnsafePointer<Float>?,
+                                           _ mu: Float, _ map: Map) -> (Double, Double, Double) {
+        var sumG = 0.0, sumGX = 0.0, sumExtra = 0.0
+        for o in 0..<outer {
+            let off = first + o * stride
+            let (sg, sgx, se) = rowGradientSums(g + off, x + off, side.map { $0 + off }, inner, mu, map)
+            sumG += Double(sg); sumGX += Double(sgx); sumExtra += Double(se)
+        }
+        return (sumG, sumGX, sumExtra)
+    }
+
+    /// Writes ∂x over the channel's rows.
+    @inline(never)
+    func inputGradient<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                                            _ row: InputGradientRow, _ map: Map) {
+        for o in 0..<outer {
+            let off = first + o * stride
+            row.run(g + off, x + off, dx + off, inner, map)
+        }
+    }
 }
 
 /// (Σ ĝ, Σ ĝ·(x − μ), the map's own sum) over one row, ĝ formed by `map`.

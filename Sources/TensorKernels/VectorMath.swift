@@ -171,7 +171,7 @@ func vsigmoidImpl(_ x: Vec16) -> Vec16 {
     let e = vexpFlush(-a)
     // |x| > 17: e < 2⁻²⁴, so 1 + e rounds to 1 and the result is exactly 1 or e; skipping the
     // division changes no bit (common for softplus derivatives with a large β).
-    if all(a .> 17) { return Vec16(repeating: 1).replacing(with: e, where: x .< 0) }
+    if allLanes(a .> 17) { return Vec16(repeating: 1).replacing(with: e, where: x .< 0) }
     let d = 1 / (1 + e)
     return d.replacing(with: e * d, where: x .< 0)
 }
@@ -186,6 +186,17 @@ func vtanhImpl(_ x: Vec16) -> Vec16 {
 }
 
 @_transparent func abs16(_ x: Vec16) -> Vec16 { floats(bits(x) & 0x7FFF_FFFF) }
+
+/// Whether every lane of `m` is set, by halving ANDs of the lanes' bits: the standard library's
+/// `all` reduces through a generic function that is emitted in one source file only, so kernels in
+/// other files (the fused batch norm) called it once per vector instead of inlining a mask test.
+@_transparent func allLanes(_ m: SIMDMask<SIMD16<Int32>>) -> Bool {
+    let b = unsafeBitCast(m, to: SIMD16<Int32>.self)
+    let h8 = b.lowHalf & b.highHalf
+    let h4 = h8.lowHalf & h8.highHalf
+    let h2 = h4.lowHalf & h4.highHalf
+    return (h2[0] & h2[1]) != 0
+}
 
 /// softplus core on t = βx:
 ///   plain:    max(t, 0) + log1p(e^{−|t|})
@@ -220,7 +231,7 @@ func softplusCore(_ t: Vec16, centered: Bool) -> Vec16 {
         // |t| > 17: w < 2⁻²⁴, so u = 1 + w rounds to 1, log(u) = 0 and the correction is w; the
         // result max(t, 0) + w is what the general path below computes, bit for bit, without
         // the logarithm (most vectors for a large β).
-        if all(a .> 17) { return t.replacing(with: 0, where: t .< 0) + w }
+        if allLanes(a .> 17) { return t.replacing(with: 0, where: t .< 0) + w }
     }
     // log1p(w) = 2·atanh(s) with s = w/(2 + w) ∈ (−⅓, ⅓] for w ∈ (−½, 1]: the odd series
     // 2s·(1 + s²/3 + s⁴/5 + … + s¹²/13), truncated where the next term is below 2⁻²⁶ relative
