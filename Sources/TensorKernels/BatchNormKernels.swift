@@ -84,6 +84,9 @@ public func batchNormBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
 /// from the upstream gradient g: g itself for batch norm alone (``IdentityOutputGradient``),
 /// g·σ(βy) when a softplus follows (`SoftplusOutputGradient`, which recomputes y from x).
 protocol OutputGradient {
+    /// Whether ĝ costs more to form than to store and reload: the first pass then writes it into
+    /// the ∂x buffer and the second pass reads it back instead of forming it again.
+    static var storesGradient: Bool { get }
     /// ĝ for 16 lanes of g and x.
     func gradient(_ g: Vec16, _ x: Vec16) -> Vec16
     /// ĝ as above, adding to `extra` the lanes of this map's own per-channel sum; `side` holds
@@ -93,6 +96,7 @@ protocol OutputGradient {
 
 /// ĝ = g: batch norm alone.
 struct IdentityOutputGradient: OutputGradient {
+    static var storesGradient: Bool { false }
     @_transparent func gradient(_ g: Vec16, _ x: Vec16) -> Vec16 { g }
     @_transparent func gradient(_ g: Vec16, _ x: Vec16, _ side: Vec16, extra: inout Vec16) -> Vec16 { g }
 }
@@ -101,7 +105,9 @@ struct IdentityOutputGradient: OutputGradient {
 /// `map(c)` forms in channel c, in two passes over each channel (threads take whole channels):
 /// one reduction over (g, x[, side]) for Σ ĝ, Σ ĝ·(x − μ) and the map's own sum (`extra[c]`),
 /// then one pass writing `∂x = w·r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))`; `∂b = Σ ĝ`, `∂w = Σ ĝ·x̂`.
-/// Sums run in SIMD16 within a row and in Double across rows.
+/// Sums run in SIMD16 within a row and in Double across rows. A map that `storesGradient` has
+/// the first pass write ĝ into `gradInput` (one channel's rows, still in L2 for the second pass),
+/// which the second pass turns into ∂x in place.
 func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, side: UnsafePointer<Float>?,
                                             outer: Int, channels: Int, inner: Int,
                                             mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
@@ -113,7 +119,8 @@ func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: Unsa
         for c in range {
             let mu = mean[c], r = inverseStd[c], channelMap = map(c)
             let rows = ChannelRows(outer: outer, stride: channels * inner, first: c * inner, inner: inner)
-            let (sumG, sumGX, sumExtra) = rows.gradientSums(g, x, side, mu, channelMap)
+            let store = Map.storesGradient ? gradInput : nil
+            let (sumG, sumGX, sumExtra) = rows.gradientSums(g, x, side, mu, channelMap, store: store)
             // Σ ĝ·x̂ = r·Σ ĝ·(x − μ)
             let sumGXhat = Float(sumGX) * r
             gradBias?[c] = Float(sumG)
@@ -123,8 +130,12 @@ func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: Unsa
             let w = weight?[c] ?? 1
             let meanG = Float(sumG) / n, meanGXhat = sumGXhat / n
             // ∂x = w·r·(ĝ − meanG − (x − μ)·r·meanGXhat)
-            rows.inputGradient(g, x, gradInput, InputGradientRow(mu: mu, k: w * r, meanG: meanG, slope: r * meanGXhat),
-                               channelMap)
+            let row = InputGradientRow(mu: mu, k: w * r, meanG: meanG, slope: r * meanGXhat)
+            if let store {
+                rows.inputGradient(UnsafePointer(store), x, gradInput, row, IdentityOutputGradient())
+            } else {
+                rows.inputGradient(g, x, gradInput, row, channelMap)
+            }
         }
     }
 }
@@ -158,14 +169,16 @@ func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: Unsa
 private struct ChannelRows {
     let outer: Int, stride: Int, first: Int, inner: Int
 
-    /// (Σ ĝ, Σ ĝ·(x − μ), the map's own sum): SIMD16 within a row, Double across rows.
+    /// (Σ ĝ, Σ ĝ·(x − μ), the map's own sum): SIMD16 within a row, Double across rows; ĝ is
+    /// written to `store` when given.
     @inline(never)
     func gradientSums<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ side: UnsafePointer<Float>?,
-                                           _ mu: Float, _ map: Map) -> (Double, Double, Double) {
+                                           _ mu: Float, _ map: Map, store: UnsafeMutablePointer<Float>?) -> (Double, Double, Double) {
         var sumG = 0.0, sumGX = 0.0, sumExtra = 0.0
         for o in 0..<outer {
             let off = first + o * stride
-            let (sg, sgx, se) = rowGradientSums(g + off, x + off, side.map { $0 + off }, inner, mu, map)
+            let (sg, sgx, se) = rowGradientSums(g + off, x + off, side.map { $0 + off }, inner, mu, map,
+                                                store: store.map { $0 + off })
             sumG += Double(sg); sumGX += Double(sgx); sumExtra += Double(se)
         }
         return (sumG, sumGX, sumExtra)
@@ -182,26 +195,33 @@ private struct ChannelRows {
     }
 }
 
-/// (Σ ĝ, Σ ĝ·(x − μ), the map's own sum) over one row, ĝ formed by `map`.
+/// (Σ ĝ, Σ ĝ·(x − μ), the map's own sum) over one row, ĝ formed by `map` (and written to
+/// `store` when given).
 @inline(__always) private func rowGradientSums<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
                                                                     _ side: UnsafePointer<Float>?, _ n: Int, _ mu: Float,
-                                                                    _ map: Map) -> (Float, Float, Float) {
+                                                                    _ map: Map, store: UnsafeMutablePointer<Float>?)
+    -> (Float, Float, Float) {
     var ag = Vec16(), agx = Vec16(), extra = Vec16()
     let m = Vec16(repeating: mu)
-    @inline(__always) func add(_ gv: Vec16, _ xv: Vec16, _ sv: Vec16) {
+    @inline(__always) func add(_ gv: Vec16, _ xv: Vec16, _ sv: Vec16) -> Vec16 {
         let gh = map.gradient(gv, xv, sv, extra: &extra)
         ag += gh
         agx = agx.addingProduct(gh, xv - m)
+        return gh
     }
     var i = 0
     while i + 16 <= n {
         let gv = UnsafeRawPointer(g + i).loadUnaligned(as: Vec16.self)
         let xv = UnsafeRawPointer(x + i).loadUnaligned(as: Vec16.self)
-        add(gv, xv, side.map { UnsafeRawPointer($0 + i).loadUnaligned(as: Vec16.self) } ?? Vec16())
+        let gh = add(gv, xv, side.map { UnsafeRawPointer($0 + i).loadUnaligned(as: Vec16.self) } ?? Vec16())
+        if let store { UnsafeMutableRawPointer(store + i).storeBytes(of: gh, as: Vec16.self) }
         i += 16
     }
     // The tail as one vector padded with zeros: ĝ = 0 there adds nothing.
-    if i < n { add(loadPartial(g + i, n - i), loadPartial(x + i, n - i), side.map { loadPartial($0 + i, n - i) } ?? Vec16()) }
+    if i < n {
+        let gh = add(loadPartial(g + i, n - i), loadPartial(x + i, n - i), side.map { loadPartial($0 + i, n - i) } ?? Vec16())
+        if let store { storePartial(gh, store + i, n - i) }
+    }
     return (ag.sum(), agx.sum(), extra.sum())
 }
 

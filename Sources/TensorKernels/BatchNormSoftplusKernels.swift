@@ -34,8 +34,9 @@ public func batchNormSoftplusForward(_ x: UnsafePointer<Float>, outer: Int, chan
 /// With ĝ = g·σ(βy) (the gradient reaching y) and x̂ = (x − μ)·ρ, per channel:
 /// `∂b = Σ ĝ`, `∂w = Σ ĝ·x̂`, `∂x = w·ρ·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))`, and over all elements
 /// `∂β = Σ g·(y·σ(βy) − z)/β` (the same for the centered form, whose z is its own output).
-/// One reduction pass over (g, x[, z]) per channel recomputes y and σ(βy) and accumulates
-/// Σ ĝ, Σ ĝ·(x − μ) and Σ g·(y·σ(βy) − z); a second pass recomputes ĝ and writes ∂x.
+/// One reduction pass over (g, x[, z]) per channel recomputes y and σ(βy), accumulates
+/// Σ ĝ, Σ ĝ·(x − μ) and Σ g·(y·σ(βy) − z) and writes ĝ into ∂x's buffer; a second pass turns
+/// it into ∂x in place (forming σ(βy) again cost more than storing and reloading ĝ).
 ///
 /// - Parameters:
 ///   - output: the forward output z, needed only for ∂β; nil when β needs no gradient.
@@ -68,6 +69,8 @@ public func batchNormSoftplusBackward(_ g: UnsafePointer<Float>, _ x: UnsafePoin
 /// forward output (the `side` input).
 struct SoftplusOutputGradient: OutputGradient {
     let scale: Vec16, shift: Vec16, beta: Vec16
+    /// σ(βy) costs an exponential and a division per lane: stored once, not formed twice.
+    static var storesGradient: Bool { true }
 
     @_transparent func gradient(_ g: Vec16, _ x: Vec16) -> Vec16 { g * vsigmoidImpl((x * scale + shift) * beta) }
 

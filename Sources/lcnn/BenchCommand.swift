@@ -51,8 +51,11 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Only run cases whose \"model variant\" contains this text, e.g. \"smallcnn\" or \"lcnn\".")
         var filter: String?
 
-        @Flag(help: "Run 3×3 stride-1 convolutions as direct implicit GEMMs instead of Winograd F(2×2, 3×3).")
+        @Flag(help: "Run 3×3 stride-1 convolutions as direct implicit GEMMs instead of Winograd.")
         var directConv = false
+
+        @Flag(help: "Run Winograd convolutions on F(2×2, 3×3) tiles only, also where F(4×4, 3×3) applies.")
+        var smallWinogradTiles = false
 
         @Flag(help: "Run training batch norm and the softplus after it as two ops instead of the fused batchNormSoftplus.")
         var unfusedBatchNorm = false
@@ -61,7 +64,11 @@ struct BenchCommand: ParsableCommand {
         var profile = false
 
         func run() throws {
-            KernelSettings.with({ $0.winograd = !directConv; $0.fuseBatchNormSoftplus = !unfusedBatchNorm }) {
+            KernelSettings.with({
+                $0.winograd = !directConv
+                $0.winogradLargeTiles = !smallWinogradTiles
+                $0.fuseBatchNormSoftplus = !unfusedBatchNorm
+            }) {
                 TrainBenchmarks.run(filter: filter, profile: profile, emit: BenchCommand.printLine)
             }
         }

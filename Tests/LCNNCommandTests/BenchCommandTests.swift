@@ -16,11 +16,11 @@ struct BenchCommandTests {
         #expect(c.only == "T2" && c.warmup == 4 && c.reps == 12 && c.out == "x.jsonl" && c.gradregScale == "peer")
     }
 
-    @Test("bench train's path switches: --direct-conv and --unfused-batch-norm, both off by default")
+    @Test("bench train's path switches: --direct-conv, --small-winograd-tiles and --unfused-batch-norm, all off by default")
     func trainSwitches() throws {
         let plain = try BenchCommand.Train.parse([])
-        #expect(!plain.directConv && !plain.unfusedBatchNorm)
-        let both = try BenchCommand.Train.parse(["--direct-conv", "--unfused-batch-norm"])
-        #expect(both.directConv && both.unfusedBatchNorm)
+        #expect(!plain.directConv && !plain.smallWinogradTiles && !plain.unfusedBatchNorm)
+        let all = try BenchCommand.Train.parse(["--direct-conv", "--small-winograd-tiles", "--unfused-batch-norm"])
+        #expect(all.directConv && all.smallWinogradTiles && all.unfusedBatchNorm)
     }
 }
