@@ -21,8 +21,12 @@
 // itself such a convolution (padding 2 − p, filters flipped and with in/out swapped), so it runs
 // through the same code with `adjoint` weights.
 //
+// The same driver runs F(4×4, 3×3) (`WinogradShape.tile` = 4; its transforms, 6×6 patches and 36
+// positions ξ in Conv2dWinogradLargeTiles.swift): 36 products per 4×4 outputs, 4× fewer than the
+// direct convolution, where there are enough tiles (`winogradLargeTilesApply`).
+//
 // Work is done in blocks of whole tile rows (image n, tile row i): the block's V is written straight
-// into the packed B layout of the micro-kernel ([panel][c][32 tiles]), the 16 GEMMs run on it with
+// into the packed B layout of the micro-kernel ([panel][c][32 tiles]), the 16 (36) GEMMs run on it with
 // the weights packed once per call, and the output transform writes Y; the buffers of one block stay
 // in the cache hierarchy instead of streaming the 4× larger transformed tensors through memory.
 // Workers take disjoint runs of blocks.
@@ -79,7 +83,17 @@ struct WinogradThresholds {
     /// earlier bounds (≥ 512 tiles, ≤ 256 filter pairs per tile, C + O ≤ 256 for the weight
     /// gradient) were measured on a Zen 5 before the transforms gathered narrow tile rows; here
     /// they kept the 256- and 512-channel stages on a direct path 1.27–1.61× slower.
-    static let wide = WinogradThresholds(minTiles: 64, weightGradMinTiles: 128, largeTileMinTiles: 64, weightGradLargeTileMinTiles: 64)
+    ///
+    /// F(4×4, 3×3) from 64 tiles of 4×4, every pass (issue 17's eighth session, same machine;
+    /// `lcnn bench kernels`' `_small_tiles` twins, F(4×4) ÷ F(2×2) per call): batch 32, 64 at
+    /// 32×32 (2048 tiles) 0.70 / 0.76 / 0.75 (forward / backward-input / weight gradient), 128 at
+    /// 16×16 (512) 0.79 / 0.81 / 0.89, 256 at 8×8 (128) 0.84 / 0.82 / 0.83; one image of 64 at
+    /// 32×32 (64 tiles) faster in both runs (0.42 / 0.39 / 0.52 against 0.69 / 0.67 / 0.69 ms);
+    /// slower with fewer: 512 at 4×4, batch 32 (32 tiles) 15.7 / 14.3 / 13.6 against 9.5 / 9.5 /
+    /// 11.4 ms, one image of 128 at 16×16 (16 tiles) 1.18 / 1.31 against 0.72 / 0.54 ms — the
+    /// 36 planes of packed filters (2.25× F(2×2)'s) are then read for too few tiles.
+    static let wide = WinogradThresholds(minTiles: 64, weightGradMinTiles: 128, largeTileMinTiles: 64,
+                                         weightGradLargeTileMinTiles: 64)
 
     /// 6×16 register tile (AVX2, 2026-12-07, with the transforms gathering narrow tile rows;
     /// Winograd ÷ direct, best of five rounds alternating, two threads, scratch harness over the
@@ -88,7 +102,10 @@ struct WinogradThresholds {
     /// 16×16 (64 tiles) 0.87 / 0.79 / 0.90, of 256 at 8×8 (16 tiles) 2.19 / 2.06 / 2.04 — the
     /// 16·O·C transformed filters then outweigh the products saved, hence the tile bound; the
     /// 512-channel 4×4 stage at batch 32 (128 tiles, 2048 pairs per tile) 0.64 / 0.67 / 0.82.
-    static let narrow = WinogradThresholds(minTiles: 64, weightGradMinTiles: 64, largeTileMinTiles: 64, weightGradLargeTileMinTiles: 64)
+    /// The F(4×4, 3×3) bounds are the wide tiling's, not measured on an AVX2 machine (none was
+    /// available when F(4×4) was added); its F(2×2) tile bound was the same 64.
+    static let narrow = WinogradThresholds(minTiles: 64, weightGradMinTiles: 64, largeTileMinTiles: 64,
+                                           weightGradLargeTileMinTiles: 64)
 
     /// The bounds for `tiling`.
     static func of(_ tiling: GEMMTiling) -> WinogradThresholds { tiling == .wide ? .wide : .narrow }
@@ -146,7 +163,7 @@ struct WinogradShape {
 
 // MARK: - Planes
 
-/// Floats from one ξ plane to the next in a buffer of 16 planes of `count` floats: at least
+/// Floats from one ξ plane to the next in a buffer of 16 (36) planes of `count` floats: at least
 /// `count`, rounded to an odd number of 64-byte lines. The transforms store (and the output
 /// transform loads) the same offset in all 16 planes at once; with plane sizes that are multiples
 /// of 4 KB (64 channels × 96 tiles, 516 × 512 packed filters, …) those 16 lines fall in one set of the

@@ -1,5 +1,6 @@
-// Winograd F(4×4, 3×3): the transforms of 4×4 output tiles, for the forward and backward-input
-// passes of the Winograd path (Conv2dWinograd.swift runs them with `WinogradShape.tile` = 4).
+// Winograd F(4×4, 3×3): the transforms of 4×4 output tiles, for the three passes of the Winograd
+// path (Conv2dWinograd.swift and Conv2dWinogradWeightGrad.swift run them with
+// `WinogradShape.tile` = 4).
 //
 // A 4×4 output tile reads a 6×6 input patch; per filter pair it takes 36 products instead of
 // F(2×2, 3×3)'s 16 per 2×2 tile, i.e. 2.25 per output pixel instead of 4 (1.78× fewer, and 4×

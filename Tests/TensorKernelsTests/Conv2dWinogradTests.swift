@@ -1,8 +1,8 @@
 import Testing
 @testable import TensorKernels
 
-// The Winograd F(2×2, 3×3) path of 3×3 stride-1 convolutions (forward, backward-input and
-// backward-weight), checked element-wise against the
+// The Winograd F(2×2, 3×3) and F(4×4, 3×3) paths of 3×3 stride-1 convolutions (forward,
+// backward-input and backward-weight), checked element-wise against the
 // double-precision reference loops (Conv2dTests.swift, Conv2dImplicitTests.swift): through the
 // public entry points on shapes that select it, and through the internal driver on shapes the
 // dispatcher never gives it (odd tile widths, tiny channel counts, many blocks), so that every
