@@ -113,6 +113,20 @@ fileprivate struct Operands {
                          backwardWeight: { conv2dBackwardWeightWinograd($0, input: $1, gradOutput: $2, gradWeight: $3, tile: tile) })
     }
 
+    @Test(arguments: GEMMTiling.allCases)
+    func largeTilesUnderEitherTiling(_ tiling: GEMMTiling) {
+        // The transforms are the same code under both micro-kernel tilings, the GEMMs are not:
+        // F(4×4) through the driver with the tiling set explicitly (this machine's own tiling
+        // also runs every shape in `driverMatchesReferenceOnAnyShape`).
+        KernelSettings.with({ $0.tiling = tiling }) {
+            for g in [Self.eligible[0], Self.internalOnly[0], Self.internalOnly[5]] {
+                Self.checkPasses(g, forward: { conv2dForwardWinograd($0, input: $1, weight: $2, output: $3, tile: 4) },
+                                 backwardInput: { conv2dBackwardInputWinograd($0, gradOutput: $1, weight: $2, gradInput: $3, tile: 4) },
+                                 backwardWeight: { conv2dBackwardWeightWinograd($0, input: $1, gradOutput: $2, gradWeight: $3, tile: 4) })
+            }
+        }
+    }
+
     @Test(arguments: [64, 136])
     func largeTilesStayAccurateWithManyChannels(_ channels: Int) {
         // The F(4×4) rounding grows with the channels summed per GEMM: 2 images of 12×12
