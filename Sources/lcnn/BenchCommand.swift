@@ -25,7 +25,9 @@ struct BenchCommand: ParsableCommand {
                 warm-up), `gflops` or `gbps`, and `threads`. GEMM lines add numpy's sgemm of the same \
                 shape measured in alternation (five rounds; a naive loop without numpy): `reference_gflops`, \
                 `ratio_to_reference` (best ÷ best) and `ratio_to_reference_rounds` (one ratio per round: \
-                the spread is this run's noise). Build with `-c release`.
+                the spread is this run's noise). Convolutions that take Winograd also print, in the same \
+                process, `_small_tiles` twins (F(2×2, 3×3) where F(4×4, 3×3) runs) and `_direct` twins \
+                (the implicit GEMM), all with the direct convolution's flop count. Build with `-c release`.
                 """)
 
         @Option(help: "Only run benchmarks whose name contains this text.")
