@@ -8,7 +8,8 @@
 ///     y = w_c·(x − μ_c)·ρ_c + b_c,   z = s(y; β) = log(1 + e^{βy})/β   [− log 2/β when centered]
 ///
 /// The forward pass reads x once after the statistics pass and writes z; y is never stored. The
-/// backward pass recomputes y and σ(βy) from x instead of reading them.
+/// backward pass recomputes y and σ(βy) from x instead of reading them, once: the gradient ĝ it
+/// forms is kept in ∂x's buffer for the second pass.
 
 /// `z = softplus_β((x − mean_c)·scale_c + shift_c)` per channel (centered: minus log 2/β), in one
 /// pass over x; `scale` = ρ·w and `shift` = b as ``channelAffine(_:outer:channels:inner:scale:mean:shift:_:)``

@@ -165,9 +165,10 @@ struct WinogradShape {
 
 /// Floats from one ξ plane to the next in a buffer of 16 (36) planes of `count` floats: at least
 /// `count`, rounded to an odd number of 64-byte lines. The transforms store (and the output
-/// transform loads) the same offset in all 16 planes at once; with plane sizes that are multiples
-/// of 4 KB (64 channels × 96 tiles, 516 × 512 packed filters, …) those 16 lines fall in one set of the
-/// 8-way L1 cache and evict each other. An odd line count puts them in 16 different sets.
+/// transform loads) the same offset in all planes at once; with plane sizes that are multiples
+/// of 4 KB (64 channels × 96 tiles, 516 × 512 packed filters, …) those lines fall in one set of the
+/// 8-way L1 cache and evict each other. An odd line count puts them in as many different sets
+/// (an odd stride is invertible modulo the 64 sets, so up to 64 planes never share one).
 @inline(__always)
 func winogradPlaneStride(_ count: Int) -> Int { (((count + 15) / 16) | 1) * 16 }
 

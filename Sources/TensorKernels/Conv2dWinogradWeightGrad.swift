@@ -225,10 +225,11 @@ func winogradFilterGradient(_ z: UnsafePointer<SIMD16<Float>>, into taps: Unsafe
 }
 
 /// Fewest tiles per worker for which the weight gradient splits the batch's tiles among its
-/// workers, each summing a private Z (16·O·C floats) over its blocks, added up in the final
-/// transform. With fewer — the 4×4 stage at batch 32 has 128 tiles for 262 144 filter pairs, so
-/// the private Zs (16 MB each) would outweigh the products — each worker takes an equal share of
-/// the 16 positions ξ over all tiles and writes its planes of one shared Z; every worker then
+/// workers, each summing a private Z (16·O·C floats for F(2×2), 36·O·C for F(4×4)) over its
+/// blocks, added up in the final transform. With fewer — the 4×4 stage at batch 32 has 128 tiles
+/// for 262 144 filter pairs, so the private Zs (16 MB each) would outweigh the products — each
+/// worker takes an equal share of the positions ξ over all tiles and writes its planes of one
+/// shared Z; every worker then
 /// transforms every tile (storing only its positions), which costs little once narrow tile rows
 /// are gathered. Measured on the 4×4 stage (BENCHMARKS.md, "fourth session").
 let winogradWeightGradMinTilesPerWorker = 256

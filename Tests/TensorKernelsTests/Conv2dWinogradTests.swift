@@ -215,13 +215,16 @@ fileprivate struct Operands {
 
     @Test func planeStridesAreOddLineCounts() {
         // At least the plane's floats, whole 64-byte lines, an odd number of them: the same offset
-        // in 16 planes then lands in 16 different L1 sets (a 4 KB multiple would put all in one).
+        // in the 16 planes of F(2×2) or the 36 of F(4×4) then lands in as many different L1 sets
+        // (a 4 KB multiple would put all in one).
         for count in [1, 15, 16, 17, 768, 1024, 4096, 6144, 262_144, 266_240] {
             let stride = winogradPlaneStride(count)
             #expect(stride >= count && stride % 16 == 0 && (stride / 16) % 2 == 1, "\(count) → \(stride)")
             #expect(stride - count < 32, "\(count) → \(stride) wastes a line")
-            let sets = Set((0..<16).map { (($0 * stride * 4) / 64) % 64 })
-            #expect(sets.count == 16, "\(count): the 16 planes share L1 sets")
+            for planes in [16, 36] {
+                let sets = Set((0..<planes).map { (($0 * stride * 4) / 64) % 64 })
+                #expect(sets.count == planes, "\(count): \(planes) planes share L1 sets")
+            }
         }
     }
 

@@ -17,8 +17,9 @@ import TensorKernels
 /// kept). Its rule, with ĝ = g·σ(βy) the gradient reaching y:
 /// `∂x = w_c·ρ_c·(ĝ − mean ĝ − x̂·mean(ĝ·x̂))`, `∂w_c = Σ ĝ·x̂`, `∂b_c = Σ ĝ`,
 /// `∂β = Σ g·(y·σ(βy) − z)/β` (sums and means per channel over N·H·W, ∂β over everything).
-/// A first-order backward pass (not recorded) evaluates it with one fused kernel that recomputes
-/// y and σ(βy) from x (a reduction pass, then a pass writing ∂x). A recorded backward pass
+/// A first-order backward pass (not recorded) evaluates it with one fused kernel: a reduction pass
+/// that recomputes y and σ(βy) from x and stores ĝ in ∂x's buffer, then a pass turning ĝ into ∂x
+/// in place. A recorded backward pass
 /// (double backprop: GradReg, CURE, Hessian-vector products in training mode) evaluates it as the
 /// two operations' rules, softplus's on y recomputed as a recorded batch norm of x, so it can be
 /// differentiated again exactly as the unfused pair.
