@@ -37,61 +37,31 @@ public func channelAffine(_ x: UnsafePointer<Float>, outer: Int, channels: Int, 
 
 /// `y = op((x − mean_c)·scale_c + shift_c)` per channel, one pass over x; rows of `inner` values
 /// are spread over the threads. The affine part is evaluated as `x·scale + (shift − mean·scale)`.
-/// With a `residual` r scaled by s, `y = op(s·(x·scale + (shift − mean·scale)) + s·r)` (the sum
-/// rounded as `linearCombination(s, ·, s, r)` and, for s = 1, as `+` round it).
 func channelAffine<Op: UnaryVectorOp>(_ x: UnsafePointer<Float>, outer: Int, channels: Int, inner: Int,
                                       scale: UnsafePointer<Float>, mean: UnsafePointer<Float>, shift: UnsafePointer<Float>,
-                                      residual: ScaledResidual? = nil, _ y: UnsafeMutablePointer<Float>, then op: Op) {
+                                      _ y: UnsafeMutablePointer<Float>, then op: Op) {
     parallelFor(outer * channels, minimumWorkPerThread: max(1, 32_768 / max(inner, 1))) { range in
-        affineRows(range, x, channels: channels, inner: inner, scale: scale, mean: mean, shift: shift, residual: residual, y, op)
+        affineRows(range, x, channels: channels, inner: inner, scale: scale, mean: mean, shift: shift, y, op)
     }
 }
 
-/// A tensor of the affine map's shape added to its output, both scaled by `scale`: the residual
-/// branch of a ResNet block, `act(s·(BN(F(x)) + S(x)))` with s = 1 (Standard) or ½ (LCNN).
-struct ScaledResidual {
-    let values: UnsafePointer<Float>
-    let scale: Float
-
-    /// `s·t + s·r`, rounded as `linearCombination` rounds it (for s = 1: `t + r`).
-    @_transparent func sum(_ t: Vec16, _ r: Vec16) -> Vec16 {
-        let s = Vec16(repeating: scale)
-        return (t * s).addingProduct(r, s)
-    }
-}
-
-/// Writes `value(i, lanes)` to `dst[i ..< i + lanes]` over a row of `n` values: 16 lanes at a
-/// time, the tail as one partial vector.
-@inline(__always) func fillRow(_ dst: UnsafeMutablePointer<Float>, count n: Int, _ value: (_ i: Int, _ lanes: Int) -> Vec16) {
-    var i = 0
-    while i + 16 <= n {
-        UnsafeMutableRawPointer(dst + i).storeBytes(of: value(i, 16), as: Vec16.self)
-        i += 16
-    }
-    if i < n { storePartial(value(i, n - i), dst + i, n - i) }
-}
-
-/// `lanes` values from `p + i` (16: a full unaligned vector; fewer: zero-padded).
-@_transparent func loadLanes(_ p: UnsafePointer<Float>, _ i: Int, _ lanes: Int) -> Vec16 {
-    lanes == 16 ? UnsafeRawPointer(p + i).loadUnaligned(as: Vec16.self) : loadPartial(p + i, lanes)
-}
-
-/// Rows `rows` of ``channelAffine(_:outer:channels:inner:scale:mean:shift:residual:_:then:)``: a
-/// function of its own per operation (as `streamChunk`), so the operation's vector code is inlined whole.
+/// Rows `rows` of ``channelAffine(_:outer:channels:inner:scale:mean:shift:_:then:)``: a function
+/// of its own per operation (as `streamChunk`), so the operation's vector code is inlined whole.
 @inline(never)
 func affineRows<Op: UnaryVectorOp>(_ rows: Range<Int>, _ x: UnsafePointer<Float>, channels: Int, inner: Int,
                                    scale: UnsafePointer<Float>, mean: UnsafePointer<Float>, shift: UnsafePointer<Float>,
-                                   residual: ScaledResidual?, _ y: UnsafeMutablePointer<Float>, _ op: Op) {
+                                   _ y: UnsafeMutablePointer<Float>, _ op: Op) {
     for row in rows {
         let c = row % channels
         let va = Vec16(repeating: scale[c]), vb = Vec16(repeating: shift[c] - mean[c] * scale[c])
         let src = x + row * inner, dst = y + row * inner
-        if let residual {
-            let r = residual.values + row * inner
-            fillRow(dst, count: inner) { i, n in op.apply(residual.sum(loadLanes(src, i, n) * va + vb, loadLanes(r, i, n))) }
-        } else {
-            fillRow(dst, count: inner) { i, n in op.apply(loadLanes(src, i, n) * va + vb) }
+        var i = 0
+        while i + 16 <= inner {
+            let v = UnsafeRawPointer(src + i).loadUnaligned(as: Vec16.self)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: op.apply(v * va + vb), as: Vec16.self)
+            i += 16
         }
+        if i < inner { storePartial(op.apply(loadPartial(src + i, inner - i) * va + vb), dst + i, inner - i) }
     }
 }
 
@@ -104,7 +74,7 @@ public func batchNormBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
                               gradBias: UnsafeMutablePointer<Float>?) {
     let span = KernelProfile.open("batch_norm_backward")
     defer { span?.close() }
-    batchNormBackward(g, x, sides: BackwardSides(), outer: outer, channels: channels, inner: inner, mean: mean, inverseStd: inverseStd,
+    batchNormBackward(g, x, side: nil, outer: outer, channels: channels, inner: inner, mean: mean, inverseStd: inverseStd,
                       weight: weight, gradInput: gradInput, gradWeight: gradWeight, gradBias: gradBias, extra: nil) { _ in
         IdentityOutputGradient()
     }
@@ -112,59 +82,45 @@ public func batchNormBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Floa
 
 /// How the gradient ĝ that reaches batch norm's output y is formed, per element of one channel,
 /// from the upstream gradient g: g itself for batch norm alone (``IdentityOutputGradient``),
-/// g·σ(βy) when a softplus follows (`SoftplusOutputGradient`, which recomputes y from x),
-/// s·g·σ(βy) when a scaled residual sum comes between (`ResidualSoftplusOutputGradient`).
+/// g·σ(βy) when a softplus follows (`SoftplusOutputGradient`, which recomputes y from x).
 protocol OutputGradient {
     /// Whether ĝ costs more to form than to store and reload: the first pass then writes it into
     /// the ∂x buffer and the second pass reads it back instead of forming it again.
     static var storesGradient: Bool { get }
     /// ĝ for 16 lanes of g and x.
     func gradient(_ g: Vec16, _ x: Vec16) -> Vec16
-    /// ĝ as above, adding to `extra` the lanes of this map's own per-channel sum; `side` and
-    /// `second` hold the same lanes of the kernel's optional further inputs (zeros without them).
-    func gradient(_ g: Vec16, _ x: Vec16, _ side: Vec16, _ second: Vec16, extra: inout Vec16) -> Vec16
-}
-
-/// The optional further inputs of the backward pass's reduction, each of x's shape: the
-/// forward output for softplus's ∂β, the residual that the forward pass added.
-struct BackwardSides {
-    var first: UnsafePointer<Float>? = nil
-    var second: UnsafePointer<Float>? = nil
-
-    /// Both pointers moved by `offset` values.
-    @_transparent func advanced(by offset: Int) -> BackwardSides {
-        BackwardSides(first: first.map { $0 + offset }, second: second.map { $0 + offset })
-    }
+    /// ĝ as above, adding to `extra` the lanes of this map's own per-channel sum; `side` holds
+    /// the same lanes of the kernel's optional third input (zeros without one).
+    func gradient(_ g: Vec16, _ x: Vec16, _ side: Vec16, extra: inout Vec16) -> Vec16
 }
 
 /// ĝ = g: batch norm alone.
 struct IdentityOutputGradient: OutputGradient {
     static var storesGradient: Bool { false }
     @_transparent func gradient(_ g: Vec16, _ x: Vec16) -> Vec16 { g }
-    @_transparent func gradient(_ g: Vec16, _ x: Vec16, _ side: Vec16, _ second: Vec16, extra: inout Vec16) -> Vec16 { g }
+    @_transparent func gradient(_ g: Vec16, _ x: Vec16, _ side: Vec16, extra: inout Vec16) -> Vec16 { g }
 }
 
 /// The first-order backward pass of training-mode batch norm for the output gradient ĝ that
 /// `map(c)` forms in channel c, in two passes over each channel (threads take whole channels):
-/// one reduction over (g, x[, sides]) for Σ ĝ, Σ ĝ·(x − μ) and the map's own sum (`extra[c]`),
+/// one reduction over (g, x[, side]) for Σ ĝ, Σ ĝ·(x − μ) and the map's own sum (`extra[c]`),
 /// then one pass writing `∂x = w·r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))`; `∂b = Σ ĝ`, `∂w = Σ ĝ·x̂`.
 /// Sums run in SIMD16 within a row and in Double across rows. A map that `storesGradient` has
-/// the first pass write ĝ into `gradientStore` (one channel's rows, still in L2 for the second
-/// pass; `gradInput` when nil, turned into ∂x in place), which the second pass reads back.
-func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, sides: BackwardSides,
+/// the first pass write ĝ into `gradInput` (one channel's rows, still in L2 for the second pass),
+/// which the second pass turns into ∂x in place.
+func batchNormBackward<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, side: UnsafePointer<Float>?,
                                             outer: Int, channels: Int, inner: Int,
                                             mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
                                             weight: UnsafePointer<Float>?, gradInput: UnsafeMutablePointer<Float>?,
                                             gradWeight: UnsafeMutablePointer<Float>?, gradBias: UnsafeMutablePointer<Float>?,
-                                            gradientStore: UnsafeMutablePointer<Float>? = nil,
                                             extra: UnsafeMutablePointer<Float>?, map: (Int) -> Map) {
     let n = Float(outer * inner)
     parallelFor(channels, minimumWorkPerThread: max(1, 65_536 / max(outer * inner, 1))) { range in
         for c in range {
             let mu = mean[c], r = inverseStd[c], channelMap = map(c)
             let rows = ChannelRows(outer: outer, stride: channels * inner, first: c * inner, inner: inner)
-            let store = Map.storesGradient ? gradientStore ?? gradInput : nil
-            let (sumG, sumGX, sumExtra) = rows.gradientSums(g, x, sides, mu, channelMap, store: store)
+            let store = Map.storesGradient ? gradInput : nil
+            let (sumG, sumGX, sumExtra) = rows.gradientSums(g, x, side, mu, channelMap, store: store)
             // Σ ĝ·x̂ = r·Σ ĝ·(x − μ)
             let sumGXhat = Float(sumGX) * r
             gradBias?[c] = Float(sumG)
@@ -216,12 +172,12 @@ private struct ChannelRows {
     /// (Σ ĝ, Σ ĝ·(x − μ), the map's own sum): SIMD16 within a row, Double across rows; ĝ is
     /// written to `store` when given.
     @inline(never)
-    func gradientSums<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ sides: BackwardSides,
+    func gradientSums<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ side: UnsafePointer<Float>?,
                                            _ mu: Float, _ map: Map, store: UnsafeMutablePointer<Float>?) -> (Double, Double, Double) {
         var sumG = 0.0, sumGX = 0.0, sumExtra = 0.0
         for o in 0..<outer {
             let off = first + o * stride
-            let (sg, sgx, se) = rowGradientSums(g + off, x + off, sides.advanced(by: off), inner, mu, map,
+            let (sg, sgx, se) = rowGradientSums(g + off, x + off, side.map { $0 + off }, inner, mu, map,
                                                 store: store.map { $0 + off })
             sumG += Double(sg); sumGX += Double(sgx); sumExtra += Double(se)
         }
@@ -242,26 +198,29 @@ private struct ChannelRows {
 /// (Σ ĝ, Σ ĝ·(x − μ), the map's own sum) over one row, ĝ formed by `map` (and written to
 /// `store` when given).
 @inline(__always) private func rowGradientSums<Map: OutputGradient>(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                                                                    _ sides: BackwardSides, _ n: Int, _ mu: Float,
+                                                                    _ side: UnsafePointer<Float>?, _ n: Int, _ mu: Float,
                                                                     _ map: Map, store: UnsafeMutablePointer<Float>?)
     -> (Float, Float, Float) {
     var ag = Vec16(), agx = Vec16(), extra = Vec16()
     let m = Vec16(repeating: mu)
-    // The tail is one vector padded with zeros: ĝ = 0 there adds nothing.
-    @inline(__always) func add(_ i: Int, _ lanes: Int) -> Vec16 {
-        let xv = loadLanes(x, i, lanes)
-        let gh = map.gradient(loadLanes(g, i, lanes), xv, sides.first.map { loadLanes($0, i, lanes) } ?? Vec16(),
-                              sides.second.map { loadLanes($0, i, lanes) } ?? Vec16(), extra: &extra)
+    @inline(__always) func add(_ gv: Vec16, _ xv: Vec16, _ sv: Vec16) -> Vec16 {
+        let gh = map.gradient(gv, xv, sv, extra: &extra)
         ag += gh
         agx = agx.addingProduct(gh, xv - m)
         return gh
     }
-    if let store {
-        fillRow(store, count: n) { i, lanes in add(i, lanes) }
-    } else {
-        var i = 0
-        while i + 16 <= n { _ = add(i, 16); i += 16 }
-        if i < n { _ = add(i, n - i) }
+    var i = 0
+    while i + 16 <= n {
+        let gv = UnsafeRawPointer(g + i).loadUnaligned(as: Vec16.self)
+        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: Vec16.self)
+        let gh = add(gv, xv, side.map { UnsafeRawPointer($0 + i).loadUnaligned(as: Vec16.self) } ?? Vec16())
+        if let store { UnsafeMutableRawPointer(store + i).storeBytes(of: gh, as: Vec16.self) }
+        i += 16
+    }
+    // The tail as one vector padded with zeros: ĝ = 0 there adds nothing.
+    if i < n {
+        let gh = add(loadPartial(g + i, n - i), loadPartial(x + i, n - i), side.map { loadPartial($0 + i, n - i) } ?? Vec16())
+        if let store { storePartial(gh, store + i, n - i) }
     }
     return (ag.sum(), agx.sum(), extra.sum())
 }

@@ -3,37 +3,23 @@ import TensorCore
 import TensorKernels
 import _TestSupport
 
-/// `batchNormSoftplus` (training-mode batch norm fused with the softplus after it, with or
-/// without a residual sum between them) against the operations one after the other, for both
-/// batch-norm forms (per-channel weight and bias; the γ-Lipschitz scalar gain from log γ), both
-/// softplus forms (constant β; centered with learnable log β) and the residual sums of the
-/// Standard and LCNN ResNet blocks (`+`; `scaledSum(·, ·, 0.5)`), and its rule by gradient
-/// checks at first and second order.
+/// `batchNormSoftplus` (training-mode batch norm fused with the softplus after it) against the
+/// two operations one after the other, for both batch-norm forms (per-channel weight and bias;
+/// the γ-Lipschitz scalar gain from log γ) and both softplus forms (constant β; centered with
+/// learnable log β), and its rule by gradient checks at first and second order.
 @Suite("Batch norm + softplus fusion")
 struct BatchNormSoftplusTests {
     enum Norm: String, CaseIterable, Sendable { case affine, lipschitz }
     enum Activation: String, CaseIterable, Sendable { case softplus, sharpSoftplus, centered }
-    /// What comes between batch norm and softplus: nothing, `+ r`, or `½·(· + r)`.
-    enum Residual: String, CaseIterable, Sendable {
-        case none, sum, halved
-        var scale: Float { self == .halved ? 0.5 : 1 }
-    }
-    /// An activation with what comes before it (Swift Testing takes two argument collections).
-    struct Tail: Sendable, CustomTestStringConvertible {
-        let activation: Activation, residual: Residual
-        var testDescription: String { "\(residual) + \(activation)" }
-        static let all = Activation.allCases.flatMap { a in Residual.allCases.map { Tail(activation: a, residual: $0) } }
-    }
 
-    /// One layer pair's inputs and learnable parameters (x first, then the residual if any, then
-    /// the parameters that get gradients).
+    /// One layer pair's inputs and learnable parameters (x first, then the parameters that get gradients).
     struct Pair {
-        let norm: Norm, activation: Activation, residual: Residual
+        let norm: Norm, activation: Activation
         let x: Tensor, params: [Tensor], upstream: Tensor
         let runningMean: Tensor, runningVar: Tensor
 
-        init(_ norm: Norm, _ activation: Activation, _ residual: Residual = .none, shape: [Int], seed: UInt64 = 0) {
-            (self.norm, self.activation, self.residual) = (norm, activation, residual)
+        init(_ norm: Norm, _ activation: Activation, shape: [Int], seed: UInt64 = 0) {
+            (self.norm, self.activation) = (norm, activation)
             let channels = shape[1]
             x = Fixtures.normal(shape, seed: 11 &+ seed, std: 1.5).requiringGrad()
             upstream = Fixtures.normal(shape, seed: 12 &+ seed)
@@ -47,15 +33,12 @@ struct BatchNormSoftplusTests {
                 p = [Tensor(Float(-0.3))]   // log γ with γ < 1/s, so the gain depends on it
             }
             if activation == .centered { p.append(Tensor(Float(1.2))) }   // log β
-            if residual != .none { p.insert(Fixtures.normal(shape, seed: 17 &+ seed), at: 0) }   // r
             params = p.map { $0.requiringGrad() }
         }
 
-        /// Weight, bias, β and the residual as the layers form them from the parameters (recorded).
-        func arguments(_ all: [Tensor]) -> (weight: Tensor, bias: Tensor?, beta: Tensor, residual: Tensor?) {
+        /// Weight, bias and β as the layers form them from the parameters (recorded).
+        func arguments(_ p: [Tensor]) -> (weight: Tensor, bias: Tensor?, beta: Tensor) {
             let channels = x.shape[1]
-            let r = residual == .none ? nil : all[0]
-            let p = Array(all.dropFirst(r == nil ? 0 : 1))
             let (weight, bias): (Tensor, Tensor?)
             switch norm {
             case .affine: (weight, bias) = (p[0], p[1])
@@ -69,23 +52,19 @@ struct BatchNormSoftplusTests {
             case .sharpSoftplus: beta = Tensor(Float(1000))
             case .centered: beta = exp(p[p.count - 1])
             }
-            return (weight, bias, beta, r)
+            return (weight, bias, beta)
         }
 
         /// The pair's output on fresh copies of the running statistics (returned updated).
         func forward(_ x: Tensor, _ p: [Tensor], fused: Bool) -> (z: Tensor, mean: Tensor, variance: Tensor) {
             let (mean, variance) = (runningMean.copy(), runningVar.copy())
-            let (weight, bias, beta, r) = arguments(p)
+            let (weight, bias, beta) = arguments(p)
             let centered = activation == .centered
-            let z: Tensor
-            if fused {
-                z = batchNormSoftplus(x, runningMean: mean, runningVar: variance, weight: weight, bias: bias, residual: r,
-                                      residualScale: residual.scale, beta: beta, centered: centered, training: true)
-            } else {
-                let t = batchNorm(x, runningMean: mean, runningVar: variance, weight: weight, bias: bias, training: true)
-                let y = r.map { residual == .halved ? scaledSum(t, $0, scale: 0.5) : t + $0 } ?? t
-                z = softplus(y, beta: beta, centered: centered)
-            }
+            let z = fused
+                ? batchNormSoftplus(x, runningMean: mean, runningVar: variance, weight: weight, bias: bias, beta: beta,
+                                    centered: centered, training: true)
+                : softplus(batchNorm(x, runningMean: mean, runningVar: variance, weight: weight, bias: bias, training: true),
+                           beta: beta, centered: centered)
             return (z, mean, variance)
         }
 
@@ -100,15 +79,13 @@ struct BatchNormSoftplusTests {
     static let shapes: [[Int]] = [[4, 3, 5, 5], [2, 3, 4, 4], [3, 2, 6, 7]]
 
     @Test("the fused op gives the composition's output and running statistics, bit for bit",
-          arguments: Norm.allCases, Tail.all)
-    func forwardMatches(_ norm: Norm, _ tail: Tail) {
-        let (activation, residual) = (tail.activation, tail.residual)
+          arguments: Norm.allCases, Activation.allCases)
+    func forwardMatches(_ norm: Norm, _ activation: Activation) {
         for shape in Self.shapes {
-            let pair = Pair(norm, activation, residual, shape: shape)
+            let pair = Pair(norm, activation, shape: shape)
             let fused = pair.forward(pair.x, pair.params, fused: true)
             let unfused = pair.forward(pair.x, pair.params, fused: false)
-            let op: Op = residual == .none ? .batchNormSoftplus : .batchNormResidualSoftplus
-            #expect(fused.z.node?.op == .primitive(op), "\(shape): the fused op was not recorded")
+            #expect(fused.z.node?.op == .primitive(.batchNormSoftplus), "\(shape): the fused op was not recorded")
             #expect(fused.z.scalars == unfused.z.scalars, "\(shape): output")
             #expect(fused.mean.scalars == unfused.mean.scalars && fused.variance.scalars == unfused.variance.scalars,
                     "\(shape): running statistics")
@@ -116,15 +93,13 @@ struct BatchNormSoftplusTests {
     }
 
     /// Every subset of gradients the rule may be asked for: all, x alone, the parameters alone.
-    @Test("the fused rule gives the composition's gradients of x, the residual, weight, bias or log γ, and β or log β",
-          arguments: Norm.allCases, Tail.all)
-    func gradientsMatch(_ norm: Norm, _ tail: Tail) {
-        let (activation, residual) = (tail.activation, tail.residual)
+    @Test("the fused rule gives the composition's gradients of x, weight, bias or log γ, and β or log β",
+          arguments: Norm.allCases, Activation.allCases)
+    func gradientsMatch(_ norm: Norm, _ activation: Activation) {
         for shape in Self.shapes {
-            let pair = Pair(norm, activation, residual, shape: shape, seed: UInt64(shape[3]))
+            let pair = Pair(norm, activation, shape: shape, seed: UInt64(shape[3]))
             let count = 1 + pair.params.count
-            let alone = residual == .none ? [] : [[1], [0, 1]]   // the residual alone, x and the residual
-            for targets in [Array(0..<count), [0], Array(1..<count)] + alone {
+            for targets in [Array(0..<count), [0], Array(1..<count)] {
                 let fused = pair.gradients(fused: true, targets: targets)
                 let unfused = pair.gradients(fused: false, targets: targets)
                 for (k, (a, b)) in zip(fused, unfused).enumerated() {
@@ -135,10 +110,9 @@ struct BatchNormSoftplusTests {
     }
 
     @Test("the recorded rule (double backprop) gives the fused rule's first-order gradients",
-          arguments: Norm.allCases, Tail.all)
-    func recordedRuleMatchesFused(_ norm: Norm, _ tail: Tail) {
-        let (activation, residual) = (tail.activation, tail.residual)
-        let pair = Pair(norm, activation, residual, shape: [4, 3, 5, 5], seed: 3)
+          arguments: Norm.allCases, Activation.allCases)
+    func recordedRuleMatchesFused(_ norm: Norm, _ activation: Activation) {
+        let pair = Pair(norm, activation, shape: [4, 3, 5, 5], seed: 3)
         let targets = Array(0...pair.params.count)
         let fused = pair.gradients(fused: true, targets: targets)
         let recorded = pair.gradients(fused: true, targets: targets, createGraph: true)
@@ -149,13 +123,11 @@ struct BatchNormSoftplusTests {
 
     /// Gradient checks of the fused op at first order (the fused kernel) and second order (the
     /// recorded rule, differentiated again), with x's rows 20 long (one vector and a tail).
-    @Test("the fused op passes first- and second-order gradient checks",
-          arguments: Norm.allCases, Tail.all)
-    func gradCheck(_ norm: Norm, _ tail: Tail) {
-        let (activation, residual) = (tail.activation, tail.residual)
+    @Test("the fused op passes first- and second-order gradient checks", arguments: Norm.allCases, Activation.allCases)
+    func gradCheck(_ norm: Norm, _ activation: Activation) {
         guard activation != .sharpSoftplus else { return }   // β = 1000: too sharp for central differences
-        let pair = Pair(norm, activation, residual, shape: [2, 2, 4, 5], seed: 5)
-        expectGradCheck([pair.x] + pair.params, "\(norm) + \(residual) + \(activation)") { args in
+        let pair = Pair(norm, activation, shape: [2, 2, 4, 5], seed: 5)
+        expectGradCheck([pair.x] + pair.params, "\(norm) + \(activation)") { args in
             pair.forward(args[0], Array(args.dropFirst()), fused: true).z
         }
     }
@@ -186,20 +158,5 @@ struct BatchNormSoftplusTests {
         KernelSettings.with({ $0.fuseBatchNormSoftplus = false }) {
             #expect(op(image, training: true).node?.op == .primitive(.centeredSoftplus))
         }
-    }
-    @Test("with a residual: fused in training; in evaluation softplus(s·(BN(x) + r)) of the running statistics",
-          arguments: [Float(1), 0.5])
-    func residualFallback(_ scale: Float) {
-        let x = Fixtures.normal([2, 3, 4, 4], seed: 61), r = Fixtures.normal([2, 3, 4, 4], seed: 62)
-        let (mean, variance) = (Tensor([0.1, -0.2, 0.3]), Tensor([0.5, 1.5, 2]))
-        func op(training: Bool) -> Tensor {
-            batchNormSoftplus(x.requiringGrad(), runningMean: mean.copy(), runningVar: variance.copy(),
-                              residual: r.requiringGrad(), residualScale: scale, beta: Tensor(Float(2)), training: training)
-        }
-        #expect(op(training: true).node?.op == .primitive(.batchNormResidualSoftplus))
-        let evaluated = op(training: false)
-        #expect(evaluated.node?.op == .primitive(.softplus))
-        let t = (x - mean.reshaped(to: [1, 3, 1, 1])) / sqrt(variance.reshaped(to: [1, 3, 1, 1]) + 1e-5)
-        expectClose(evaluated, softplus((t + r) * scale, beta: 2).scalars, rtol: 1e-6, atol: 1e-6)
     }
 }

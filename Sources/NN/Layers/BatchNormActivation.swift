@@ -1,31 +1,25 @@
 import TensorCore
 
-/// `activation(norm(x))` for a batch-norm layer directly followed by an activation layer — or,
-/// with a `residual` r, `activation(s·(norm(x) + r))` (s = `residualScale`; the tail of a ResNet
-/// block, halved in its LCNN form) — as the fused
-/// ``batchNormSoftplus(_:runningMean:runningVar:weight:bias:residual:residualScale:beta:centered:training:momentum:epsilon:)``
+/// `activation(norm(x))` for a batch-norm layer directly followed by an activation layer, as the
+/// fused ``batchNormSoftplus(_:runningMean:runningVar:weight:bias:beta:centered:training:momentum:epsilon:)``
 /// when training a ``BatchNorm`` or ``LipschitzBatchNorm`` before a ``Softplus`` or
-/// ``CenteredSoftplus``; otherwise the layers and the sum one after the other.
+/// ``CenteredSoftplus``; otherwise the two layers one after the other.
 ///
 /// The layers stay what they are (their parameters, buffers, state-dict names and the
 /// curvature bound's view of them): the fused path does what their `callAsFunction`s do — counts
 /// the batch, reads the γ-Lipschitz gain's s from the running variance before this step's update,
 /// updates the running statistics, records the activation's `lastWidth` — and gives the same
 /// values and gradients. `KernelSettings.fuseBatchNormSoftplus = false` turns the fusion off for
-/// a scope. The SmallCNN and the ResNets call this where BN feeds the activation (the ResNet
-/// blocks with their residual too); ``Sequential`` calls it for each such adjacent pair (the VGG
-/// and the MLP).
-public func batchNormThenActivation(_ norm: any Layer, _ activation: any Layer, _ x: Tensor,
-                                    residual: Tensor? = nil, residualScale: Float = 1) -> Tensor {
+/// a scope. The SmallCNN and the ResNets call this where BN feeds the activation; ``Sequential``
+/// calls it for each such adjacent pair (the VGG and the MLP).
+public func batchNormThenActivation(_ norm: any Layer, _ activation: any Layer, _ x: Tensor) -> Tensor {
     guard LearningPhase.isTraining, let bn = norm as? any BatchNormLayer, let act = activation as? any SoftplusLayer else {
-        let t = norm(x)
-        guard let residual else { return activation(t) }
-        return activation(residualScale == 1 ? t + residual : scaledSum(t, residual, scale: residualScale))
+        return activation(norm(x))
     }
     let n = bn.normalization(), a = act.softplusArguments(for: x)
     return batchNormSoftplus(x, runningMean: n.runningMean, runningVar: n.runningVar, weight: n.weight, bias: n.bias,
-                             residual: residual, residualScale: residualScale, beta: a.beta, centered: a.centered,
-                             training: n.training, momentum: n.momentum, epsilon: n.epsilon)
+                             beta: a.beta, centered: a.centered, training: n.training, momentum: n.momentum,
+                             epsilon: n.epsilon)
 }
 
 /// The arguments of one batch-norm layer's ``batchNorm(_:runningMean:runningVar:weight:bias:training:momentum:epsilon:)`` call.

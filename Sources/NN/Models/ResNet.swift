@@ -30,13 +30,10 @@ public final class BasicBlock: Layer {
         halveSum = factory.config.lcnn
     }
 
-    /// `act2(bn2(conv2(act1(bn1(conv1(x))))) + shortcut(x))`, the sum halved in LCNN form; each
-    /// batch norm runs fused with the activation after it, the second with the sum between them
-    /// (``batchNormThenActivation(_:_:_:residual:residualScale:)``).
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let main = conv2(batchNormThenActivation(bn1, act1, conv1(x)))
+        let main = bn2(conv2(batchNormThenActivation(bn1, act1, conv1(x))))
         let side = shortcut.map { $0(x) } ?? x
-        return batchNormThenActivation(bn2, act2, main, residual: side, residualScale: halveSum ? 0.5 : 1)
+        return act2(halveSum ? scaledSum(main, side, scale: 0.5) : main + side)
     }
 
     public func visit(_ v: inout TensorVisitor) {

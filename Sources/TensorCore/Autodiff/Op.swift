@@ -128,10 +128,6 @@ public enum Op: String, CaseIterable, Sendable {
     /// `batchNormSoftplusForward`. Backward: `batchNormSoftplus` in Ops/BatchNormSoftplus.swift
     /// (fused `batchNormSoftplusBackward` unrecorded; the two ops' rules when recorded).
     case batchNormSoftplus
-    /// Training batch norm, a scaled residual sum and softplus, `softplus(s·(BN(x) + r))` (the tail of
-    /// a ResNet block), forward `batchNormStatistics` + `batchNormSoftplusForward` with a residual.
-    /// Backward: `batchNormSoftplus` in Ops/BatchNormSoftplus.swift (as `batchNormSoftplus`).
-    case batchNormResidualSoftplus
 
     // MARK: Data parallelism
 

@@ -2,62 +2,50 @@ import TensorKernels
 
 /// Batch normalisation followed by softplus, as one operation: `softplus(batchNorm(x, …), beta:,
 /// centered:)` with the same values, running-statistics updates and gradients, in fewer passes
-/// over memory when training — or, with a `residual` r, `softplus(s·(batchNorm(x, …) + r))`
-/// (s = `residualScale`), the tail of a ResNet block: `bn2(conv2(…)) + shortcut`, halved in the
-/// LCNN block (paper §3.4, SPEC §3), then the activation.
+/// over memory when training.
 ///
 /// The pair is how the SmallCNN and the ResNets use batch norm (conv → BN → activation): the
 /// plain BN with per-channel weight and bias before a fixed-β softplus (SPEC B1), and γ-Lipschitz
 /// BN (SPEC B6, paper §3.4.2; its weight is the scalar gain s·min(1/s, γ) expanded to the
 /// channels) before the centered softplus with learnable β (paper §3, eq. 2; SPEC B2).
 ///
-/// Training, per channel c, with the batch statistics μ_c, ρ_c = 1/√(σ²_c + ε):
+/// Training, per channel c with the batch statistics μ_c, ρ_c = 1/√(σ²_c + ε):
 ///
-///     t = w_c·x̂ + b_c,  x̂ = (x − μ_c)·ρ_c,   y = t  or  y = s·(t + r),
-///     z = (log(1 + e^{βy}) [− log 2]) / β
+///     y = w_c·x̂ + b_c,  x̂ = (x − μ_c)·ρ_c,   z = (log(1 + e^{βy}) [− log 2]) / β
 ///
-/// The forward pass is the statistics pass and one pass that reads x (and r) and writes z (t and
-/// y are not kept). Its rule, with ĝ = s·g·σ(βy) the gradient reaching t (s = 1 without r):
-/// `∂x = w_c·ρ_c·(ĝ − mean ĝ − x̂·mean(ĝ·x̂))`, `∂w_c = Σ ĝ·x̂`, `∂b_c = Σ ĝ`, `∂r = ĝ`,
+/// The forward pass is the statistics pass and one pass that reads x and writes z (y is not
+/// kept). Its rule, with ĝ = g·σ(βy) the gradient reaching y:
+/// `∂x = w_c·ρ_c·(ĝ − mean ĝ − x̂·mean(ĝ·x̂))`, `∂w_c = Σ ĝ·x̂`, `∂b_c = Σ ĝ`,
 /// `∂β = Σ g·(y·σ(βy) − z)/β` (sums and means per channel over N·H·W, ∂β over everything).
 /// A first-order backward pass (not recorded) evaluates it with one fused kernel: a reduction pass
-/// that recomputes y and σ(βy) from x (and r) and stores ĝ in ∂x's buffer (∂r's with a
-/// residual), then a pass turning ĝ into ∂x. A recorded backward pass
+/// that recomputes y and σ(βy) from x and stores ĝ in ∂x's buffer, then a pass turning ĝ into ∂x
+/// in place. A recorded backward pass
 /// (double backprop: GradReg, CURE, Hessian-vector products in training mode) evaluates it as the
-/// operations' rules, softplus's on y recomputed as a recorded batch norm of x (plus r), so it can
-/// be differentiated again exactly as the unfused ops.
+/// two operations' rules, softplus's on y recomputed as a recorded batch norm of x, so it can be
+/// differentiated again exactly as the unfused pair.
 ///
 /// Evaluation, `[N, C]` inputs and images under 16 pixels (rows shorter than one 16-wide vector),
 /// replica shards of a data-parallel batch (SyncBatchNorm) and
 /// `KernelSettings.fuseBatchNormSoftplus == false` run the two operations one after the other.
 ///
 /// - Parameters:
-///   - residual: r, of x's shape, added after batch norm; nil for none.
-///   - residualScale: s, multiplying the sum (1: `BN(x) + r` as `+` rounds it; otherwise as
-///     ``scaledSum(_:_:scale:)`` does); ignored without a residual.
 ///   - beta: the scalar β (> 0), a constant or a recorded function of a learnable log β.
 ///   - centered: subtract log 2/β (the centered softplus, B2).
 ///   - The others: as ``batchNorm(_:runningMean:runningVar:weight:bias:training:momentum:epsilon:)``.
 public func batchNormSoftplus(_ x: Tensor, runningMean: Tensor, runningVar: Tensor, weight: Tensor? = nil,
-                              bias: Tensor? = nil, residual: Tensor? = nil, residualScale: Float = 1, beta: Tensor,
-                              centered: Bool = false, training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
+                              bias: Tensor? = nil, beta: Tensor, centered: Bool = false, training: Bool,
+                              momentum: Float = 0.1, epsilon: Float = 1e-5) -> Tensor {
     guard beta.count == 1 else { invalidShape("batchNormSoftplus", beta.shape, "is not a scalar β") }
     let b = beta.storage.pointer[0]
     guard b > 0 else { fatalError("batchNormSoftplus: β must be positive, got \(b)") }
     // The fused kernels work row by row (H·W values of one channel): rows shorter than one
     // 16-wide vector would waste most of each vector's softplus.
     let rowLength = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
-    if let residual, residual.shape != x.shape {
-        shapeMismatch("batchNormSoftplus residual", residual.shape, x.shape, "differ (residual, x)")
-    }
-    let s = residualScale
-    /// t + r as the unfused block forms it.
-    func sum(_ t: Tensor, _ r: Tensor) -> Tensor { s == 1 ? t + r : scaledSum(t, r, scale: s) }
     guard training, rowLength >= 16, KernelSettings.current.fuseBatchNormSoftplus,
           BatchShard.applying(toBatch: x.shape[0]) == nil else {
-        let t = batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                          training: training, momentum: momentum, epsilon: epsilon)
-        return softplus(residual.map { sum(t, $0) } ?? t, beta: beta, centered: centered)
+        return softplus(batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                                  training: training, momentum: momentum, epsilon: epsilon),
+                        beta: beta, centered: centered)
     }
     let geo = ChannelGeometry(validating: x, "batchNormSoftplus", runningMean: runningMean, runningVar: runningVar,
                               weight: weight, bias: bias)
@@ -67,51 +55,36 @@ public func batchNormSoftplus(_ x: Tensor, runningMean: Tensor, runningVar: Tens
     let out = Tensor(uninitializedShape: x.shape)
     batchNormSoftplusForward(x.storage.pointer, outer: geo.outer, channels: geo.channels, inner: geo.inner,
                              scale: scale.storage.pointer, mean: mean.storage.pointer, shift: shift.storage.pointer,
-                             residual: residual?.storage.pointer, residualScale: s, beta: b, centered: centered,
-                             out.storage.pointer)
-    let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? []) + (residual.map { [$0] } ?? []) + [beta]
-    let hasWeight = weight != nil, hasBias = bias != nil, hasResidual = residual != nil
-    let op: Op = hasResidual ? .batchNormResidualSoftplus : .batchNormSoftplus
-    return Tensor.record(out, op: op, inputs: inputs) { c in
-        // Inputs: x, [w], [b], [r], β.
-        var k = 1
-        func next(_ present: Bool) -> Int? {
-            guard present else { return nil }
-            defer { k += 1 }
-            return k
-        }
-        let wi = next(hasWeight), bi = next(hasBias), ri = next(hasResidual), betaIndex = k
-        let x = c.inputs[0], w = wi.map { c.inputs[$0] }, bias = bi.map { c.inputs[$0] }, r = ri.map { c.inputs[$0] }
-        let beta = c.inputs[betaIndex]
-        let needX = c.needsGrad[0], needW = wi.map { c.needsGrad[$0] } ?? false, needB = bi.map { c.needsGrad[$0] } ?? false
-        let needR = ri.map { c.needsGrad[$0] } ?? false, needBeta = c.needsGrad[betaIndex]
-        var grads: [Tensor?]   // ∂x, ∂w, ∂b, ∂r, ∂β
+                             beta: b, centered: centered, out.storage.pointer)
+    let inputs = [x] + (weight.map { [$0] } ?? []) + (bias.map { [$0] } ?? []) + [beta]
+    let hasWeight = weight != nil, hasBias = bias != nil
+    return Tensor.record(out, op: .batchNormSoftplus, inputs: inputs) { c in
+        let x = c.inputs[0], w = hasWeight ? c.inputs[1] : nil, bias = hasBias ? c.inputs[hasWeight ? 2 : 1] : nil
+        let beta = c.inputs[c.inputs.count - 1]
+        let needX = c.needsGrad[0], needW = hasWeight && c.needsGrad[1], needB = hasBias && c.needsGrad[hasWeight ? 2 : 1]
+        let needBeta = c.needsGrad[c.inputs.count - 1]
+        var grads: [Tensor?]
         if GradMode.isEnabled {
-            // Recorded: softplus's rule on y = BN(x) [+ r] (recorded), then the sum's and batch norm's rules.
-            let t = BatchNormOp.affine(x, weight: w, bias: bias, mean: mean, inverseStd: inverseStd, epsilon: epsilon, geo)
-            let soft = softplusRule(c.gradOutput, r.map { sum(t, $0) } ?? t, beta: beta, output: c.output,
-                                    needX: needX || needW || needB || needR, needBeta: needBeta)
-            let gt = soft[0].map { hasResidual && s != 1 ? $0 * s : $0 }
-            grads = gt.map {
+            // Recorded: softplus's rule on y = BN(x) (recorded), then batch norm's rule.
+            let y = BatchNormOp.affine(x, weight: w, bias: bias, mean: mean, inverseStd: inverseStd, epsilon: epsilon, geo)
+            let soft = softplusRule(c.gradOutput, y, beta: beta, output: c.output, needX: needX || needW || needB,
+                                    needBeta: needBeta)
+            grads = soft[0].map {
                 BatchNormOp.trainingRule($0, x, w, needX: needX, needW: needW, needB: needB, mean: mean,
                                          inverseStd: inverseStd, epsilon: epsilon, geo)
             } ?? [nil, nil, nil]
-            grads += [needR ? gt : nil, soft[1]]
+            grads.append(soft[1])
         } else {
             let gx = needX ? Tensor(uninitializedShape: x.shape) : nil
             let gw = needW ? Tensor(uninitializedShape: [geo.channels]) : nil
             let gb = needB ? Tensor(uninitializedShape: [geo.channels]) : nil
-            // With a residual, ĝ = ∂r is kept for the second pass whether or not r needs it.
-            let gr = hasResidual ? Tensor(uninitializedShape: x.shape) : nil
             let betaTerms = batchNormSoftplusBackward(
                 c.gradOutput.storage.pointer, x.storage.pointer, output: needBeta ? c.output.storage.pointer : nil,
                 outer: geo.outer, channels: geo.channels, inner: geo.inner, mean: mean.storage.pointer,
-                inverseStd: inverseStd.storage.pointer, weight: w?.storage.pointer, bias: bias?.storage.pointer,
-                residual: r?.storage.pointer, residualScale: s, beta: b, gradInput: gx?.storage.pointer,
-                gradWeight: gw?.storage.pointer, gradBias: gb?.storage.pointer, gradResidual: gr?.storage.pointer)
-            grads = [gx, gw, gb, needR ? gr : nil, needBeta ? Tensor([betaTerms / b], shape: beta.shape) : nil]
+                inverseStd: inverseStd.storage.pointer, weight: w?.storage.pointer, bias: bias?.storage.pointer, beta: b,
+                gradInput: gx?.storage.pointer, gradWeight: gw?.storage.pointer, gradBias: gb?.storage.pointer)
+            grads = [gx, gw, gb, needBeta ? Tensor([betaTerms / b], shape: beta.shape) : nil]
         }
-        return [grads[0]] + (hasWeight ? [grads[1]] : []) + (hasBias ? [grads[2]] : [])
-            + (hasResidual ? [grads[3]] : []) + [grads[4]]
+        return [grads[0]] + (hasWeight ? [grads[1]] : []) + (hasBias ? [grads[2]] : []) + [grads[3]]
     }
 }
