@@ -120,6 +120,8 @@ public enum KernelBenchmarks {
             let ms = BenchmarkClock.medianMilliseconds { softplusForward(x, beta: 5, centered: centered, y, count: n) }
             emit(line(name, "\(n)", ms, rateKey: "gbps", rate: 8.0 * Double(n) / ms / 1e6))
         }
+
+        fusionLines(wanted: wanted, emit: emit)
     }
 
     /// One GEMM line: ours and the reference alternating for ``referenceRounds`` rounds (each

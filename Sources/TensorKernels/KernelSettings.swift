@@ -37,6 +37,14 @@ public struct KernelSettings: Sendable, Equatable {
     /// (`batchNormSoftplus` in TensorCore: one pass writing the activation, one fused backward
     /// kernel); off, as the two operations one after the other. The values are the same.
     public var fuseBatchNormSoftplus = true
+    /// The fewest pixels per channel map (H·W) for which `batchNormSoftplus` fuses; smaller maps
+    /// run the two operations (values below 16, one vector, count as 16). The fused kernels work
+    /// channel by channel over rows of H·W values; on short rows their per-row work outweighs the
+    /// passes they save. Measured (`lcnn bench kernels --filter bn_softplus`, fused ÷ unfused,
+    /// interleaved pairs, three runs, AMD Zen 4, issue 17's ninth session; BENCHMARKS.md): batch
+    /// 32, 64 channels at 32×32 0.82–0.90, 128 at 16×16 0.87–0.89, 256 at 8×8 0.90–0.94, 512 at
+    /// 4×4 1.06–1.14; batch 128, the SmallCNN's 32 at 26×26 0.85–0.89 and 64 at 24×24 0.87–0.89.
+    public var fuseBatchNormSoftplusMinPixels = 64
 
     /// Settings with the given tiling and thread count and every other value at its default.
     public init(tiling: GEMMTiling = .detected, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {

@@ -6,7 +6,9 @@ import _TestSupport
 
 /// Models train the same with the batch-norm + softplus fusion on and off
 /// (`KernelSettings.fuseBatchNormSoftplus`): the same loss, parameter gradients (first order, and
-/// through an input-gradient penalty, second order), buffers and activation widths.
+/// through an input-gradient penalty, second order), buffers and activation widths. The small
+/// test models fuse on maps from 16 pixels (`fuseBatchNormSoftplusMinPixels`), as large ones do
+/// from 64.
 @Suite("Batch norm + activation fusion in models")
 struct BatchNormActivationFusionTests {
     struct ModelCase: Sendable, CustomTestStringConvertible {
@@ -56,7 +58,7 @@ struct BatchNormActivationFusionTests {
             let model = c.make()
             let x = Fixtures.normal([4] + c.inputShape, seed: 3).requiringGrad()
             let labels = [0, 1, 2, 1]
-            let (loss, ops): (Tensor, Set<Op>) = KernelSettings.with({ $0.fuseBatchNormSoftplus = fused }) {
+            let (loss, ops): (Tensor, Set<Op>) = KernelSettings.with({ $0.fuseBatchNormSoftplus = fused; $0.fuseBatchNormSoftplusMinPixels = 16 }) {
                 training {
                     let logits = model(x)
                     let ce = crossEntropy(logits: logits, labels: labels)
@@ -69,7 +71,7 @@ struct BatchNormActivationFusionTests {
             self.model = model
             self.loss = loss
             self.ops = ops
-            gradients = KernelSettings.with({ $0.fuseBatchNormSoftplus = fused }) {
+            gradients = KernelSettings.with({ $0.fuseBatchNormSoftplus = fused; $0.fuseBatchNormSoftplusMinPixels = 16 }) {
                 TensorCore.gradients(of: loss, wrt: model.parameters)
             }
         }

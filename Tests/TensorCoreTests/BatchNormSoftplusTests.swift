@@ -60,9 +60,10 @@ struct BatchNormSoftplusTests {
             let (mean, variance) = (runningMean.copy(), runningVar.copy())
             let (weight, bias, beta) = arguments(p)
             let centered = activation == .centered
+            // Small maps, fused: the kernels are the same at every size.
             let z = fused
-                ? batchNormSoftplus(x, runningMean: mean, runningVar: variance, weight: weight, bias: bias, beta: beta,
-                                    centered: centered, training: true)
+                ? BatchNormSoftplusTests.fusingSmallMaps { batchNormSoftplus(x, runningMean: mean, runningVar: variance, weight: weight, bias: bias, beta: beta,
+                                    centered: centered, training: true) }
                 : softplus(batchNorm(x, runningMean: mean, runningVar: variance, weight: weight, bias: bias, training: true),
                            beta: beta, centered: centered)
             return (z, mean, variance)
@@ -74,6 +75,11 @@ struct BatchNormSoftplusTests {
             let z = forward(x, params, fused: fused).z
             return TensorCore.gradients(of: (z * upstream).sum(), wrt: targets.map { all[$0] }, createGraph: createGraph)
         }
+    }
+
+    /// `body` with `batchNormSoftplus` fused on maps of any size from 16 pixels up.
+    static func fusingSmallMaps<R>(_ body: () -> R) -> R {
+        KernelSettings.with({ $0.fuseBatchNormSoftplusMinPixels = 16 }, body)
     }
 
     static let shapes: [[Int]] = [[4, 3, 5, 5], [2, 3, 4, 4], [3, 2, 6, 7]]
@@ -137,8 +143,8 @@ struct BatchNormSoftplusTests {
     func learnableBetaOnPlainSoftplus() {
         let x = Fixtures.normal([2, 2, 4, 5], seed: 41), w = Fixtures.normal([2], seed: 42), b = Fixtures.normal([2], seed: 43)
         expectGradCheck([x, w, b, Tensor(Float(1.5))]) { a in
-            batchNormSoftplus(a[0], runningMean: .zeros([2]), runningVar: .ones([2]), weight: a[1], bias: a[2], beta: a[3],
-                              training: true)
+            Self.fusingSmallMaps { batchNormSoftplus(a[0], runningMean: .zeros([2]), runningVar: .ones([2]), weight: a[1], bias: a[2], beta: a[3],
+                              training: true) }
         }
     }
 
@@ -146,9 +152,11 @@ struct BatchNormSoftplusTests {
     func fallbacks() {
         func op(_ x: Tensor, training: Bool) -> Tensor {
             let c = x.shape[1]
-            return batchNormSoftplus(x.requiringGrad(), runningMean: .zeros([c]), runningVar: .ones([c]),
-                                     weight: Tensor.ones([c]).requiringGrad(), beta: Tensor(Float(2)), centered: true,
-                                     training: training)
+            return Self.fusingSmallMaps {
+                batchNormSoftplus(x.requiringGrad(), runningMean: .zeros([c]), runningVar: .ones([c]),
+                                  weight: Tensor.ones([c]).requiringGrad(), beta: Tensor(Float(2)), centered: true,
+                                  training: training)
+            }
         }
         let image = Fixtures.normal([2, 3, 4, 4], seed: 51)
         #expect(op(image, training: true).node?.op == .primitive(.batchNormSoftplus))
@@ -157,6 +165,26 @@ struct BatchNormSoftplusTests {
         #expect(op(Fixtures.normal([2, 3, 3, 5], seed: 53), training: true).node?.op == .primitive(.centeredSoftplus))
         KernelSettings.with({ $0.fuseBatchNormSoftplus = false }) {
             #expect(op(image, training: true).node?.op == .primitive(.centeredSoftplus))
+        }
+    }
+
+    @Test("by default, maps of 64 pixels or more fuse and smaller ones run the composition")
+    func mapSizeBound() {
+        func fusedOp(_ shape: [Int]) -> Op? {
+            let c = shape[1]
+            let z = batchNormSoftplus(Fixtures.normal(shape, seed: 55).requiringGrad(), runningMean: .zeros([c]),
+                                      runningVar: .ones([c]), beta: Tensor(Float(2)), training: true)
+            guard case .primitive(let op) = z.node?.op else { return nil }
+            return op
+        }
+        #expect(KernelSettings().fuseBatchNormSoftplusMinPixels == 64)
+        #expect(fusedOp([2, 3, 8, 8]) == .batchNormSoftplus)
+        #expect(fusedOp([2, 3, 4, 16]) == .batchNormSoftplus)
+        #expect(fusedOp([2, 3, 7, 9]) == .softplus)
+        #expect(fusedOp([2, 3, 4, 4]) == .softplus)
+        KernelSettings.with({ $0.fuseBatchNormSoftplusMinPixels = 8 }) {   // below one vector: still 16
+            #expect(fusedOp([2, 3, 3, 5]) == .softplus)
+            #expect(fusedOp([2, 3, 4, 4]) == .batchNormSoftplus)
         }
     }
 }

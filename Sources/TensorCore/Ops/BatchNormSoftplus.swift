@@ -24,8 +24,8 @@ import TensorKernels
 /// two operations' rules, softplus's on y recomputed as a recorded batch norm of x, so it can be
 /// differentiated again exactly as the unfused pair.
 ///
-/// Evaluation, `[N, C]` inputs and images under 16 pixels (rows shorter than one 16-wide vector),
-/// replica shards of a data-parallel batch (SyncBatchNorm) and
+/// Evaluation, `[N, C]` inputs and maps under `KernelSettings.fuseBatchNormSoftplusMinPixels`
+/// (64 pixels, where the fused pair measured slower; never under 16, one vector), replica shards of a data-parallel batch (SyncBatchNorm) and
 /// `KernelSettings.fuseBatchNormSoftplus == false` run the two operations one after the other.
 ///
 /// - Parameters:
@@ -38,10 +38,11 @@ public func batchNormSoftplus(_ x: Tensor, runningMean: Tensor, runningVar: Tens
     guard beta.count == 1 else { invalidShape("batchNormSoftplus", beta.shape, "is not a scalar β") }
     let b = beta.storage.pointer[0]
     guard b > 0 else { fatalError("batchNormSoftplus: β must be positive, got \(b)") }
-    // The fused kernels work row by row (H·W values of one channel): rows shorter than one
-    // 16-wide vector would waste most of each vector's softplus.
+    // The fused kernels work row by row (H·W values of one channel): on short rows their per-row
+    // work outweighs the passes they save (`KernelSettings.fuseBatchNormSoftplusMinPixels`).
+    let settings = KernelSettings.current
     let rowLength = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
-    guard training, rowLength >= 16, KernelSettings.current.fuseBatchNormSoftplus,
+    guard training, rowLength >= max(16, settings.fuseBatchNormSoftplusMinPixels), settings.fuseBatchNormSoftplus,
           BatchShard.applying(toBatch: x.shape[0]) == nil else {
         return softplus(batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
                                   training: training, momentum: momentum, epsilon: epsilon),
