@@ -44,6 +44,9 @@ public enum KernelBenchmarks {
         let convs: [(String, Conv2dGeometry)] = [
             ("smallcnn_conv1_1to32_3x3", geo(128, 1, 28, 32, 3, 1, 0)),
             ("smallcnn_conv2_32to64_3x3", geo(128, 32, 26, 64, 3, 1, 0)),
+            ("smallcnn_conv2_32to64_3x3_b1", geo(1, 32, 26, 64, 3, 1, 0)),
+            ("smallcnn_cifar_conv2_32to64_3x3", geo(128, 32, 30, 64, 3, 1, 0)),
+            ("resnet_64to64_3x3_28", geo(32, 64, 28, 64, 3, 1, 1)),
             ("resnet_3to64_3x3_32", geo(32, 3, 32, 64, 3, 1, 1)),
             ("resnet_64to64_3x3_32", geo(32, 64, 32, 64, 3, 1, 1)),
             ("resnet_64to128_3x3_s2", geo(32, 64, 32, 128, 3, 2, 1)),
@@ -83,8 +86,10 @@ public enum KernelBenchmarks {
             let largeTiles = Conv2dWinograd.appliesLargeTiles(to: g)
             let largeWeightTiles = Conv2dWinograd.appliesLargeTilesToWeightGradient(g)
             var variants: [(suffix: String, change: (inout KernelSettings) -> Void)] = [("", { _ in })]
-            if largeTiles || largeWeightTiles { variants.append(("_small_tiles", { $0.winogradLargeTiles = false })) }
-            if winograd { variants.append(("_direct", { $0.winograd = false })) }
+            if winograd && (largeTiles || largeWeightTiles) {
+                variants.append(("_small_tiles", { $0.winogradLargeTiles = false }))
+            }
+            if winograd || largeTiles || largeWeightTiles { variants.append(("_direct", { $0.winograd = false })) }
             for (suffix, change) in variants {
                 KernelSettings.with(change) {
                     if wanted(names[0]) {
@@ -97,8 +102,8 @@ public enum KernelBenchmarks {
                         }
                         emit(line(names[1] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6))
                     }
-                    let weightTwin = suffix == "" || (suffix == "_direct" && winogradWeight)
-                        || (suffix == "_small_tiles" && largeWeightTiles)
+                    let weightTwin = suffix == "" || (suffix == "_direct" && (winogradWeight || largeWeightTiles))
+                        || (suffix == "_small_tiles" && largeWeightTiles && winogradWeight)
                     if wanted(names[2]) && weightTwin {
                         let ms = BenchmarkClock.medianMilliseconds {
                             conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw)

@@ -36,14 +36,18 @@ import CKernelHints
 /// The Winograd path of 3×3, stride-1 convolutions. It is on unless `KernelSettings.winograd`
 /// is off (tests and benchmarks turn it off for a scope to compare with the direct implicit GEMM).
 public enum Conv2dWinograd {
-    /// Whether `conv2dForward` / `conv2dBackwardInput` take the Winograd path for `g` (while enabled).
+    /// Whether `conv2dForward` / `conv2dBackwardInput` take the Winograd path for `g` on F(2×2, 3×3)
+    /// tiles where F(4×4) does not (`appliesLargeTiles(to:)`), or with `KernelSettings.winogradLargeTiles`
+    /// off (while enabled). The path runs where either holds.
     public static func applies(to g: Conv2dGeometry) -> Bool { winogradApplies(g) }
 
-    /// Whether `conv2dBackwardWeight` takes the Winograd path for `g` (while enabled).
+    /// Whether `conv2dBackwardWeight` takes the Winograd path for `g` on F(2×2, 3×3) tiles where
+    /// F(4×4) does not, or with large tiles off (while enabled).
     public static func appliesToWeightGradient(_ g: Conv2dGeometry) -> Bool { winogradWeightGradApplies(g) }
 
     /// Whether `conv2dForward` / `conv2dBackwardInput` take the Winograd path for `g` on F(4×4, 3×3)
-    /// tiles (while enabled and `KernelSettings.winogradLargeTiles` is on).
+    /// tiles (while enabled and `KernelSettings.winogradLargeTiles` is on), whether or not F(2×2)
+    /// would take it (from 32 channels, on tile rows of any width).
     public static func appliesLargeTiles(to g: Conv2dGeometry) -> Bool { winogradLargeTilesApply(g) }
 
     /// Whether `conv2dBackwardWeight` takes the Winograd path for `g` on F(4×4, 3×3) tiles.
@@ -132,12 +136,18 @@ func winogradTileWidthIsAligned(_ tw: Int) -> Bool { tw > 0 && (tw % 16 == 0 || 
 /// divisors of 16, e.g. the 32, 16, 8 and 4-pixel stages of the CIFAR ResNets). Other shapes are
 /// correct on the Winograd path too but measured slower than the implicit GEMM.
 func winogradApplies(_ g: Conv2dGeometry) -> Bool {
+    winogradFits(g, minChannels: winogradMinChannels) && winogradHasEnoughTiles(g)
+        && winogradTileWidthIsAligned((g.outWidth + 1) / 2) && winogradTileWidthIsAligned((g.inWidth + 1) / 2)
+}
+
+/// True while the Winograd path is on (`KernelSettings.winograd`) for a non-empty 3×3, stride-1
+/// convolution with padding ≤ 2 and at least `minChannels` channels in and out: the shapes the
+/// Winograd driver computes; which of them it is faster on is each rule's own bound.
+func winogradFits(_ g: Conv2dGeometry, minChannels: Int) -> Bool {
     KernelSettings.current.winograd && g.kernelHeight == 3 && g.kernelWidth == 3 && g.strideHeight == 1 && g.strideWidth == 1
         && (0...2).contains(g.paddingHeight) && (0...2).contains(g.paddingWidth)
-        && g.inChannels >= winogradMinChannels && g.outChannels >= winogradMinChannels
+        && g.inChannels >= minChannels && g.outChannels >= minChannels
         && g.outHeight > 0 && g.outWidth > 0 && g.batch > 0
-        && winogradHasEnoughTiles(g)
-        && winogradTileWidthIsAligned((g.outWidth + 1) / 2) && winogradTileWidthIsAligned((g.inWidth + 1) / 2)
 }
 
 /// Shape of one Winograd convolution: input [N, C, H, W] → output [N, O, OH, OW], 3×3 filters,

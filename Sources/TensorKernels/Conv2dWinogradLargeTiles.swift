@@ -29,30 +29,30 @@
 @inline(__always)
 func winogradLargeTiles(_ g: Conv2dGeometry) -> Int { g.batch * ((g.outHeight + 3) / 4) * ((g.outWidth + 3) / 4) }
 
-/// Whether the F(4×4) tile rows of `g` suit the vector stores in both passes (as
-/// `winogradTileWidthIsAligned` for F(2×2)).
-@inline(__always)
-private func largeTileRowsAreAligned(_ g: Conv2dGeometry) -> Bool {
-    winogradTileWidthIsAligned((g.outWidth + 3) / 4) && winogradTileWidthIsAligned((g.inWidth + 3) / 4)
-}
+/// Smallest channel count (in and out) for F(4×4, 3×3): its 2.25 products per output pixel and
+/// filter pair (F(2×2)'s 4) pay for the transforms from 32 channels, on any tile-row width.
+let winogradLargeTileMinChannels = 32
 
-/// Whether `conv2dForward` / `conv2dBackwardInput` run `g` on F(4×4, 3×3) tiles rather than
-/// F(2×2, 3×3): a Winograd geometry (`winogradApplies`) with at least `largeTileMinTiles` 4×4
-/// tiles (`WinogradThresholds` of the current tiling) and aligned tile rows, unless
-/// `KernelSettings.winogradLargeTiles` is off.
+/// Whether `conv2dForward` / `conv2dBackwardInput` run `g` on F(4×4, 3×3) tiles: a 3×3,
+/// stride-1 geometry with ≥ `winogradLargeTileMinChannels` channels in and out (`winogradFits`)
+/// and at least `largeTileMinTiles` 4×4 tiles (`WinogradThresholds` of the current tiling),
+/// unless `KernelSettings.winogradLargeTiles` (or `winograd`) is off. Unlike F(2×2) it takes
+/// tile rows of any width (the SmallCNN's 24- and 26-pixel maps: 6 and 7 tiles).
 func winogradLargeTilesApply(_ g: Conv2dGeometry) -> Bool {
     let settings = KernelSettings.current
-    return settings.winogradLargeTiles && winogradApplies(g) && largeTileRowsAreAligned(g)
+    return settings.winogradLargeTiles && winogradFits(g, minChannels: winogradLargeTileMinChannels)
         && winogradLargeTiles(g) >= WinogradThresholds.of(settings.tiling).largeTileMinTiles
 }
 
-/// Whether `conv2dBackwardWeight` runs `g` on F(4×4, 3×3) tiles: a Winograd weight gradient
-/// (`winogradWeightGradApplies`) with at least `weightGradLargeTileMinTiles` 4×4 tiles and
-/// aligned tile rows, unless `KernelSettings.winogradLargeTiles` is off.
+/// Whether `conv2dBackwardWeight` runs `g` on F(4×4, 3×3) tiles: as the forward rule, with at
+/// least `weightGradLargeTileMinTiles` 4×4 tiles and F(2×2)'s weight-gradient bound on 2×2 tiles
+/// (`weightGradMinTiles`; it keeps tiny maps, e.g. 2×2 ones, whose 4×4 tiles are mostly
+/// padding, on the direct path).
 func winogradWeightGradLargeTilesApply(_ g: Conv2dGeometry) -> Bool {
     let settings = KernelSettings.current
-    return settings.winogradLargeTiles && winogradWeightGradApplies(g) && largeTileRowsAreAligned(g)
-        && winogradLargeTiles(g) >= WinogradThresholds.of(settings.tiling).weightGradLargeTileMinTiles
+    let bounds = WinogradThresholds.of(settings.tiling)
+    return settings.winogradLargeTiles && winogradFits(g, minChannels: winogradLargeTileMinChannels)
+        && winogradLargeTiles(g) >= bounds.weightGradLargeTileMinTiles && winogradTiles(g) >= bounds.weightGradMinTiles
 }
 
 // MARK: - Transforms

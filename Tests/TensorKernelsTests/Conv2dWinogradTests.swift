@@ -289,6 +289,37 @@ fileprivate struct Operands {
         }
     }
 
+    @Test func largeTilesTakeThirtyTwoChannelsAndAnyRowWidth() {
+        for tiling in GEMMTiling.allCases {
+            KernelSettings.with({ $0.tiling = tiling }) {
+                // The SmallCNN's second convolution (32 → 64, 26 → 24 pixels: 7 and 6 tiles a row)
+                // and a 64-channel layer on 28×28 maps: F(2×2) declines both, F(4×4) takes them.
+                for g in [geometry(128, 32, 26, 26, 64, 0), geometry(32, 64, 28, 28, 64, 1)] {
+                    #expect(!Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesLargeTiles(to: g), "\(g)")
+                    #expect(Conv2dWinograd.appliesLargeTilesToWeightGradient(g), "\(g)")
+                    #expect(Conv2dDispatch.forwardAlgorithm(for: g) == .winogradLargeTiles)
+                    #expect(Conv2dDispatch.backwardInputAlgorithm(for: g) == .winogradLargeTiles)
+                    #expect(Conv2dDispatch.weightGradAlgorithm(for: g) == .winogradLargeTiles)
+                    KernelSettings.with({ $0.winogradLargeTiles = false }) {
+                        #expect(Conv2dDispatch.forwardAlgorithm(for: g) != .winogradLargeTiles)
+                    }
+                    KernelSettings.with({ $0.winograd = false }) {
+                        #expect(!Conv2dWinograd.appliesLargeTiles(to: g) && !Conv2dWinograd.appliesLargeTilesToWeightGradient(g))
+                    }
+                }
+                // Below 32 channels in or out, or under 64 tiles of 4×4 (one 26×26 image: 36).
+                #expect(!Conv2dWinograd.appliesLargeTiles(to: geometry(128, 16, 26, 26, 64, 0)))
+                #expect(!Conv2dWinograd.appliesLargeTiles(to: geometry(128, 32, 26, 26, 16, 0)))
+                #expect(!Conv2dWinograd.appliesLargeTiles(to: geometry(1, 32, 26, 26, 64, 0)))
+                #expect(!Conv2dWinograd.appliesLargeTilesToWeightGradient(geometry(1, 32, 26, 26, 64, 0)))
+                // The weight gradient keeps F(2×2)'s bound on 2×2 tiles: 64 images of 2×2 (64 tiles
+                // of either size) stay on the direct path there.
+                #expect(Conv2dWinograd.appliesLargeTiles(to: geometry(64, 64, 2, 2, 64, 1)))
+                #expect(Conv2dWinograd.appliesLargeTilesToWeightGradient(geometry(64, 64, 2, 2, 64, 1)) == (tiling == .narrow))
+            }
+        }
+    }
+
     @Test func wideTilingBounds() {
         KernelSettings.with({ $0.tiling = .wide }) {
             // No channel bound on the weight gradient, none on filter pairs per tile: 256 channels
