@@ -73,24 +73,38 @@ struct DataParallelTests {
         }
     }
 
-    @Test("dropout on a replica draws its rows of the global batch's mask and leaves the generator where one process would")
-    func dropoutRows() {
-        let x = Tensor.ones([7, 5])
+    @Test("dropout on a replica draws its rows of the global batch's mask and leaves the generator where one process would",
+          arguments: [([7, 5], 2), ([7, 5], 3), ([5, 3, 7, 7], 2), ([4, 70_001], 2), ([4, 70_001], 3)])
+    func dropoutRows(_ shape: [Int], _ size: Int) {
+        // Rows of 5, 147 and 70 001 elements: every replica but the first starts mid-vector
+        // (its first index is not a multiple of 8); the 70 001-element rows run on several threads.
+        let x = Fixtures.normal(shape, seed: 61)
+        let batch = shape[0]
         var g = SeededGenerator(seed: 9)
         let whole = dropout(x, probability: 0.5, training: true, generator: &g)
         let after = g.next()
-        let replicas = InProcessReplicas(size: 2)
+        let replicas = InProcessReplicas(size: size)
         let parts = replicas.run { rank, group in
-            let rows = BatchShard.rows(globalBatch: 7, rank: rank, size: 2)
+            let rows = BatchShard.rows(globalBatch: batch, rank: rank, size: size)
             var local = SeededGenerator(seed: 9)
-            let y = BatchShard.$current.withValue(BatchShard(group: group, rows: rows, globalBatch: 7)) {
+            let y = BatchShard.$current.withValue(BatchShard(group: group, rows: rows, globalBatch: batch)) {
                 dropout(x.sliced(axis: 0, rows), probability: 0.5, training: true, generator: &local)
             }
             return (rows, y.scalars, local.next())
         }
-        for (rows, mask, next) in parts {
-            #expect(mask == whole.sliced(axis: 0, rows).scalars)
-            #expect(next == after)
+        let wholeScalars = whole.scalars
+        let mixed = wholeScalars.contains(0) && wholeScalars.contains { $0 != 0 }
+        #expect(mixed)
+        for (rows, values, next) in parts {
+            let same = values == whole.sliced(axis: 0, rows).scalars   // not inside #expect: 10⁵ values
+            #expect(same, "rows \(rows): not the global mask's rows")
+            #expect(next == after, "rows \(rows)")
         }
+        // Without a shard the same rows would get the mask of a batch of their own (rows from 0).
+        var unsharded = SeededGenerator(seed: 9)
+        let last = BatchShard.rows(globalBatch: batch, rank: size - 1, size: size)
+        let alone = dropout(x.sliced(axis: 0, last), probability: 0.5, training: true, generator: &unsharded)
+        let differs = alone.scalars != whole.sliced(axis: 0, last).scalars
+        #expect(differs)
     }
 }

@@ -51,7 +51,9 @@ public final class Flatten: Layer {
     public func visit(_ v: inout TensorVisitor) {}
 }
 
-/// Inverted dropout with its own seeded generator; the identity in evaluation.
+/// Inverted dropout with its own seeded generator, which gives one draw per training call: the
+/// key of the counter-based mask (``dropout(_:probability:training:generator:)``). The identity
+/// in evaluation.
 public final class Dropout: Layer {
     public let probability: Float
     private var generator: SeededGenerator

@@ -250,18 +250,31 @@ enum BatchNormOp {
 
 /// Inverted dropout: in training, zeroes each element with probability `p` and scales the rest
 /// by 1/(1−p); the identity in evaluation.
+///
+/// The mask is counter-based (``dropoutMask(key:probability:firstIndex:count:_:)``): each call
+/// takes one 64-bit key from `generator`, whatever the size of `x`, and element i of the batch
+/// (its flat row-major index) keeps or drops as a pure function of (key, i) — SplitMix64's
+/// output function of key + (i+1)·φ, whose top 24 bits give a uniform u in [0, 1), kept where
+/// u ≥ p. No element depends on another's draw, so the kernel runs on every thread in SIMD, and
+/// on a replica of a data-parallel step holding rows [r₀, r₁) of the global batch
+/// (``BatchShard``) i runs from r₀·(elements per row): the replica's mask is exactly its rows of
+/// the global batch's mask, and its generator, advanced by the one key, ends where one process's
+/// would.
+///
+/// The kernel writes the mask and x·mask in one pass; the result is recorded as the product
+/// `x * mask` (the same node, rule g·mask for x; the mask is a constant), so it differentiates
+/// to any order like the product.
 public func dropout(_ x: Tensor, probability p: Float, training: Bool, generator: inout SeededGenerator) -> Tensor {
     precondition(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
     guard training, p > 0 else { return x }
-    let mask = Tensor(uninitializedShape: x.shape)
-    let keep = 1 / (1 - p)
-    // On a replica of a data-parallel step the mask is this replica's rows of the global batch's
-    // mask: the draws of the other rows are skipped, so the generator ends where one process's would.
-    let shard = BatchShard.applying(toBatch: x.shape[0])
+    let key = generator.next()
+    let mask = Tensor(uninitializedShape: x.shape), out = Tensor(uninitializedShape: x.shape)
     let perRow = x.shape[0] == 0 ? 0 : x.count / x.shape[0]
-    func skip(_ rows: Int) { for _ in 0..<(rows * perRow) { _ = generator.nextUniform() } }
-    if let shard { skip(shard.rows.lowerBound) }
-    for i in 0..<x.count { mask.storage.pointer[i] = generator.nextUniform() >= p ? keep : 0 }
-    if let shard { skip(shard.globalBatch - shard.rows.upperBound) }
-    return x * mask
+    let firstRow = BatchShard.applying(toBatch: x.shape[0])?.rows.lowerBound ?? 0
+    dropoutForward(x.storage.pointer, key: key, probability: p, firstIndex: firstRow * perRow, count: x.count,
+                   mask: mask.storage.pointer, out.storage.pointer)
+    return Tensor.record(out, op: .multiply, inputs: [x, mask]) { c in
+        let (x, mask, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
+        return [c.needsGrad[0] ? g * mask : nil, c.needsGrad[1] ? g * x : nil]
+    }
 }
