@@ -126,6 +126,40 @@ public enum KernelBenchmarks {
             emit(line(name, "\(n)", ms, rateKey: "gbps", rate: 8.0 * Double(n) / ms / 1e6))
         }
 
+        // Dropout over SmallCNN's first dropout layer at batch 128 (128×64×12×12): the
+        // counter-based mask alone (4 bytes written per element), then the mask and x·mask in
+        // one pass (12 bytes), then the mask followed by the separate product (20 bytes).
+        let dropoutCount = 128 * 64 * 12 * 12
+        if ["dropout_mask_1M", "dropout_fused_1M", "dropout_mask_then_multiply_1M"].contains(where: wanted) {
+            let n = dropoutCount
+            let x = randomBuffer(n, seed: 9)
+            let mask = UnsafeMutablePointer<Float>.allocate(capacity: n), y = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            defer { x.deallocate(); mask.deallocate(); y.deallocate() }
+            var key: UInt64 = 1
+            if wanted("dropout_mask_1M") {
+                let ms = BenchmarkClock.medianMilliseconds {
+                    key &+= 1
+                    dropoutMask(key: key, probability: 0.25, firstIndex: 0, count: n, mask)
+                }
+                emit(line("dropout_mask_1M", "\(n)", ms, rateKey: "gbps", rate: 4.0 * Double(n) / ms / 1e6))
+            }
+            if wanted("dropout_fused_1M") {
+                let ms = BenchmarkClock.medianMilliseconds {
+                    key &+= 1
+                    dropoutForward(x, key: key, probability: 0.25, firstIndex: 0, count: n, mask: mask, y)
+                }
+                emit(line("dropout_fused_1M", "\(n)", ms, rateKey: "gbps", rate: 12.0 * Double(n) / ms / 1e6))
+            }
+            if wanted("dropout_mask_then_multiply_1M") {
+                let ms = BenchmarkClock.medianMilliseconds {
+                    key &+= 1
+                    dropoutMask(key: key, probability: 0.25, firstIndex: 0, count: n, mask)
+                    applyBinary(.multiply, x, strideA: 1, mask, strideB: 1, y, count: n)
+                }
+                emit(line("dropout_mask_then_multiply_1M", "\(n)", ms, rateKey: "gbps", rate: 20.0 * Double(n) / ms / 1e6))
+            }
+        }
+
         fusionLines(wanted: wanted, emit: emit)
     }
 
