@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
 
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "GEMM, im2col GEMM shapes, conv2d forward/backward, softplus and dropout throughput.",
+            abstract: "GEMM, im2col GEMM shapes, conv2d forward/backward, softplus, batch norm + softplus and dropout throughput.",
             discussion: """
                 Each line holds `name`, `shape`, `ms` (the median of at least 10 timed runs after \
                 warm-up), `gflops` or `gbps`, and `threads`. GEMM lines add numpy's sgemm of the same \
@@ -29,8 +29,11 @@ struct BenchCommand: ParsableCommand {
                 process, `_small_tiles` twins (F(2×2, 3×3) where F(4×4, 3×3) runs) and `_direct` twins \
                 (the implicit GEMM), all with the direct convolution's flop count. The `dropout_` lines time \
                 the counter-based mask on SmallCNN's first dropout layer at batch 128: alone, with x·mask \
-                in the same pass (what `dropout` runs), and followed by a separate product. Build with \
-                `-c release`.
+                in the same pass (what `dropout` runs), and followed by a separate product. The \
+                `bn_softplus_` lines time training batch norm + softplus, forward and backward, fused \
+                against the two operations (their `_unfused` twins) in interleaved pairs on each \
+                ResNet-18 stage and the SmallCNN's layers, with `ratio_to_unfused` (median of the pairs). \
+                Build with `-c release`.
                 """)
 
         @Option(help: "Only run benchmarks whose name contains this text.")
