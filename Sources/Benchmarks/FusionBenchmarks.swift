@@ -7,8 +7,8 @@ import TensorKernels
 /// (`bn_softplus_<C>x<H>x<W>`, after each block's first convolution) and the SmallCNN's two
 /// layers at batch 128 (`…_b128`). Each line's `_unfused` twin runs the same ops with
 /// `KernelSettings.fuseBatchNormSoftplus` off (the fused side fuses whatever the map's size,
-/// `fuseBatchNormSoftplusMinPixels` = 16: these lines are what that bound is chosen from); the two run in
-/// ``fusionPairs`` interleaved pairs, each side's median is its `ms`, and `ratio_to_unfused` is the
+/// `fuseBatchNormSoftplusMinPixels` = 16: these lines are what that bound is chosen from); the
+/// two run in ``fusionPairs`` interleaved pairs, each side's median is its `ms`, and `ratio_to_unfused` is the
 /// median of the pairs' ratios.
 extension KernelBenchmarks {
     static let fusionPairs = 60
@@ -17,39 +17,39 @@ extension KernelBenchmarks {
         let shapes: [(batch: Int, channels: Int, size: Int)] = [(32, 64, 32), (32, 128, 16), (32, 256, 8), (32, 512, 4),
                                                                 (128, 32, 26), (128, 64, 24)]
         for (batch, channels, size) in shapes {
-                let name = "bn_softplus_\(channels)x\(size)x\(size)" + (batch == 32 ? "" : "_b\(batch)")
-                guard wanted(name) else { continue }
-                let shape = [batch, channels, size, size]
-                var generator = SeededGenerator(seed: 21)
-                let x = Tensor.normal(shape, generator: &generator).requiringGrad()
-                let g = Tensor.normal(shape, generator: &generator)
-                let weight = Tensor.ones([channels]).requiringGrad(), bias = Tensor.zeros([channels]).requiringGrad()
-                let (mean, variance) = (Tensor.zeros([channels]), Tensor.ones([channels]))
-                let step = {
-                    let z = batchNormSoftplus(x, runningMean: mean, runningVar: variance, weight: weight, bias: bias,
-                                              beta: Tensor(Float(1000)), training: true)
-                    _ = gradients(of: (z * g).sum(), wrt: [x, weight, bias])
-                }
-                // Interleaved pairs: both sides see the same spells of load.
-                let run = { (fused: Bool) in
-                    KernelSettings.with({ $0.fuseBatchNormSoftplus = fused; $0.fuseBatchNormSoftplusMinPixels = 16 }) { step() }
-                }
-                for _ in 0..<3 { run(true); run(false) }
-                var fusedTimes: [Double] = [], unfusedTimes: [Double] = [], ratios: [Double] = []
-                for k in 0..<fusionPairs {
-                    let first = k % 2 == 0
-                    let a = BenchmarkClock.milliseconds { run(first) }, b = BenchmarkClock.milliseconds { run(!first) }
-                    let (f, u) = first ? (a, b) : (b, a)
-                    fusedTimes.append(f); unfusedTimes.append(u); ratios.append(f / u)
-                }
-                let best = (fused: BenchmarkClock.Statistics(fusedTimes).median,
-                            unfused: BenchmarkClock.Statistics(unfusedTimes).median)
-                let ratio = BenchmarkClock.Statistics(ratios).median
-                let shapeText = shape.map(String.init).joined(separator: "x")
-                let bytes = 4.0 * Double(shape.reduce(1, *))
-                emit(line(name, shapeText, best.fused, rateKey: "gbps_per_tensor", rate: bytes / best.fused / 1e6,
-                          extra: ", \"ratio_to_unfused\": \(Double(Int(ratio * 1000)) / 1000)"))
-                emit(line(name + "_unfused", shapeText, best.unfused, rateKey: "gbps_per_tensor", rate: bytes / best.unfused / 1e6))
+            let name = "bn_softplus_\(channels)x\(size)x\(size)" + (batch == 32 ? "" : "_b\(batch)")
+            guard wanted(name) else { continue }
+            let shape = [batch, channels, size, size]
+            var generator = SeededGenerator(seed: 21)
+            let x = Tensor.normal(shape, generator: &generator).requiringGrad()
+            let g = Tensor.normal(shape, generator: &generator)
+            let weight = Tensor.ones([channels]).requiringGrad(), bias = Tensor.zeros([channels]).requiringGrad()
+            let (mean, variance) = (Tensor.zeros([channels]), Tensor.ones([channels]))
+            let step = {
+                let z = batchNormSoftplus(x, runningMean: mean, runningVar: variance, weight: weight, bias: bias,
+                                          beta: Tensor(Float(1000)), training: true)
+                _ = gradients(of: (z * g).sum(), wrt: [x, weight, bias])
+            }
+            // Interleaved pairs: both sides see the same spells of load.
+            let run = { (fused: Bool) in
+                KernelSettings.with({ $0.fuseBatchNormSoftplus = fused; $0.fuseBatchNormSoftplusMinPixels = 16 }) { step() }
+            }
+            for _ in 0..<3 { run(true); run(false) }
+            var fusedTimes: [Double] = [], unfusedTimes: [Double] = [], ratios: [Double] = []
+            for k in 0..<fusionPairs {
+                let first = k % 2 == 0
+                let a = BenchmarkClock.milliseconds { run(first) }, b = BenchmarkClock.milliseconds { run(!first) }
+                let (f, u) = first ? (a, b) : (b, a)
+                fusedTimes.append(f); unfusedTimes.append(u); ratios.append(f / u)
+            }
+            let median = (fused: BenchmarkClock.Statistics(fusedTimes).median,
+                          unfused: BenchmarkClock.Statistics(unfusedTimes).median)
+            let ratio = BenchmarkClock.Statistics(ratios).median
+            let shapeText = shape.map(String.init).joined(separator: "x")
+            let bytes = 4.0 * Double(shape.reduce(1, *))
+            emit(line(name, shapeText, median.fused, rateKey: "gbps_per_tensor", rate: bytes / median.fused / 1e6,
+                      extra: ", \"ratio_to_unfused\": \(Double(Int(ratio * 1000)) / 1000)"))
+            emit(line(name + "_unfused", shapeText, median.unfused, rateKey: "gbps_per_tensor", rate: bytes / median.unfused / 1e6))
         }
     }
 }

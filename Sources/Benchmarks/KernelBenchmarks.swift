@@ -129,9 +129,8 @@ public enum KernelBenchmarks {
         // Dropout over SmallCNN's first dropout layer at batch 128 (128×64×12×12): the
         // counter-based mask alone (4 bytes written per element), then the mask and x·mask in
         // one pass (12 bytes), then the mask followed by the separate product (20 bytes).
-        let dropoutCount = 128 * 64 * 12 * 12
         if ["dropout_mask_1M", "dropout_fused_1M", "dropout_mask_then_multiply_1M"].contains(where: wanted) {
-            let n = dropoutCount
+            let n = 128 * 64 * 12 * 12
             let x = randomBuffer(n, seed: 9)
             let mask = UnsafeMutablePointer<Float>.allocate(capacity: n), y = UnsafeMutablePointer<Float>.allocate(capacity: n)
             defer { x.deallocate(); mask.deallocate(); y.deallocate() }

@@ -51,10 +51,19 @@ public func - (a: Tensor, b: Tensor) -> Tensor {
 
 /// Elementwise product with broadcasting. ∂/∂a = g·b, ∂/∂b = g·a.
 public func * (a: Tensor, b: Tensor) -> Tensor {
-    Tensor.record(Tensor.broadcastKernel(a, b, .multiply, op: "multiply"), op: .multiply, inputs: [a, b]) { c in
-        let (a, b, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
-        return [c.needsGrad[0] ? (g * b).sumToShape(a.shape) : nil,
-                c.needsGrad[1] ? (g * a).sumToShape(b.shape) : nil]
+    Tensor.recordProduct(Tensor.broadcastKernel(a, b, .multiply, op: "multiply"), a, b)
+}
+
+extension Tensor {
+    /// Records `product`, already computed as a·b (with broadcasting) by a kernel of the caller's
+    /// (`*`, or dropout's fused mask-and-product pass), as the product node: ∂/∂a = g·b,
+    /// ∂/∂b = g·a, each summed to its operand's shape.
+    static func recordProduct(_ product: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        record(product, op: .multiply, inputs: [a, b]) { c in
+            let (a, b, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
+            return [c.needsGrad[0] ? (g * b).sumToShape(a.shape) : nil,
+                    c.needsGrad[1] ? (g * a).sumToShape(b.shape) : nil]
+        }
     }
 }
 

@@ -24,8 +24,9 @@ import TensorKernels
 /// two operations' rules, softplus's on y recomputed as a recorded batch norm of x, so it can be
 /// differentiated again exactly as the unfused pair.
 ///
-/// Evaluation, `[N, C]` inputs and maps under `KernelSettings.fuseBatchNormSoftplusMinPixels`
-/// (64 pixels, where the fused pair measured slower; never under 16, one vector), replica shards of a data-parallel batch (SyncBatchNorm) and
+/// Evaluation, `[N, C]` inputs, maps under `KernelSettings.fuseBatchNormSoftplusMinPixels` (64
+/// pixels: smaller ones measured slower fused; never under 16, one vector), replica shards of a
+/// data-parallel batch (SyncBatchNorm) and
 /// `KernelSettings.fuseBatchNormSoftplus == false` run the two operations one after the other.
 ///
 /// - Parameters:

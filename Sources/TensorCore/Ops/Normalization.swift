@@ -262,8 +262,8 @@ enum BatchNormOp {
 /// would.
 ///
 /// The kernel writes the mask and x·mask in one pass; the result is recorded as the product
-/// `x * mask` (the same node, rule g·mask for x; the mask is a constant), so it differentiates
-/// to any order like the product.
+/// `x * mask` (``Tensor/recordProduct(_:_:_:)``: rule g·mask for x; the mask is a constant), so
+/// it differentiates to any order like the product.
 public func dropout(_ x: Tensor, probability p: Float, training: Bool, generator: inout SeededGenerator) -> Tensor {
     precondition(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
     guard training, p > 0 else { return x }
@@ -273,8 +273,5 @@ public func dropout(_ x: Tensor, probability p: Float, training: Bool, generator
     let firstRow = BatchShard.applying(toBatch: x.shape[0])?.rows.lowerBound ?? 0
     dropoutForward(x.storage.pointer, key: key, probability: p, firstIndex: firstRow * perRow, count: x.count,
                    mask: mask.storage.pointer, out.storage.pointer)
-    return Tensor.record(out, op: .multiply, inputs: [x, mask]) { c in
-        let (x, mask, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
-        return [c.needsGrad[0] ? g * mask : nil, c.needsGrad[1] ? g * x : nil]
-    }
+    return Tensor.recordProduct(out, x, mask)
 }
