@@ -35,6 +35,36 @@ public enum BenchmarkClock {
         return Statistics((0..<reps).map { _ in milliseconds(body) })
     }
 
+    /// Alternatives of one computation timed in interleaved rounds, so that every one of them sees
+    /// the same spells of load on a shared machine: each round runs every body once, the order
+    /// rotating by one from round to round (no body always runs first, after another's cache
+    /// footprint). `rounds` nil: enough rounds for about `budgetMilliseconds` in all (10–60),
+    /// estimated from one run of each after two warm-up runs.
+    public struct Interleaved: Sendable {
+        /// Median ms of each body, in the order given.
+        public var medians: [Double]
+        /// Per body, the median over the rounds of (first body's time ÷ this body's time) in the
+        /// same round: below 1, the first body is the faster one. 1 for the first body itself.
+        public var firstOverThis: [Double]
+        public var rounds: Int
+    }
+
+    static func interleaved(_ bodies: [() -> Void], rounds: Int? = nil, budgetMilliseconds: Double = 2000) -> Interleaved {
+        precondition(!bodies.isEmpty, "BenchmarkClock.interleaved: no bodies")
+        for body in bodies { body(); body() }
+        let estimate = bodies.reduce(0) { $0 + milliseconds($1) }
+        let count = rounds ?? max(10, min(60, Int(budgetMilliseconds / max(estimate, 1e-6))))
+        var times = [[Double]](repeating: [], count: bodies.count)
+        for round in 0..<count {
+            for step in 0..<bodies.count {
+                let i = (round + step) % bodies.count
+                times[i].append(milliseconds(bodies[i]))
+            }
+        }
+        let ratios = times.map { t in Statistics(zip(times[0], t).map { $0 / $1 }).median }
+        return Interleaved(medians: times.map { Statistics($0).median }, firstOverThis: ratios, rounds: count)
+    }
+
     /// Median wall time in ms of `body` over at least `minimumRuns` runs (more for fast bodies,
     /// up to about one second in total), after 2 warm-up runs, on the monotonic clock.
     static func medianMilliseconds(minimumRuns: Int = 10, _ body: () -> Void) -> Double {

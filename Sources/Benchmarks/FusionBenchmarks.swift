@@ -34,17 +34,9 @@ extension KernelBenchmarks {
             let run = { (fused: Bool) in
                 KernelSettings.with({ $0.fuseBatchNormSoftplus = fused; $0.fuseBatchNormSoftplusMinPixels = 16 }) { step() }
             }
-            for _ in 0..<3 { run(true); run(false) }
-            var fusedTimes: [Double] = [], unfusedTimes: [Double] = [], ratios: [Double] = []
-            for k in 0..<fusionPairs {
-                let first = k % 2 == 0
-                let a = BenchmarkClock.milliseconds { run(first) }, b = BenchmarkClock.milliseconds { run(!first) }
-                let (f, u) = first ? (a, b) : (b, a)
-                fusedTimes.append(f); unfusedTimes.append(u); ratios.append(f / u)
-            }
-            let median = (fused: BenchmarkClock.Statistics(fusedTimes).median,
-                          unfused: BenchmarkClock.Statistics(unfusedTimes).median)
-            let ratio = BenchmarkClock.Statistics(ratios).median
+            let timed = BenchmarkClock.interleaved([{ run(true) }, { run(false) }], rounds: fusionPairs)
+            let median = (fused: timed.medians[0], unfused: timed.medians[1])
+            let ratio = timed.firstOverThis[1]
             let shapeText = shape.map(String.init).joined(separator: "x")
             let bytes = 4.0 * Double(shape.reduce(1, *))
             emit(line(name, shapeText, median.fused, rateKey: "gbps_per_tensor", rate: bytes / median.fused / 1e6,

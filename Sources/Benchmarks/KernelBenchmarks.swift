@@ -90,26 +90,26 @@ public enum KernelBenchmarks {
                 variants.append(("_small_tiles", { $0.winogradLargeTiles = false }))
             }
             if winograd || largeTiles || largeWeightTiles { variants.append(("_direct", { $0.winograd = false })) }
-            for (suffix, change) in variants {
-                KernelSettings.with(change) {
-                    if wanted(names[0]) {
-                        let ms = BenchmarkClock.medianMilliseconds { conv2dForward(g, input: x, weight: w, output: y) }
-                        emit(line(names[0] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6))
-                    }
-                    if wanted(names[1]) {
-                        let ms = BenchmarkClock.medianMilliseconds {
-                            conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx)
-                        }
-                        emit(line(names[1] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6))
-                    }
-                    let weightTwin = suffix == "" || (suffix == "_direct" && (winogradWeight || largeWeightTiles))
+            // Each pass's variants run in interleaved rounds (`BenchmarkClock.interleaved`); a twin's
+            // `ratio_default_to_twin` is the median over the rounds of the dispatched variant's time
+            // ÷ the twin's (below 1: the default is faster).
+            let passes: [(name: String, hasTwin: (String) -> Bool, body: () -> Void)] = [
+                (names[0], { _ in true }, { conv2dForward(g, input: x, weight: w, output: y) }),
+                (names[1], { _ in true }, { conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx) }),
+                (names[2], { suffix in
+                    suffix == "" || (suffix == "_direct" && (winogradWeight || largeWeightTiles))
                         || (suffix == "_small_tiles" && largeWeightTiles && winogradWeight)
-                    if wanted(names[2]) && weightTwin {
-                        let ms = BenchmarkClock.medianMilliseconds {
-                            conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw)
-                        }
-                        emit(line(names[2] + suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6))
-                    }
+                }, { conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw) }),
+            ]
+            for pass in passes where wanted(pass.name) {
+                let timed = variants.filter { pass.hasTwin($0.suffix) }
+                let result = BenchmarkClock.interleaved(timed.map { variant in
+                    { KernelSettings.with(variant.change) { pass.body() } }
+                })
+                for (i, variant) in timed.enumerated() {
+                    let ms = result.medians[i]
+                    let ratio = i == 0 ? "" : ", \"ratio_default_to_twin\": \(String(format: "%.3f", result.firstOverThis[i]))"
+                    emit(line(pass.name + variant.suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6, extra: ratio))
                 }
             }
         }

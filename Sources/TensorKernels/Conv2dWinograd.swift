@@ -349,12 +349,13 @@ func winogradPatchRowWidth(_ s: WinogradShape) -> Int { s.tile * s.TW + s.tile +
 /// l0…l0 + count − 1 of the block (`loadPatches`' layout). Narrow tile rows are gathered
 /// `winogradRowsPerChunk` at a time into one chunk (lanes past `count` then hold stale but finite
 /// values). `size` is the input patch (tile + 2) or, for the weight gradient's output-gradient
-/// tiles, the tile itself.
+/// tiles, the tile itself. `channelRange` (nil: all) restricts the walk to those channels.
 @inline(__always)
 func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                        padTop: Int, padLeft: Int, size: Int, r0: Int, r1: Int, rows: UnsafeMutablePointer<Float>,
-                       rowWidth: Int, patches: UnsafeMutablePointer<SIMD16<Float>>,
+                       rowWidth: Int, patches: UnsafeMutablePointer<SIMD16<Float>>, only channelRange: Range<Int>? = nil,
                        _ body: (_ channel: Int, _ l0: Int, _ count: Int) -> Void) {
+    let walked = channelRange ?? 0..<channels
     let TW = s.TW, step = s.tile
     let copyCount = min(width, step * TW + size - step - padLeft)
     // A block reads a few rows per channel plane, H·W floats apart: too short a stream for the
@@ -367,7 +368,7 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
     @inline(__always) func copyRows(_ c: Int, _ r: Int) {
         let n = r / s.TH, ti = r - n * s.TH
         let plane = source + (n * channels + c) * height * width
-        if prefetchNextChannel && c + 1 < channels {
+        if prefetchNextChannel && c + 1 < walked.upperBound {
             let next = plane + height * width
             for i in 0..<size {
                 let y = step * ti - padTop + i
@@ -384,7 +385,7 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
     }
     let group = winogradRowsPerChunk(TW)
     if group == 1 {
-        for c in 0..<channels {
+        for c in walked {
             for r in r0..<r1 {
                 copyRows(c, r)
                 var tj0 = 0
@@ -406,7 +407,7 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
     withUnsafeTemporaryAllocation(of: Float.self, capacity: gatheredRows * gatheredWidth) { buffer in
         let gathered = buffer.baseAddress!
         gathered.update(repeating: 0, count: gatheredRows * gatheredWidth)
-        for c in 0..<channels {
+        for c in walked {
             var r = r0
             while r < r1 {
                 let count = min(group, r1 - r)
@@ -431,16 +432,17 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
 
 /// V = Bᵀ d B for the input tiles of tile rows [r0, r1), 16 at a time: `body(channel, l0, count, v)`
 /// receives `v[ξ]` (ξ < `s.planes`) for tiles l0…l0 + count − 1 of the block (the forward pass and
-/// the weight gradient store them in their own layouts).
+/// the weight gradient store them in their own layouts); `channelRange` as in `forEachPatchChunk`.
 @inline(__always)
 func forEachTransformedInputChunk(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
-                                  rows: UnsafeMutablePointer<Float>, rowWidth: Int,
+                                  rows: UnsafeMutablePointer<Float>, rowWidth: Int, only channelRange: Range<Int>? = nil,
                                   _ body: (_ channel: Int, _ l0: Int, _ count: Int, _ v: UnsafePointer<SIMD16<Float>>) -> Void) {
     let planes = s.planes
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 2 * planes) { buf in
         let d = buf.baseAddress!, v = d + planes
         forEachPatchChunk(s, source: input, channels: s.C, height: s.H, width: s.W, padTop: s.ph, padLeft: s.pw,
-                          size: s.patch, r0: r0, r1: r1, rows: rows, rowWidth: rowWidth, patches: d) { c, l0, count in
+                          size: s.patch, r0: r0, r1: r1, rows: rows, rowWidth: rowWidth, patches: d,
+                          only: channelRange) { c, l0, count in
             if s.tile == 4 { winogradLargeTileDataTransform(d, into: v) } else { winogradDataTransform(d, into: v) }
             body(c, l0, count, v)
         }

@@ -15,7 +15,8 @@
 // 16 products per 2×2 tile and filter pair (36 per 4×4 tile) instead of the direct method's 36
 // (144). Workers take disjoint runs of tile-row blocks and accumulate private Z sums, added in the
 // final transform — or, when the tiles are too few to share
-// (`winogradWeightGradMinTilesPerWorker`), disjoint sets of the positions ξ of one shared Z.
+// (`winogradWeightGradMinTilesPerWorker`), they transform disjoint channels of each block into
+// one shared V and Ŷ, then compute disjoint sets of the positions ξ of one shared Z.
 
 /// Whether `conv2dBackwardWeight` takes the Winograd path: the forward conditions
 /// (`winogradApplies`) and at least `weightGradMinTiles` output tiles (`WinogradThresholds` of
@@ -43,14 +44,20 @@ struct WinogradWeightGradWorkspace {
     /// The micro-kernel's tiling, read by the kernel entry on the calling thread.
     let tiling: GEMMTiling
 
-    init(_ s: WinogradShape, maxTiles: Int, tiling: GEMMTiling) {
+    /// Whether `v` and `dy` belong to this workspace (false: another's, shared).
+    private let ownsOperands: Bool
+
+    /// Buffers for blocks of up to `maxTiles` tiles; with `operands`, the transformed operands
+    /// are that workspace's (the workers of a position split share one copy), the rest private.
+    init(_ s: WinogradShape, maxTiles: Int, tiling: GEMMTiling, sharing operands: WinogradWeightGradWorkspace? = nil) {
         self.tiling = tiling
         ldt = maxTiles + 16
         vStride = winogradPlaneStride(s.C * ldt)
         dyStride = winogradPlaneStride(s.O * ldt)
         rowWidth = winogradPatchRowWidth(s)
-        v = ScratchBuffer(s.planes * vStride)
-        dy = ScratchBuffer(s.planes * dyStride)
+        ownsOperands = operands == nil
+        v = operands?.v ?? ScratchBuffer(s.planes * vStride)
+        dy = operands?.dy ?? ScratchBuffer(s.planes * dyStride)
         rows = ScratchBuffer((s.patch + s.tile) * rowWidth)
         rows.p.update(repeating: 0, count: (s.patch + s.tile) * rowWidth)
         packedA = ScratchBuffer(winogradWeightGradReadsOutputInPlace(s, tiling: tiling) ? 1 : packedRows(s.O) * maxTiles)
@@ -58,8 +65,10 @@ struct WinogradWeightGradWorkspace {
     }
 
     func free() {
-        v.free()
-        dy.free()
+        if ownsOperands {
+            v.free()
+            dy.free()
+        }
         rows.free()
         packedA.free()
         packedB.free()
@@ -88,29 +97,30 @@ func winogradGradientTransform(_ d: UnsafePointer<SIMD16<Float>>, into y: Unsafe
     }
 }
 
-/// Writes V_ξ[c, l] (tile l of the block) for the positions ξ in `positions` and tile rows
-/// [r0, r1) into `ws.v`.
-func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, positions: Range<Int>, r0: Int, r1: Int,
-                             ws: WinogradWeightGradWorkspace) {
-    forEachTransformedInputChunk(s, input: input, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth) { c, l0, _, v in
+/// Writes V_ξ[c, l] (every position ξ, tile l of the block) for tile rows [r0, r1) and the
+/// channels c in `channels` (nil: all) into `ws.v`.
+func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
+                             channels: Range<Int>? = nil, ws: WinogradWeightGradWorkspace) {
+    forEachTransformedInputChunk(s, input: input, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth,
+                                 only: channels) { c, l0, _, v in
         let dst = ws.v.p + c * ws.ldt + l0
-        for xi in positions { store16(dst + xi * ws.vStride, v[xi]) }
+        for xi in 0..<s.planes { store16(dst + xi * ws.vStride, v[xi]) }
     }
 }
 
-/// Writes Ŷ_ξ[o, l] for the positions ξ in `positions` and tile rows [r0, r1) of `gradOutput`
-/// [N, O, OH, OW] into `ws.dy` (tile × tile gradient tiles, zero past the output's edge).
-func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, positions: Range<Int>,
-                              r0: Int, r1: Int, ws: WinogradWeightGradWorkspace) {
+/// Writes Ŷ_ξ[o, l] (every position ξ) for tile rows [r0, r1) and the output channels o in
+/// `channels` (nil: all) of `gradOutput` [N, O, OH, OW] into `ws.dy` (tile × tile gradient tiles,
+/// zero past the output's edge).
+func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, r0: Int, r1: Int, channels: Range<Int>? = nil, ws: WinogradWeightGradWorkspace) {
     let tileArea = s.tile * s.tile
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: tileArea + s.planes) { buf in
         let d = buf.baseAddress!, y = d + tileArea
         forEachPatchChunk(s, source: gradOutput, channels: s.O, height: s.OH, width: s.OW, padTop: 0, padLeft: 0,
                           size: s.tile, r0: r0, r1: r1, rows: ws.rows.p + s.patch * ws.rowWidth, rowWidth: ws.rowWidth,
-                          patches: d) { o, l0, _ in
+                          patches: d, only: channels) { o, l0, _ in
             if s.tile == 4 { winogradLargeTileGradientTransform(d, into: y) } else { winogradGradientTransform(d, into: y) }
             let dst = ws.dy.p + o * ws.ldt + l0
-            for xi in positions { store16(dst + xi * ws.dyStride, y[xi]) }
+            for xi in 0..<s.planes { store16(dst + xi * ws.dyStride, y[xi]) }
         }
     }
 }
@@ -229,9 +239,10 @@ func winogradFilterGradient(_ z: UnsafePointer<SIMD16<Float>>, into taps: Unsafe
 /// blocks, added up in the final transform. With fewer — the 4×4 stage at batch 32 has 128 tiles
 /// for 262 144 filter pairs, so the private Zs (16 MB each) would outweigh the products — each
 /// worker takes an equal share of the positions ξ over all tiles and writes its planes of one
-/// shared Z; every worker then
-/// transforms every tile (storing only its positions), which costs little once narrow tile rows
-/// are gathered. Measured on the 4×4 stage (BENCHMARKS.md, "fourth session").
+/// shared Z, reading one copy of the transformed operands that the workers wrote for disjoint
+/// channels just before (until the tenth session every worker transformed every tile and kept its
+/// positions: 29 % of the 4×4 stage's weight gradient, half of it repeated). Measured on the 4×4
+/// stage (BENCHMARKS.md, "fourth session" and "tenth session").
 let winogradWeightGradMinTilesPerWorker = 256
 
 /// Weight gradient of an eligible convolution (`winogradApplies(g)`) on `tile`×`tile` output
@@ -257,19 +268,45 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     let sums = ScratchBuffer(copies * planes * plane)
     defer { sums.free() }
     let zBase = SendablePointer(sums.p)
-    parallelChunks(workers) { t in
-        let ws = WinogradWeightGradWorkspace(s, maxTiles: rowsPerBlock * s.TW, tiling: settings.tiling)
-        defer { ws.free() }
-        let z = zBase.p + (splitPositions ? 0 : t * planes * plane)
-        let (b0, b1) = splitPositions ? (0, blocks) : (t * blocks / workers, (t + 1) * blocks / workers)
-        let positions = splitPositions ? (t * planes / workers)..<((t + 1) * planes / workers) : 0..<planes
-        for b in b0..<b1 {
+    let maxTiles = rowsPerBlock * s.TW
+    if splitPositions {
+        // Each block's transforms once, the channels shared among the workers, then its GEMMs,
+        // the positions shared: one copy of V and Ŷ, read by every worker.
+        let shared = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling)
+        defer { shared.free() }
+        func share(_ t: Int, of count: Int) -> Range<Int> { (t * count / workers)..<((t + 1) * count / workers) }
+        for b in 0..<blocks {
             let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
-            let tiles = (r1 - r0) * s.TW
-            winogradWeightGradInput(s, input: input, positions: positions, r0: r0, r1: r1, ws: ws)
-            winogradWeightGradOutput(s, gradOutput: gradOutput, positions: positions, r0: r0, r1: r1, ws: ws)
-            for xi in positions {
-                winogradWeightGradGEMM(s, xi: xi, tiles: tiles, accumulate: b > b0, z: z + xi * plane, ws: ws)
+            parallelChunks(workers) { t in
+                let ws = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling, sharing: shared)
+                defer { ws.free() }
+                winogradWeightGradInput(s, input: input, r0: r0, r1: r1, channels: share(t, of: s.C),
+                                        ws: ws)
+                winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1,
+                                         channels: share(t, of: s.O), ws: ws)
+            }
+            parallelChunks(workers) { t in
+                let ws = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling, sharing: shared)
+                defer { ws.free() }
+                for xi in share(t, of: planes) {
+                    winogradWeightGradGEMM(s, xi: xi, tiles: (r1 - r0) * s.TW, accumulate: b > 0, z: zBase.p + xi * plane,
+                                           ws: ws)
+                }
+            }
+        }
+    } else {
+        parallelChunks(workers) { t in
+            let ws = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling)
+            defer { ws.free() }
+            let z = zBase.p + t * planes * plane
+            for b in (t * blocks / workers)..<((t + 1) * blocks / workers) {
+                let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
+                winogradWeightGradInput(s, input: input, r0: r0, r1: r1, ws: ws)
+                winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1, ws: ws)
+                for xi in 0..<planes {
+                    winogradWeightGradGEMM(s, xi: xi, tiles: (r1 - r0) * s.TW, accumulate: b > t * blocks / workers,
+                                           z: z + xi * plane, ws: ws)
+                }
             }
         }
     }

@@ -193,13 +193,21 @@ fileprivate struct Operands {
         #expect(relativeError(r.two, reference) < 1e-5)
     }
 
-    @Test func weightGradientSplitsPositionsWhenTilesAreFew() {
-        // 4 images of 16×16: 256 tiles, fewer than 256 per worker with two, so each worker takes
-        // eight of the 16 positions ξ over every tile instead of a share of the tiles.
-        let g = geometry(4, 64, 16, 16, 72, 1)
-        #expect(winogradTiles(g) < winogradWeightGradMinTilesPerWorker * 2)
-        #expect(WinogradShape(N: 4, C: 64, H: 16, W: 16, O: 72, ph: 1, pw: 1).gemmFlops
-                >= Double(KernelSettings.current.gemmParallelFlops), "two workers must take part")
+    /// (images, channels in, channels out, map side, tile side): F(2×2) with one block of 256
+    /// tiles and with two blocks (448 tiles: 224 per worker, and blocks of at most 256), F(4×4)
+    /// on 8×8 maps (the ResNet-18 third stage's case, 4 tiles an image).
+    static let positionSplits: [(Int, Int, Int, Int, Int)] = [(4, 64, 72, 16, 2), (7, 64, 72, 16, 2), (16, 32, 40, 8, 4)]
+
+    @Test(arguments: positionSplits)
+    func weightGradientSplitsPositionsWhenTilesAreFew(_ shape: (Int, Int, Int, Int, Int)) {
+        // Fewer than 256 tiles per worker with two: the workers transform disjoint channels of
+        // each block into shared operands, then each takes a share of the positions ξ over every
+        // tile instead of a share of the tiles.
+        let (n, c, o, side, tile) = shape
+        let g = geometry(n, c, side, side, o, 1)
+        let s = WinogradShape(N: n, C: c, H: side, W: side, O: o, ph: 1, pw: 1, tile: tile)
+        #expect(s.tileRows * s.TW < winogradWeightGradMinTilesPerWorker * 2)
+        #expect(s.gemmFlops >= Double(KernelSettings.current.gemmParallelFlops), "two workers must take part")
         let ops = Operands(g)
         let reference = referenceConvBackwardWeight(g, ops.x, ops.dy)
         // Split runs first: outside debug builds (which poison it with NaNs) the scratch pool may
@@ -207,7 +215,7 @@ fileprivate struct Operands {
         for threads in [2, 3, 1] {
             var dw = [Float](repeating: .nan, count: ops.w.count)
             KernelSettings.with({ $0.threads = threads }) {
-                conv2dBackwardWeightWinograd(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw)
+                conv2dBackwardWeightWinograd(g, input: ops.x, gradOutput: ops.dy, gradWeight: &dw, tile: tile)
             }
             #expect(relativeError(dw, reference) < 1e-5, "\(threads) threads")
         }
