@@ -36,7 +36,7 @@ extension KernelBenchmarks {
             }
             let timed = BenchmarkClock.interleaved([{ run(true) }, { run(false) }], rounds: fusionPairs)
             let median = (fused: timed.medians[0], unfused: timed.medians[1])
-            let ratio = timed.firstOverThis[1]
+            let ratio = timed.medianRatio(0, over: 1)
             let shapeText = shape.map(String.init).joined(separator: "x")
             let bytes = 4.0 * Double(shape.reduce(1, *))
             emit(line(name, shapeText, median.fused, rateKey: "gbps_per_tensor", rate: bytes / median.fused / 1e6,

@@ -108,7 +108,7 @@ public enum KernelBenchmarks {
                 })
                 for (i, variant) in timed.enumerated() {
                     let ms = result.medians[i]
-                    let ratio = i == 0 ? "" : ", \"ratio_default_to_twin\": \(String(format: "%.3f", result.firstOverThis[i]))"
+                    let ratio = i == 0 ? "" : ", \"ratio_default_to_twin\": \(String(format: "%.3f", result.medianRatio(0, over: i)))"
                     emit(line(pass.name + variant.suffix, shape, ms, rateKey: "gflops", rate: flops / ms / 1e6, extra: ratio))
                 }
             }

@@ -89,14 +89,14 @@ public enum TrainBenchmarks {
     /// im2col sees it) whose rate, measured in the same run, sets each step's floor.
     static let floorGEMM = (m: 256, k: 2304, n: 2048)
 
-    /// The GFLOP/s of ``floorGEMM``: the best of `rounds` medians of ≥ 10 runs each, so that a
-    /// burst of load does not lower every floor of the run.
+    /// The GFLOP/s of ``floorGEMM``: the best of ``gemmRateRounds`` medians of ≥ 10 runs each, so
+    /// that a burst of load does not lower every floor of the run.
     static func gemmRate() -> Double {
         let (m, k, n) = floorGEMM
         let a = KernelBenchmarks.randomBuffer(m * k, seed: 1), b = KernelBenchmarks.randomBuffer(k * n, seed: 2)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { a.deallocate(); b.deallocate(); c.deallocate() }
-        let ms = (0..<rounds).map { _ in
+        let ms = (0..<gemmRateRounds).map { _ in
             BenchmarkClock.medianMilliseconds {
                 sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n)
             }
@@ -104,20 +104,23 @@ public enum TrainBenchmarks {
         return 2 * Double(m * k * n) / ms / 1e6
     }
 
+    static let gemmRateRounds = 3
+
     /// Steps run under a ``KernelProfile`` for the FLOP count and the per-kernel shares.
     static let profiledSteps = 3
 
-    /// Rounds in which the variants of one model alternate; each keeps its best median, so
-    /// LCNN ÷ Standard compares the two under the same load on this shared machine.
-    static let rounds = 3
+    /// About how long the interleaved steps of one model run (10–60 rounds of one step of each
+    /// variant; ResNet-18's pair takes about 0.9 s, SmallCNN's 0.15 s).
+    static let stepBudgetMilliseconds = 15_000.0
 
-    /// Prints one JSON line per case: the step's `ms` (the best of `rounds` medians, the
-    /// variants of a model alternating), the GEMM and convolution FLOPs of a step (`gflop`), its
-    /// floor at the measured GEMM rate (`floor_ms` = gflop ÷ rate) and the ratio to it, LCNN's
-    /// ratio to Standard (best ÷ best) with the ratio of each round's medians
-    /// (`ratio_to_standard_rounds`, the run's noise), and with `profile` each kernel's share of the step (``KernelProfile``;
-    /// `other` is time outside the kernels). Lines go to `emit` as they are measured; the kernels
-    /// run with the caller's ``KernelSettings``.
+    /// Prints one JSON line per case: the step's `ms` (the median of its steps, the variants of
+    /// a model alternating step by step: `BenchmarkClock.interleaved`), `steps` (how many), the
+    /// GEMM and convolution FLOPs of a step (`gflop`), its floor at the measured GEMM rate
+    /// (`floor_ms` = gflop ÷ rate) and the ratio to it, LCNN's ratio to Standard (the median over
+    /// the rounds of LCNN's step ÷ the Standard step beside it) with a distribution-free 95 %
+    /// interval for that median (`ratio_to_standard_interval`), and with `profile` each kernel's
+    /// share of the step (``KernelProfile``; `other` is time outside the kernels). Lines go to
+    /// `emit` as they are measured; the kernels run with the caller's ``KernelSettings``.
     public static func run(filter: String?, profile: Bool, emit: BenchmarkLines) {
         let rate = gemmRate()
         emit("{\"name\": \"gemm_rate\", \"shape\": \"\(floorGEMM.m)x\(floorGEMM.k)x\(floorGEMM.n)\", "
@@ -127,30 +130,27 @@ public enum TrainBenchmarks {
                 filter.map { "\(kind.shortName) \(lcnn ? "lcnn" : "standard")".contains($0) } ?? true
             }
             let steps = variants.map { Step(model: kind, method: $0 ? .lcnn : .standard) }
-            var best = [Double](repeating: .infinity, count: steps.count)
-            var lcnnToStandard = RoundRatios()
-            for _ in 0..<rounds {
-                let medians = steps.map { step in BenchmarkClock.medianMilliseconds { step() } }
-                best = zip(best, medians).map { Swift.min($0, $1) }
-                if medians.count == 2 { lcnnToStandard.append(medians[1] / medians[0]) }
-            }
-            var standardMs: Double?
+            if steps.isEmpty { continue }
+            let timed = BenchmarkClock.interleaved(steps.map { step in { _ = step() } }, budgetMilliseconds: stepBudgetMilliseconds)
+            let medians = timed.medians
             for (i, lcnn) in variants.enumerated() {
-                let ms = best[i]
+                let ms = medians[i]
                 let recorder = KernelProfile()
                 let profiledMs = BenchmarkClock.milliseconds { recorder.recording { for _ in 0..<profiledSteps { steps[i]() } } }
                 let entries = recorder.entries
                 let gflop = entries.values.reduce(0) { $0 + $1.flops } / Double(profiledSteps) / 1e9
                 let floor = gflop / rate * 1e3
                 var line = "{\"name\": \"train_step\", \"model\": \"\(kind.shortName)\", \"variant\": \"\(lcnn ? "lcnn" : "standard")\", "
-                    + "\"batch\": \(kind.trainBatch), \"ms\": \(String(format: "%.3f", ms)), "
+                    + "\"batch\": \(kind.trainBatch), \"ms\": \(String(format: "%.3f", ms)), \"steps\": \(timed.rounds), "
                     + "\"gflop\": \(String(format: "%.3f", gflop)), \"floor_ms\": \(String(format: "%.3f", floor)), "
                     + "\"ratio_to_floor\": \(String(format: "%.2f", ms / floor))"
-                if lcnn, let standardMs {
-                    line += ", \"ratio_to_standard\": \(String(format: "%.3f", ms / standardMs))"
-                        + lcnnToStandard.jsonField("ratio_to_standard", decimals: 3)
+                if lcnn && steps.count == 2 {
+                    line += ", \"ratio_to_standard\": \(String(format: "%.3f", timed.medianRatio(1, over: 0)))"
+                    if let interval = timed.medianRatioInterval(1, over: 0) {
+                        line += ", \"ratio_to_standard_interval\": [\(String(format: "%.3f", interval.lower)), "
+                            + "\(String(format: "%.3f", interval.upper))]"
+                    }
                 }
-                if !lcnn { standardMs = ms }
                 if profile { line += ", \"profile\": " + shares(entries, totalMilliseconds: profiledMs) }
                 emit(line + "}")
             }
