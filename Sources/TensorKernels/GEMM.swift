@@ -58,21 +58,30 @@ func runMicroKernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c
         runNarrowTiles(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
         return
     }
+    runWideTiles(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+}
+
+/// The wide (AVX-512) micro-kernel for an mr×nr tile, its row count (4, 8, 12) and width (16, 32)
+/// the smallest that cover it; A as in `microKernelBody` (`aStep` 12: a packed panel). A kernel
+/// of r rows reads r rows of A, so with `aStep` ≠ 12 (A read in place) mr must be 4, 8 or 12.
+@inline(__always)
+func runWideTiles(kc: Int, a: UnsafePointer<Float>, aStep: Int = gemmMR, b: UnsafePointer<Float>,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
     if nr > 16 {
         if mr > 8 {
-            microKernel12x32(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+            microKernel12x32(kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
         } else if mr > 4 {
-            microKernel8x32(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+            microKernel8x32(kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
         } else {
-            microKernel4x32(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+            microKernel4x32(kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
         }
     } else {
         if mr > 8 {
-            microKernel12x16(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+            microKernel12x16(kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
         } else if mr > 4 {
-            microKernel8x16(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+            microKernel8x16(kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
         } else {
-            microKernel4x16(kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+            microKernel4x16(kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
         }
     }
 }
@@ -137,8 +146,11 @@ func sgemmSerial(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alp
     defer { ws.free() }
     let KC = ws.kc, MC = ws.mc, NC = ws.nc
     // With one B panel (n ≤ 32) every A block meets it once, so packing A is a pass that saves
-    // nothing: the narrow tiles read A's rows (contiguous in k) in place.
-    let aInPlace = ws.tiling == .narrow && !transposeA && alpha == 1 && n <= gemmNR
+    // nothing: the narrow tiles read A's rows (contiguous in k) in place; the wide ones read a
+    // transposed A (k-major, 12 rows of a step contiguous: the layout of a packed panel with a
+    // step of lda) in place when its row count is a multiple of 4 (so every tile's rows exist).
+    let aInPlace = alpha == 1 && n <= gemmNR
+        && (ws.tiling == .narrow ? !transposeA : transposeA && m % 4 == 0)
     var jc = 0
     while jc < n {
         let nc = min(NC, n - jc)
@@ -162,7 +174,10 @@ func sgemmSerial(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alp
                     while ir < mc {
                         let mr = min(gemmMR, mc - ir)
                         let cTile = c + (ic + ir) * ldc + jc + jr
-                        if aInPlace {
+                        if aInPlace && transposeA {
+                            runWideTiles(kc: kc, a: a + pc * lda + ic + ir, aStep: lda, b: bPanel, c: cTile, ldc: ldc,
+                                         beta: betaBlock, mr: mr, nr: nr)
+                        } else if aInPlace {
                             runNarrowTilesStridedA(kc: kc, a: a + (ic + ir) * lda + pc, lda: lda, b: bPanel, c: cTile,
                                                    ldc: ldc, beta: betaBlock, mr: mr, nr: nr)
                         } else {

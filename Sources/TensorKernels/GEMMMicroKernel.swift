@@ -1,16 +1,17 @@
 
 /// Register-blocked micro-kernel: C[0..<mr, 0..<nr] = A·B + beta·C for one packed tile.
 ///
-/// `a` is a packed A micro-panel (`kc` steps of `gemmMR` = 12 floats, alpha already applied),
+/// `a` is a packed A micro-panel (`kc` steps of `gemmMR` = 12 floats, alpha already applied; or,
+/// with `aStep` ≠ 12, a k-major A read in place: row r of step p at `a[p·aStep + r]`),
 /// `b` a packed B micro-panel (`kc` steps of `gemmNR` = 32 floats). `rows` ∈ {4, 8, 12} and
 /// `wide` (32 vs 16 columns) are compile-time constants at every call site, so the unused
 /// accumulators vanish. The tile computed is
-///   acc[r][j] = Σ_{p<kc} a[p·12 + r] · b[p·32 + j],
+///   acc[r][j] = Σ_{p<kc} a[p·aStep + r] · b[p·32 + j],
 /// and C[r·ldc + j] = acc[r][j] + beta·C[r·ldc + j] for r < mr ≤ rows, j < nr; when beta == 0
 /// C is not read.
 @inline(__always)
-func microKernelBody(_ rows: Int, _ wide: Bool, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+func microKernelBody(_ rows: Int, _ wide: Bool, kc: Int, a: UnsafePointer<Float>, aStep: Int = gemmMR,
+                     b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
     var c0a = SIMD16<Float>(), c0b = SIMD16<Float>()
     var c1a = SIMD16<Float>(), c1b = SIMD16<Float>()
     var c2a = SIMD16<Float>(), c2b = SIMD16<Float>()
@@ -81,7 +82,7 @@ func microKernelBody(_ rows: Int, _ wide: Bool, kc: Int, a: UnsafePointer<Float>
             c11a = c11a.addingProduct(x11, b0)
             if wide { c11b = c11b.addingProduct(x11, b1) }
         }
-        ap += gemmMR
+        ap += aStep
         bp += gemmNR * 4
         p += 1
     }
@@ -168,38 +169,38 @@ func microKernelBody(_ rows: Int, _ wide: Bool, kc: Int, a: UnsafePointer<Float>
 }
 
 @inline(never)
-func microKernel12x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-    ldc: Int, beta: Float, mr: Int, nr: Int) {
-    microKernelBody(12, true, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+func microKernel12x32(kc: Int, a: UnsafePointer<Float>, aStep: Int = gemmMR, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    microKernelBody(12, true, kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
 }
 
 @inline(never)
-func microKernel12x16(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-    ldc: Int, beta: Float, mr: Int, nr: Int) {
-    microKernelBody(12, false, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+func microKernel12x16(kc: Int, a: UnsafePointer<Float>, aStep: Int = gemmMR, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    microKernelBody(12, false, kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
 }
 
 @inline(never)
-func microKernel8x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-    ldc: Int, beta: Float, mr: Int, nr: Int) {
-    microKernelBody(8, true, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+func microKernel8x32(kc: Int, a: UnsafePointer<Float>, aStep: Int = gemmMR, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    microKernelBody(8, true, kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
 }
 
 @inline(never)
-func microKernel8x16(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-    ldc: Int, beta: Float, mr: Int, nr: Int) {
-    microKernelBody(8, false, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+func microKernel8x16(kc: Int, a: UnsafePointer<Float>, aStep: Int = gemmMR, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    microKernelBody(8, false, kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
 }
 
 @inline(never)
-func microKernel4x32(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-    ldc: Int, beta: Float, mr: Int, nr: Int) {
-    microKernelBody(4, true, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+func microKernel4x32(kc: Int, a: UnsafePointer<Float>, aStep: Int = gemmMR, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    microKernelBody(4, true, kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
 }
 
 @inline(never)
-func microKernel4x16(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-    ldc: Int, beta: Float, mr: Int, nr: Int) {
-    microKernelBody(4, false, kc: kc, a: a, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
+func microKernel4x16(kc: Int, a: UnsafePointer<Float>, aStep: Int = gemmMR, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+    microKernelBody(4, false, kc: kc, a: a, aStep: aStep, b: b, c: c, ldc: ldc, beta: beta, mr: mr, nr: nr)
 }
 

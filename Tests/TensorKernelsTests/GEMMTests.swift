@@ -125,6 +125,35 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
         }
     }
 
+    /// With one B panel, alpha 1 and a transposed A whose row count is a multiple of 4, the wide
+    /// tiling reads A in place (a k-major A is a packed panel with step lda): the backward-input
+    /// GEMM of a single image on a small map. Row tails of 4 and 8, several MC and KC blocks, every
+    /// beta, one and two workers; bit for bit the narrow tiling's packed sums, and the reference.
+    /// m = 30 (not a multiple of 4) packs as before.
+    @Test func wideTilesReadATransposedPanelInPlace() {
+        let shapes = [(4, 1, 9), (8, 16, 300), (300, 16, 700), (148, 17, 40), (576, 32, 513), (30, 5, 64)]
+        let betas: [Float] = [0, 1, -0.5]
+        for (idx, s) in shapes.enumerated() {
+            let (m, n, k) = s
+            var rng = TestRNG(UInt64(idx + 300))
+            let a = rng.array(k * m), b = rng.array(k * n), c0 = rng.array(m * n)
+            var results: [[Float]] = []
+            for tiling in [GEMMTiling.wide, .narrow] {
+                KernelSettings.with({ $0.tiling = tiling }) {
+                    for threads in [1, 2] {
+                        #expect(checkGEMM(true, idx % 2 == 1, m, n, k, alpha: 1, beta: betas[idx % 3], pad: idx % 3,
+                                          threads: threads, seed: UInt64(idx)), "\(tiling) \(m)×\(n)×\(k), \(threads) threads")
+                    }
+                    var c = c0
+                    sgemm(transposeA: true, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: m, b: b,
+                          ldb: n, beta: betas[idx % 3], c: &c, ldc: n)
+                    results.append(c)
+                }
+            }
+            #expect(results[0] == results[1], "in-place and packed A differ on \(m)×\(n)×\(k)")
+        }
+    }
+
     @Test func degenerate() {
         // k == 0: C ← beta·C; m or n == 0: nothing happens.
         var c: [Float] = [1, 2, 3, 4]
