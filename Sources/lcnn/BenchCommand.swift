@@ -27,7 +27,10 @@ struct BenchCommand: ParsableCommand {
                 `ratio_to_reference` (best ÷ best) and `ratio_to_reference_rounds` (one ratio per round: \
                 the spread is this run's noise). Convolutions that take Winograd also print, in the same \
                 process, `_small_tiles` twins (F(2×2, 3×3) where F(4×4, 3×3) runs) and `_direct` twins \
-                (the implicit GEMM), all with the direct convolution's flop count. The `dropout_` lines time \
+                (the implicit GEMM), all with the direct convolution's flop count, timed in interleaved \
+                rounds with the dispatched pass; each twin's `ratio_default_to_twin` is the median over \
+                the rounds of the dispatched pass's time ÷ the twin's (below 1: the default is faster). \
+                The `dropout_` lines time \
                 the counter-based mask on SmallCNN's first dropout layer at batch 128: alone, with x·mask \
                 in the same pass (what `dropout` runs), and followed by a separate product. The \
                 `bn_softplus_` lines time training batch norm + softplus, forward and backward, fused \
@@ -50,10 +53,11 @@ struct BenchCommand: ParsableCommand {
             discussion: """
                 Standard and LCNN forms at the peer benchmark's batch sizes (256, 128, 32). The first line \
                 is the GFLOP/s of a large GEMM measured now; each case's line holds `name`, `model`, \
-                `variant`, `batch`, `ms` (the best of three medians, Standard and LCNN alternating), the \
-                step's GEMM and convolution GFLOP, its floor at that rate \
-                (`floor_ms`) and `ratio_to_floor`, and for LCNN `ratio_to_standard` with \
-                `ratio_to_standard_rounds` (one ratio per round). Build with `-c release`.
+                `variant`, `batch`, `ms` (the median step, Standard and LCNN alternating step by step for \
+                about 15 s), `steps`, the step's GEMM and convolution GFLOP, its floor at that rate \
+                (`floor_ms`) and `ratio_to_floor`, and for LCNN `ratio_to_standard` (the median of the \
+                LCNN ÷ Standard ratios of neighbouring steps) with `ratio_to_standard_interval`, a \
+                distribution-free 95 % interval for that median. Build with `-c release`.
                 """)
 
         @Option(help: "Only run cases whose \"model variant\" contains this text, e.g. \"smallcnn\" or \"lcnn\".")
