@@ -324,12 +324,14 @@ struct WinogradWorkspace {
     }
 }
 
-/// Tile rows that share one 16-lane chunk: 16 / TW when a tile row is narrower than a vector and
-/// divides it (the 8-, 4- and 2-tile rows of the 16×16, 8×8 and 4×4 stages), else 1. Transforming
-/// those rows together instead of one per chunk keeps every lane busy: with one tile row per chunk
-/// the transforms cost the same per stage although each stage has half the previous one's pixels.
+/// Tile rows that share one 16-lane chunk: ⌊16 / TW⌋ when at least two rows fit (tile rows of at
+/// most 8 tiles: the 8-, 4- and 2-tile rows of the 16×16, 8×8 and 4×4 stages fill every lane; the
+/// 6- and 7-tile rows of F(4×4) on 24–28-pixel maps, such as the SmallCNN's second convolution,
+/// fill 12 or 14), else 1. Transforming those rows together instead of one per chunk keeps the
+/// lanes busy: with one tile row per chunk the transforms cost the same per stage although each
+/// stage has half the previous one's pixels, and a 6-tile row used 6 of 16 lanes.
 @inline(__always)
-func winogradRowsPerChunk(_ TW: Int) -> Int { TW < 16 && 16 % TW == 0 ? 16 / TW : 1 }
+func winogradRowsPerChunk(_ TW: Int) -> Int { TW <= 8 ? 16 / max(1, TW) : 1 }
 
 /// Sources (input images, output gradients) above this many floats (1 MB) have their next channel
 /// prefetched by `forEachPatchChunk`.
@@ -484,21 +486,28 @@ func loadPatches(_ rowBuffer: UnsafePointer<Float>, rowWidth: Int, size: Int, st
     }
 }
 
-/// Copies `count` ≤ 64 floats with vector moves where `count` is 32, 16, 8 or 4 (the spans of
-/// gathered tile rows and of their outputs), else element by element.
+/// Copies `count` ≤ 64 floats (the spans of gathered tile rows and of their outputs) with vector
+/// moves of 16, 8 and 4 floats, the last up to three one by one.
 @inline(__always)
 func copySpan(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
     let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(dst)
-    switch count {
-    case 32:
-        to.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), toByteOffset: 64,
+    var j = 0
+    while j + 16 <= count {
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 * j, as: SIMD16<Float>.self), toByteOffset: 4 * j,
                       as: SIMD16<Float>.self)
-    case 16: to.storeBytes(of: from.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-    case 8: to.storeBytes(of: from.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-    case 4: to.storeBytes(of: from.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
-    default: for j in 0..<count { dst[j] = src[j] }
+        j += 16
     }
+    if j + 8 <= count {
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self), toByteOffset: 4 * j,
+                      as: SIMD8<Float>.self)
+        j += 8
+    }
+    if j + 4 <= count {
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 * j, as: SIMD4<Float>.self), toByteOffset: 4 * j,
+                      as: SIMD4<Float>.self)
+        j += 4
+    }
+    while j < count { dst[j] = src[j]; j += 1 }
 }
 
 /// Copies `count` floats from `src` (zeros when nil) with vector moves: these rows are short and a
