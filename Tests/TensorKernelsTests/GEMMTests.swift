@@ -102,27 +102,8 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
     /// pointer must follow both), every beta, one and two workers; bit for bit the packed sums of
     /// the wide tiling, and the reference.
     @Test func narrowTilesReadASinglePanelInPlace() {
-        let shapes = [(7, 1, 9), (13, 5, 300), (100, 16, 700), (301, 17, 40), (49, 32, 513), (6, 31, 1)]
-        let betas: [Float] = [0, 1, -0.5]
-        for (idx, s) in shapes.enumerated() {
-            let (m, n, k) = s
-            var rng = TestRNG(UInt64(idx + 200))
-            let a = rng.array(m * k), b = rng.array(k * n), c0 = rng.array(m * n)
-            var results: [[Float]] = []
-            for tiling in [GEMMTiling.narrow, .wide] {
-                KernelSettings.with({ $0.tiling = tiling }) {
-                    for threads in [1, 2] {
-                        #expect(checkGEMM(false, idx % 2 == 1, m, n, k, alpha: 1, beta: betas[idx % 3], pad: idx % 3,
-                                          threads: threads, seed: UInt64(idx)), "\(tiling) \(m)×\(n)×\(k), \(threads) threads")
-                    }
-                    var c = c0
-                    sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b,
-                          ldb: n, beta: betas[idx % 3], c: &c, ldc: n)
-                    results.append(c)
-                }
-            }
-            #expect(results[0] == results[1], "in-place and packed A differ on \(m)×\(n)×\(k)")
-        }
+        Self.checkInPlaceAgainstPacked(transposeA: false, shapes: [(7, 1, 9), (13, 5, 300), (100, 16, 700),
+                                                                   (301, 17, 40), (49, 32, 513), (6, 31, 1)], seed: 200)
     }
 
     /// With one B panel, alpha 1 and a transposed A whose row count is a multiple of 4, the wide
@@ -131,22 +112,29 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
     /// beta, one and two workers; bit for bit the narrow tiling's packed sums, and the reference.
     /// m = 30 (not a multiple of 4) packs as before.
     @Test func wideTilesReadATransposedPanelInPlace() {
-        let shapes = [(4, 1, 9), (8, 16, 300), (300, 16, 700), (148, 17, 40), (576, 32, 513), (30, 5, 64)]
+        Self.checkInPlaceAgainstPacked(transposeA: true, shapes: [(4, 1, 9), (8, 16, 300), (300, 16, 700),
+                                                                  (148, 17, 40), (576, 32, 513), (30, 5, 64)], seed: 300)
+    }
+
+    /// Each (m, n, k): against the reference under both tilings (one reads A in place, the other
+    /// packs it), one and two workers, B transposed on odd shapes, and the two tilings' results
+    /// equal bit for bit (each element is the same ordered sum of fused multiply-adds).
+    static func checkInPlaceAgainstPacked(transposeA: Bool, shapes: [(Int, Int, Int)], seed: UInt64) {
         let betas: [Float] = [0, 1, -0.5]
         for (idx, s) in shapes.enumerated() {
             let (m, n, k) = s
-            var rng = TestRNG(UInt64(idx + 300))
-            let a = rng.array(k * m), b = rng.array(k * n), c0 = rng.array(m * n)
+            var rng = TestRNG(UInt64(idx) + seed)
+            let a = rng.array(m * k), b = rng.array(k * n), c0 = rng.array(m * n)
             var results: [[Float]] = []
-            for tiling in [GEMMTiling.wide, .narrow] {
+            for tiling in GEMMTiling.allCases {
                 KernelSettings.with({ $0.tiling = tiling }) {
                     for threads in [1, 2] {
-                        #expect(checkGEMM(true, idx % 2 == 1, m, n, k, alpha: 1, beta: betas[idx % 3], pad: idx % 3,
+                        #expect(checkGEMM(transposeA, idx % 2 == 1, m, n, k, alpha: 1, beta: betas[idx % 3], pad: idx % 3,
                                           threads: threads, seed: UInt64(idx)), "\(tiling) \(m)×\(n)×\(k), \(threads) threads")
                     }
                     var c = c0
-                    sgemm(transposeA: true, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: m, b: b,
-                          ldb: n, beta: betas[idx % 3], c: &c, ldc: n)
+                    sgemm(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a,
+                          lda: transposeA ? m : k, b: b, ldb: n, beta: betas[idx % 3], c: &c, ldc: n)
                     results.append(c)
                 }
             }
