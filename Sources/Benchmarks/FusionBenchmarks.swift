@@ -1,3 +1,4 @@
+import Foundation
 import TensorCore
 import TensorKernels
 
@@ -40,7 +41,7 @@ extension KernelBenchmarks {
             let shapeText = shape.map(String.init).joined(separator: "x")
             let bytes = 4.0 * Double(shape.reduce(1, *))
             emit(line(name, shapeText, median.fused, rateKey: "gbps_per_tensor", rate: bytes / median.fused / 1e6,
-                      extra: ", \"ratio_to_unfused\": \(Double(Int(ratio * 1000)) / 1000)"))
+                      extra: ", \"ratio_to_unfused\": \(String(format: "%.3f", ratio))"))
             emit(line(name + "_unfused", shapeText, median.unfused, rateKey: "gbps_per_tensor", rate: bytes / median.unfused / 1e6))
         }
     }

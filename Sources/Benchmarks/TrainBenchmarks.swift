@@ -89,6 +89,9 @@ public enum TrainBenchmarks {
     /// im2col sees it) whose rate, measured in the same run, sets each step's floor.
     static let floorGEMM = (m: 256, k: 2304, n: 2048)
 
+    /// Rounds of ``gemmRate()``, each a median of ≥ 10 runs.
+    static let gemmRateRounds = 3
+
     /// The GFLOP/s of ``floorGEMM``: the best of ``gemmRateRounds`` medians of ≥ 10 runs each, so
     /// that a burst of load does not lower every floor of the run.
     static func gemmRate() -> Double {
@@ -103,8 +106,6 @@ public enum TrainBenchmarks {
         }.min()!
         return 2 * Double(m * k * n) / ms / 1e6
     }
-
-    static let gemmRateRounds = 3
 
     /// Steps run under a ``KernelProfile`` for the FLOP count and the per-kernel shares.
     static let profiledSteps = 3

@@ -48,7 +48,8 @@ struct WinogradWeightGradWorkspace {
     private let ownsOperands: Bool
 
     /// Buffers for blocks of up to `maxTiles` tiles; with `operands`, the transformed operands
-    /// are that workspace's (the workers of a position split share one copy), the rest private.
+    /// are that workspace's (the workers of a position split share worker 0's copy, which frees
+    /// them), the rest private.
     init(_ s: WinogradShape, maxTiles: Int, tiling: GEMMTiling, sharing operands: WinogradWeightGradWorkspace? = nil) {
         self.tiling = tiling
         ldt = maxTiles + 16
@@ -111,7 +112,8 @@ func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, r0
 /// Writes Ŷ_ξ[o, l] (every position ξ) for tile rows [r0, r1) and the output channels o in
 /// `channels` (nil: all) of `gradOutput` [N, O, OH, OW] into `ws.dy` (tile × tile gradient tiles,
 /// zero past the output's edge).
-func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, r0: Int, r1: Int, channels: Range<Int>? = nil, ws: WinogradWeightGradWorkspace) {
+func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, r0: Int, r1: Int,
+                              channels: Range<Int>? = nil, ws: WinogradWeightGradWorkspace) {
     let tileArea = s.tile * s.tile
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: tileArea + s.planes) { buf in
         let d = buf.baseAddress!, y = d + tileArea
@@ -275,26 +277,24 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     let maxTiles = rowsPerBlock * s.TW
     if splitPositions {
         // Each block's transforms once, the channels shared among the workers, then its GEMMs,
-        // the positions shared: one copy of V and Ŷ, read by every worker.
-        let shared = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling)
-        defer { shared.free() }
+        // the positions shared: worker 0's V and Ŷ are the one copy every worker writes and reads.
+        let owner = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling)
+        let workspaces = [owner] + (1..<workers).map { _ in
+            WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling, sharing: owner)
+        }
+        defer { for ws in workspaces { ws.free() } }
         func share(_ t: Int, of count: Int) -> Range<Int> { (t * count / workers)..<((t + 1) * count / workers) }
         for b in 0..<blocks {
             let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
             parallelChunks(workers) { t in
-                let ws = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling, sharing: shared)
-                defer { ws.free() }
-                winogradWeightGradInput(s, input: input, r0: r0, r1: r1, channels: share(t, of: s.C),
-                                        ws: ws)
-                winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1,
-                                         channels: share(t, of: s.O), ws: ws)
+                winogradWeightGradInput(s, input: input, r0: r0, r1: r1, channels: share(t, of: s.C), ws: workspaces[t])
+                winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1, channels: share(t, of: s.O),
+                                         ws: workspaces[t])
             }
             parallelChunks(workers) { t in
-                let ws = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling, sharing: shared)
-                defer { ws.free() }
                 for xi in share(t, of: planes) {
                     winogradWeightGradGEMM(s, xi: xi, tiles: (r1 - r0) * s.TW, accumulate: b > 0, z: zBase.p + xi * plane,
-                                           ws: ws)
+                                           ws: workspaces[t])
                 }
             }
         }
@@ -303,13 +303,14 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
             let ws = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling)
             defer { ws.free() }
             let z = zBase.p + t * planes * plane
-            for b in (t * blocks / workers)..<((t + 1) * blocks / workers) {
+            let (b0, b1) = (t * blocks / workers, (t + 1) * blocks / workers)
+            for b in b0..<b1 {
                 let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
                 winogradWeightGradInput(s, input: input, r0: r0, r1: r1, ws: ws)
                 winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1, ws: ws)
                 for xi in 0..<planes {
-                    winogradWeightGradGEMM(s, xi: xi, tiles: (r1 - r0) * s.TW, accumulate: b > t * blocks / workers,
-                                           z: z + xi * plane, ws: ws)
+                    winogradWeightGradGEMM(s, xi: xi, tiles: (r1 - r0) * s.TW, accumulate: b > b0, z: z + xi * plane,
+                                           ws: ws)
                 }
             }
         }
