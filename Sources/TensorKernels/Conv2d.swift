@@ -145,9 +145,12 @@ func conv2dBackwardInput(_ g: Conv2dGeometry, gradOutput: UnsafePointer<Float>, 
 ///   dW[o, c, kh, kw] = Σ_{n, oh, ow} dy[n, o, oh, ow] · x[n, c, oh·sh − ph + kh, ow·sw − pw + kw],
 ///
 /// i.e. dW = Σₙ dy[n] · col(x[n])ᵀ, so that ⟨conv(x; W), dy⟩ = ⟨W, dW⟩. `gradWeight`
-/// [O, C, KH, KW] is overwritten. Runs the algorithm ``Conv2dDispatch/weightGradAlgorithm(for:)`` picks.
+/// [O, C, KH, KW] becomes dW + beta·gradWeight: overwritten (never read) with the default beta 0.
+/// Runs the algorithm ``Conv2dDispatch/weightGradAlgorithm(for:)`` picks; the implicit GEMM applies
+/// beta in its tile stores, the other algorithms write dW to scratch and combine it in one pass.
 public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
-                                 gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
+                                 gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
+                                 beta: Float = 0) {
     let span = KernelProfile.open(g.batch == 1 ? "conv2d_backward_weight_single" : "conv2d_backward_weight", flops: g.directFlops)
     defer { span?.close() }
     let OH = g.outHeight, OW = g.outWidth, O = g.outChannels
@@ -155,16 +158,46 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
     let N = g.batch
     if O <= 0 || R <= 0 { return }
     if N <= 0 || OH <= 0 || OW <= 0 {
-        gradWeight.update(repeating: 0, count: O * R)
+        scaleMatrix(m: 1, n: O * R, beta: beta, c: gradWeight, ldc: O * R)
         return
     }
     let algorithm = Conv2dDispatch.weightGradAlgorithm(for: g)
+    if beta != 0 && algorithm != .implicitGEMM {
+        let scratch = ScratchBuffer(O * R)
+        defer { scratch.free() }
+        conv2dBackwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: scratch.p, algorithm: algorithm)
+        accumulateScaled(scratch.p, into: gradWeight, beta: beta, count: O * R)
+        return
+    }
+    conv2dBackwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight, beta: beta,
+                         algorithm: algorithm)
+}
+
+/// `conv2dBackwardWeight` on a geometry with work to do, by `algorithm`; beta must be 0 except on
+/// the implicit GEMM.
+func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                          gradWeight: UnsafeMutablePointer<Float>, beta: Float = 0, algorithm: Conv2dAlgorithm) {
+    precondition(beta == 0 || algorithm == .implicitGEMM, "conv2dBackwardWeight: beta on \(algorithm)")
     switch algorithm {
     case .winograd: conv2dBackwardWeightWinograd(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
-    case .implicitGEMM: conv2dBackwardWeightImplicitGEMM(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
+    case .implicitGEMM:
+        conv2dBackwardWeightImplicitGEMM(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight, beta: beta)
     case .columns: conv2dBackwardWeightViaColumns(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight)
     case .winogradLargeTiles:
         conv2dBackwardWeightWinograd(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight, tile: 4)
     case .smallChannels: preconditionFailure("no weight gradient on \(algorithm)")
+    }
+}
+
+/// y[i] ← x[i] + beta·y[i] over `0..<count` (SIMD16, on the calling thread).
+func accumulateScaled(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, beta: Float, count: Int) {
+    var i = 0
+    while i + 16 <= count {
+        store16(y + i, load16(x + i).addingProduct(beta, load16(y + i)))
+        i += 16
+    }
+    while i < count {
+        y[i] = x[i] + beta * y[i]
+        i += 1
     }
 }

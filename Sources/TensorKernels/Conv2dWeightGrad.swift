@@ -19,13 +19,13 @@ struct WeightGradProblem {
     let rowOff: UnsafePointer<Int>
 }
 
-/// Computes dW[:, r0..<r1] (ldc = R) over pixels [k0, k1): overwritten when `overwrite`, else
-/// accumulated.
+/// Computes C[:, r0..<r1] ← dW[:, r0..<r1] + beta·C[:, r0..<r1] (ldc = R) over pixels [k0, k1):
+/// beta 0 overwrites C (never reading it), 1 accumulates.
 func runWeightGrad(_ pr: WeightGradProblem, k0: Int, k1: Int, r0: Int, r1: Int, c: UnsafeMutablePointer<Float>,
-                   overwrite: Bool, ws: ImplicitWorkspace, ensureImages: (Int, Int) -> Void) {
+                   beta firstBeta: Float, ws: ImplicitWorkspace, ensureImages: (Int, Int) -> Void) {
     if k0 >= k1 || r0 >= r1 {
-        if overwrite && k0 >= k1 {
-            for o in 0..<pr.o { (c + o * pr.r + r0).update(repeating: 0, count: max(0, r1 - r0)) }
+        if k0 >= k1 && r0 < r1 {
+            for o in 0..<pr.o { scaleMatrix(m: 1, n: r1 - r0, beta: firstBeta, c: c + o * pr.r + r0, ldc: pr.r) }
         }
         return
     }
@@ -100,7 +100,7 @@ func runWeightGrad(_ pr: WeightGradProblem, k0: Int, k1: Int, r0: Int, r1: Int, 
                     }
                 }
             }
-            let beta: Float = (pc == k0 && overwrite) ? 0 : 1
+            let beta: Float = pc == k0 ? firstBeta : 1
             var ic = 0
             while ic < pr.o {
                 let mc = min(ws.mc, pr.o - ic)
@@ -153,9 +153,12 @@ func runWeightGrad(_ pr: WeightGradProblem, k0: Int, k1: Int, r0: Int, r1: Int, 
     }
 }
 
-/// `conv2dBackwardWeight` on the implicit GEMM, for a geometry with work to do (O, R, N, OH, OW > 0).
+/// `conv2dBackwardWeight` on the implicit GEMM, for a geometry with work to do (O, R, N, OH, OW > 0):
+/// gradWeight ← dW + beta·gradWeight (the first pixel block's tiles read C with beta; with a split K
+/// the first worker's share does, the others' partials are then added).
 func conv2dBackwardWeightImplicitGEMM(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
-                                      gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
+                                      gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
+                                      beta: Float = 0) {
     let settings = KernelSettings.current
     let OH = g.outHeight, OW = g.outWidth, P = max(0, OH) * max(0, OW), O = g.outChannels
     let R = g.inChannels * g.kernelHeight * g.kernelWidth
@@ -187,7 +190,7 @@ func conv2dBackwardWeightImplicitGEMM(_ g: Conv2dGeometry, input: UnsafePointer<
             let k0 = (t * (K / 16) / threads) * 16
             let k1 = t == threads - 1 ? K : ((t + 1) * (K / 16) / threads) * 16
             let dst = t == 0 ? dwp.p : pp.p + (t - 1) * O * R
-            runWeightGrad(pr, k0: k0, k1: k1, r0: 0, r1: R, c: dst, overwrite: true, ws: ws,
+            runWeightGrad(pr, k0: k0, k1: k1, r0: 0, r1: R, c: dst, beta: t == 0 ? beta : 0, ws: ws,
                           ensureImages: { lo, hi in prep.ensure(lo, hi, buildImage) })
         } else {
             // Build a share of the images first (every worker reads all of them).
@@ -196,7 +199,7 @@ func conv2dBackwardWeightImplicitGEMM(_ g: Conv2dGeometry, input: UnsafePointer<
             }
             let r0 = min(R, (t * rPanels / threads) * gemmNR)
             let r1 = min(R, ((t + 1) * rPanels / threads) * gemmNR)
-            runWeightGrad(pr, k0: 0, k1: K, r0: r0, r1: r1, c: dwp.p, overwrite: true, ws: ws,
+            runWeightGrad(pr, k0: 0, k1: K, r0: r0, r1: r1, c: dwp.p, beta: beta, ws: ws,
                           ensureImages: { lo, hi in prep.ensure(lo, hi, buildImage) })
         }
     }

@@ -93,6 +93,10 @@ enum OpCatalogue {
         .dividedByInnerProduct: OpCheck({ [normal([3, 4], 67)] }) {
             tanh(dividedByInnerProduct($0[0], with: Fixtures.normal([3, 4], seed: 68)) * 3)
         },
+        .spectrallyNormalizedConv2d: OpCheck({ [normal([2, 2, 4, 4], 182), normal([3, 2, 3, 3], 183, std: 0.5)] }) {
+            let pair = SpectrallyNormalizedConvolutionTests.pair(weight: normal([3, 2, 3, 3], 183, std: 0.5), size: 4, seed: 184)
+            return tanh(spectrallyNormalizedConv2d($0[0], weight: $0[1], u: pair.u, v: pair.v, padding: 1) * 2)
+        },
         .spectralNormSigma: OpCheck({ [normal([3, 5], 69)] }) {
             $0[0] / spectralNormSigma($0[0], u: Fixtures.normal([3], seed: 70), v: Fixtures.normal([5], seed: 71))
         },

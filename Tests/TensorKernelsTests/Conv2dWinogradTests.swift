@@ -77,7 +77,7 @@ fileprivate struct Operands {
             #expect(Conv2dWinograd.applies(to: g) && Conv2dWinograd.appliesToWeightGradient(g))
             Self.checkPasses(g, forward: conv2dForward(_:input:weight:output:),
                              backwardInput: conv2dBackwardInput(_:gradOutput:weight:gradInput:),
-                             backwardWeight: conv2dBackwardWeight(_:input:gradOutput:gradWeight:))
+                             backwardWeight: { conv2dBackwardWeight($0, input: $1, gradOutput: $2, gradWeight: $3) })
         }
     }
 

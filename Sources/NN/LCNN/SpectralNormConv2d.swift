@@ -69,9 +69,11 @@ public final class SpectralNormConv2d: Layer {
     ///
     /// M depends on u and v only, not on W, so it is kept while they hold the same values: in
     /// evaluation (attacks, curvature, certificates call the model many times with u and v
-    /// fixed) it is computed once; a training forward's power-iteration step, or a checkpoint
-    /// loaded into u and v, changes them and so recomputes it. Comparing the values costs
-    /// |u| + |v| reads, against |W|·OH·OW multiply-adds for the convolution.
+    /// fixed) it is computed once; a checkpoint loaded into u and v, or training, changes them
+    /// and so recomputes it. Comparing the values costs |u| + |v| reads, against |W|·OH·OW
+    /// multiply-adds for the convolution. A training forward never asks for M: its fused
+    /// operation (``spectrallyNormalizedConv2d(_:weight:u:v:sigma:stride:padding:)``) adds M into
+    /// the weight gradient on the backward pass without storing it.
     private func sigmaGradient() -> Tensor {
         let (us, vs) = (u.scalars, v.scalars)
         if let cached = sigmaGradientCache, cached.u == us, cached.v == vs {
@@ -96,13 +98,19 @@ public final class SpectralNormConv2d: Layer {
             invalidShape("SpectralNormConv2d", x.shape,
                          "does not match the input size \(inputSize.height)×\(inputSize.width) the layer was built for")
         }
-        // In training the power iteration's last step gives σ̂ = ⟨u, conv(v)⟩ = ⟨W, M⟩ for the new
-        // u and v, so the forward pass need not take the inner product over W.
-        let sigma = LearningPhase.isTraining ? iterate(powerIterations) : nil
+        if LearningPhase.isTraining {
+            // The power iteration's last step gives σ̂ = ⟨u, conv(v)⟩ = ⟨W, M⟩ for the new u and v;
+            // the fused operation applies conv(x; W/σ̂) and, on a first-order backward pass, folds
+            // σ̂'s gradient M into the weight gradient without storing it.
+            let y = spectrallyNormalizedConv2d(x, weight: weight, u: u, v: v, sigma: iterate(powerIterations),
+                                               stride: stride, padding: padding)
+            return bias.map { y + $0.reshaped(to: [1, $0.count, 1, 1]) } ?? y
+        }
+        // In evaluation u and v stay fixed, so M is kept (sigmaGradient()) and σ̂ = ⟨W, M⟩.
         // conv(x; W/σ̂) = conv(x; W)/σ̂: dividing the weight costs passes over W, not over the
         // activations. W/⟨W, M⟩ is one fused operation (one or two passes over W forward, two
         // backward, instead of five each way).
-        return conv2d(x, weight: dividedByInnerProduct(weight, with: sigmaGradient(), innerProduct: sigma), bias: bias,
+        return conv2d(x, weight: dividedByInnerProduct(weight, with: sigmaGradient()), bias: bias,
                       stride: stride, padding: padding)
     }
 

@@ -107,6 +107,8 @@ public enum Op: String, CaseIterable, Sendable {
     case scaledSum
     /// w/⟨w, m⟩, forward `innerProduct` + `applyBinary(.divide)`. Backward: `dividedByInnerProduct` in Ops/InnerProductNormalization.swift.
     case dividedByInnerProduct
+    /// conv(x; w/⟨u, conv(v; w)⟩), (u, v) constant, forward `applyBinary(.divide)` + `conv2dForward`. Backward: `spectrallyNormalizedConv2d` in Ops/SpectrallyNormalizedConvolution.swift (no M stored on first-order passes).
+    case spectrallyNormalizedConv2d
     /// σ̂ = uᵀWv (u, v constant), forward `bilinearForm`. Backward: `spectralNormSigma` in Ops/SpectralNormSigma.swift (g·u vᵀ).
     case spectralNormSigma
 

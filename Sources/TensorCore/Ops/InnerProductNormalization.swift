@@ -35,7 +35,13 @@ public func dividedByInnerProduct(_ w: Tensor, with m: Tensor, innerProduct know
                               gx.storage.pointer, count: count)
             return [gx]
         }
-        let s = (w * mc).sum()
-        return [g / s - mc * ((g * w).sum() / (s * s))]
+        return [innerProductNormalizationGradient(g, w: w, m: mc)]
     }
+}
+
+/// The rule ∂w = g/σ − (⟨g, w⟩/σ²)·m with σ = ⟨w, m⟩ of `w / ⟨w, m⟩`, in recorded tensor operations
+/// (differentiable in g and w; m constant), for backward passes that are themselves recorded.
+func innerProductNormalizationGradient(_ g: Tensor, w: Tensor, m: Tensor) -> Tensor {
+    let s = (w * m).sum()
+    return g / s - m * ((g * w).sum() / (s * s))
 }
