@@ -58,11 +58,46 @@ private func dot(_ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>)
 @inline(__always)
 @discardableResult
 private func normalize(_ x: UnsafeMutableBufferPointer<Float>, epsilon: Float) -> Double {
-    var ss = 0.0
-    for value in x { ss += Double(value) * Double(value) }
-    let norm = ss.squareRoot()
-    let scale = Float(1 / max(norm, Double(epsilon)))
-    for i in x.indices { x[i] *= scale }
+    normalize(x.baseAddress!, into: x.baseAddress!, count: x.count, epsilon: epsilon)
+}
+
+/// `dst ← src / max(‖src‖, ε)` over `0..<count` (dst may be src), on the calling thread; returns
+/// ‖src‖. The squares accumulate in SIMD16 Float lanes over blocks of 1024 elements, the block
+/// sums in Double: two passes over the vector instead of a norm, a quotient and a copy as
+/// tensor operations (the power iteration of a convolution normalises one image per step).
+@discardableResult
+public func normalize(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int,
+                      epsilon: Float) -> Double {
+    var sumOfSquares = 0.0
+    var block = 0
+    while block < count {
+        let end = min(count, block + 1024)
+        var acc = SIMD16<Float>()
+        var i = block
+        while i + 16 <= end {
+            let x = load16(src + i)
+            acc.addProduct(x, x)
+            i += 16
+        }
+        var partial = Double(acc.sum())
+        while i < end {
+            partial += Double(src[i]) * Double(src[i])
+            i += 1
+        }
+        sumOfSquares += partial
+        block = end
+    }
+    let norm = sumOfSquares.squareRoot()
+    let scale = SIMD16<Float>(repeating: Float(1 / max(norm, Double(epsilon))))
+    var i = 0
+    while i + 16 <= count {
+        store16(dst + i, load16(src + i) * scale)
+        i += 16
+    }
+    while i < count {
+        dst[i] = src[i] * scale[0]
+        i += 1
+    }
     return norm
 }
 

@@ -88,4 +88,24 @@ struct PowerIterationKernelTests {
         #expect(abs(sigma - 3) < 1e-5)
         #expect(abs(abs(v[17]) - 1) < 1e-5 && abs(abs(u[0]) - 1) < 1e-5)
     }
+
+    @Test("normalize(_:into:) divides by the norm: lengths around the SIMD width and the 1024-element block, in place and copied, and the ε floor",
+          arguments: [1, 15, 16, 17, 1023, 1024, 1025, 5000])
+    func normalizeVector(_ count: Int) {
+        var rng = SystemRandomNumberGenerator()
+        let x = (0..<count).map { _ in Float.random(in: -2...2, using: &rng) }
+        let norm = x.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        var copied = [Float](repeating: .nan, count: count)
+        let reported = normalize(x, into: &copied, count: count, epsilon: 1e-12)
+        #expect(abs(reported - norm) <= 1e-6 * norm)
+        #expect(maxAbsDiff(copied, x.map { Double($0) / norm }) < 1e-6)
+        var inPlace = x
+        inPlace.withUnsafeMutableBufferPointer { b in _ = normalize(b.baseAddress!, into: b.baseAddress!, count: count, epsilon: 1e-12) }
+        #expect(inPlace == copied)
+        // Below ε the vector is divided by ε, not by its norm.
+        var tiny = [Float](repeating: 1e-9, count: count)
+        let small = [Float](repeating: 1e-9, count: count)
+        _ = normalize(small, into: &tiny, count: count, epsilon: 1)
+        #expect(tiny == small)
+    }
 }

@@ -36,15 +36,20 @@ public enum PowerIteration {
         withoutGrad {
             var sigma: Float?
             for _ in 0..<count {
-                v.assign(normalized(adjoint(u)))
-                let image = apply(v)
-                let n = Double(image.norm().item)
-                let floor = Swift.max(n, Double(epsilon))
-                u.assign(image / Float(floor))
-                sigma = Float(n * n / floor)
+                assignNormalized(adjoint(u), to: v)
+                let n = assignNormalized(apply(v), to: u)
+                sigma = Float(n * n / Swift.max(n, Double(epsilon)))
             }
             return sigma
         }
+    }
+
+    /// `target ← x / max(‖x‖, ε)` in place (one kernel, two passes over x); returns ‖x‖.
+    private static func assignNormalized(_ x: Tensor, to target: Tensor) -> Double {
+        guard x.shape == target.shape else {
+            shapeMismatch("PowerIteration", x.shape, target.shape, "differ (operator image, estimate)")
+        }
+        return normalize(x.storage.pointer, into: target.storage.pointer, count: x.count, epsilon: epsilon)
     }
 
     /// `count` steps for the matrix `w [rows, cols]` by the raw-buffer kernel, updating `u`
