@@ -93,6 +93,10 @@ public final class SpectralNormConv2d: Layer {
     /// handing it out again costs no copy of a weight-sized array per training step.
     private var sigmaGradientCache: (u: [Float], v: [Float], m: TensorStorage)?
 
+    /// σ̂ of a power-iteration step already run for the next training forward
+    /// (``PowerIterationsAhead``, which sets and clears it around a model's forward pass).
+    var sigmaAhead: Float?
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard x.rank == 4, x.shape[2] == inputSize.height, x.shape[3] == inputSize.width else {
             invalidShape("SpectralNormConv2d", x.shape,
@@ -102,7 +106,9 @@ public final class SpectralNormConv2d: Layer {
             // The power iteration's last step gives σ̂ = ⟨u, conv(v)⟩ = ⟨W, M⟩ for the new u and v;
             // the fused operation applies conv(x; W/σ̂) and, on a first-order backward pass, folds
             // σ̂'s gradient M into the weight gradient without storing it.
-            let y = spectrallyNormalizedConv2d(x, weight: weight, u: u, v: v, sigma: iterate(powerIterations),
+            let sigma = sigmaAhead ?? iterate(powerIterations)
+            sigmaAhead = nil
+            let y = spectrallyNormalizedConv2d(x, weight: weight, u: u, v: v, sigma: sigma,
                                                stride: stride, padding: padding)
             return bias.map { y + $0.reshaped(to: [1, $0.count, 1, 1]) } ?? y
         }

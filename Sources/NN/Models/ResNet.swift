@@ -76,10 +76,16 @@ public final class ResNet: Layer {
         linear = factory.linear(channels, config.classes)
     }
 
+    /// The spectrally normalised convolutions (LCNN form), whose power-iteration steps a training
+    /// forward runs ahead, two layers at a time (``PowerIterationsAhead``).
+    private lazy var spectralConvolutions = sublayers(of: SpectralNormConv2d.self)
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        var y = batchNormThenActivation(bn1, act1, conv1(x))
-        for stage in stages { y = stage(y) }
-        return linear(pool(y).flattened())
+        PowerIterationsAhead.run(spectralConvolutions) {
+            var y = batchNormThenActivation(bn1, act1, conv1(x))
+            for stage in stages { y = stage(y) }
+            return linear(pool(y).flattened())
+        }
     }
 
     public func visit(_ v: inout TensorVisitor) {

@@ -35,14 +35,20 @@ public final class SmallCNN: Layer {
         fc2 = factory.linear(128, config.classes)
     }
 
+    /// The spectrally normalised convolutions (LCNN form), whose power-iteration steps a training
+    /// forward runs ahead, two layers at a time (``PowerIterationsAhead``).
+    private lazy var spectralConvolutions = sublayers(of: SpectralNormConv2d.self)
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        var y = conv1(x)
-        y = bn1.map { batchNormThenActivation($0, act1, y) } ?? act1(y)
-        y = conv2(y)
-        y = bn2.map { batchNormThenActivation($0, act2, y) } ?? act2(y)
-        y = dropout1(pool(y)).flattened()
-        y = dropout2(act3(fc1(y)))
-        return fc2(y)
+        PowerIterationsAhead.run(spectralConvolutions) {
+            var y = conv1(x)
+            y = bn1.map { batchNormThenActivation($0, act1, y) } ?? act1(y)
+            y = conv2(y)
+            y = bn2.map { batchNormThenActivation($0, act2, y) } ?? act2(y)
+            y = dropout1(pool(y)).flattened()
+            y = dropout2(act3(fc1(y)))
+            return fc2(y)
+        }
     }
 
     public func visit(_ v: inout TensorVisitor) {

@@ -31,7 +31,13 @@ public final class VGG: Layer {
         classifier = factory.linear(channels * size.0 * size.1, config.classes)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { classifier(features(x).flattened()) }
+    /// The spectrally normalised convolutions (LCNN form), whose power-iteration steps a training
+    /// forward runs ahead, two layers at a time (``PowerIterationsAhead``).
+    private lazy var spectralConvolutions = sublayers(of: SpectralNormConv2d.self)
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        PowerIterationsAhead.run(spectralConvolutions) { classifier(features(x).flattened()) }
+    }
 
     public func visit(_ v: inout TensorVisitor) {
         v.child("features", features)
