@@ -59,7 +59,7 @@ struct PowerIterationsAheadTests {
         for (p, q) in zip(ahead.convs, inline.convs) {
             #expect(zip(p.u.scalars, q.u.scalars).allSatisfy { abs($0 - $1) <= 1e-5 })
             #expect(zip(p.v.scalars, q.v.scalars).allSatisfy { abs($0 - $1) <= 1e-5 })
-            #expect(p.sigmaAhead == nil)
+            #expect(p.ahead == nil)
         }
     }
 

@@ -30,8 +30,13 @@ struct SpectrallyNormalizedConvolutionTests {
         let x = Fixtures.normal(xShape, seed: 401)
         let w = Fixtures.normal(wShape, seed: 402, std: 0.5)
         let pair = Self.pair(weight: w, size: xShape[2], seed: 403, stride: stride, padding: padding)
-        expectGradCheck([x, w]) { a in
-            tanh(spectrallyNormalizedConv2d(a[0], weight: a[1], u: pair.u, v: pair.v, stride: stride, padding: padding) * 2)
+        let m = withoutGrad { conv2dWeightGradient(input: pair.v, gradOutput: pair.u, kernelSize: (wShape[2], wShape[3]),
+                                                   stride: stride, padding: padding) }
+        for given in [nil, m] {
+            expectGradCheck([x, w], given == nil ? "M made in the backward pass" : "M given") { a in
+                tanh(spectrallyNormalizedConv2d(a[0], weight: a[1], u: pair.u, v: pair.v, sigmaGradient: given,
+                                                stride: stride, padding: padding) * 2)
+            }
         }
     }
 
@@ -51,9 +56,15 @@ struct SpectrallyNormalizedConvolutionTests {
         let seed = Fixtures.normal(plain.shape, seed: 414)
         let gf = gradients(of: fused, wrt: [x, w], seed: seed)
         let gp = gradients(of: plain, wrt: [x, w], seed: seed)
+        // M handed over (as a power iteration run ahead keeps it for small weights): the backward
+        // combines it with g instead of adding the single-image weight gradient.
+        let given = spectrallyNormalizedConv2d(x, weight: w, u: pair.u, v: pair.v, sigmaGradient: m, stride: stride,
+                                               padding: padding)
+        let gg = gradients(of: given, wrt: [x, w], seed: seed)
         for (i, name) in ["x", "W"].enumerated() {
             let scale = gp[i].scalars.reduce(Float(0)) { max($0, abs($1)) }
             expectClose(gf[i].scalars, gp[i].scalars, rtol: 1e-3, atol: 1e-4 * scale, "gradient of \(name)")
+            expectClose(gg[i].scalars, gp[i].scalars, rtol: 1e-3, atol: 1e-4 * scale, "gradient of \(name), M given")
         }
     }
 

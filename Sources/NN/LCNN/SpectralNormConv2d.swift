@@ -79,12 +79,17 @@ public final class SpectralNormConv2d: Layer {
         if let cached = sigmaGradientCache, cached.u == us, cached.v == vs {
             return Tensor(shape: weight.shape, storage: cached.m)
         }
-        let m = withoutGrad {
+        let m = sigmaGradientNow()
+        sigmaGradientCache = (us, vs, m.storage)
+        return m
+    }
+
+    /// M for the current u and v, computed now (unrecorded, uncached).
+    private func sigmaGradientNow() -> Tensor {
+        withoutGrad {
             conv2dWeightGradient(input: v.detached(), gradOutput: u.detached(),
                                  kernelSize: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
         }
-        sigmaGradientCache = (us, vs, m.storage)
-        return m
     }
 
     /// M with the values of u and v it was computed from (derived values, not state of the layer:
@@ -93,9 +98,19 @@ public final class SpectralNormConv2d: Layer {
     /// handing it out again costs no copy of a weight-sized array per training step.
     private var sigmaGradientCache: (u: [Float], v: [Float], m: TensorStorage)?
 
-    /// σ̂ of a power-iteration step already run for the next training forward
-    /// (``PowerIterationsAhead``, which sets and clears it around a model's forward pass).
-    var sigmaAhead: Float?
+    /// A power-iteration step already run for the next training forward: its σ̂, and M where the
+    /// weight is small enough to keep it (``PowerIterationsAhead``, which sets and clears this
+    /// around a model's forward pass).
+    var ahead: (sigma: Float?, sigmaGradient: Tensor?)?
+
+    /// Runs this layer's power-iteration steps for the next training forward (on the calling
+    /// thread's kernel settings) and keeps the result; M too when W has at most
+    /// ``PowerIterationsAhead/keptSigmaGradientMaxElements`` elements.
+    func iterateAhead() {
+        let sigma = iterate(powerIterations)
+        let keep = weight.count <= PowerIterationsAhead.keptSigmaGradientMaxElements
+        ahead = (sigma, keep ? sigmaGradientNow() : nil)
+    }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard x.rank == 4, x.shape[2] == inputSize.height, x.shape[3] == inputSize.width else {
@@ -106,9 +121,9 @@ public final class SpectralNormConv2d: Layer {
             // The power iteration's last step gives σ̂ = ⟨u, conv(v)⟩ = ⟨W, M⟩ for the new u and v;
             // the fused operation applies conv(x; W/σ̂) and, on a first-order backward pass, folds
             // σ̂'s gradient M into the weight gradient without storing it.
-            let sigma = sigmaAhead ?? iterate(powerIterations)
-            sigmaAhead = nil
-            let y = spectrallyNormalizedConv2d(x, weight: weight, u: u, v: v, sigma: sigma,
+            let (sigma, m) = ahead ?? (iterate(powerIterations), nil)
+            ahead = nil
+            let y = spectrallyNormalizedConv2d(x, weight: weight, u: u, v: v, sigma: sigma, sigmaGradient: m,
                                                stride: stride, padding: padding)
             return bias.map { y + $0.reshaped(to: [1, $0.count, 1, 1]) } ?? y
         }

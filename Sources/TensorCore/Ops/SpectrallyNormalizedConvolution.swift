@@ -22,9 +22,12 @@ import TensorKernels
 ///
 /// `u` `[1, O, OH, OW]` and `v` `[1, C, H, W]` are copied, so a power iteration may update them in
 /// place before the backward pass runs. `sigma`, when given, must be ⟨u, conv(v; W)⟩ to float
-/// accuracy (a power iteration's last step hands it over); otherwise it is computed.
+/// accuracy (a power iteration's last step hands it over); otherwise it is computed. `sigmaGradient`,
+/// when given, must be M for this u and v (made ahead of time where W is small and M cheap to keep,
+/// ``PowerIterationsAhead``); the backward pass then combines it with g in one pass instead.
 public func spectrallyNormalizedConv2d(_ x: Tensor, weight w: Tensor, u: Tensor, v: Tensor, sigma known: Float? = nil,
-                                       stride: Int = 1, padding: Int = 0) -> Tensor {
+                                       sigmaGradient m: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
+    if let m, m.shape != w.shape { shapeMismatch("spectrallyNormalizedConv2d", m.shape, w.shape, "differ (M, weight)") }
     let o = ConvOptions(stride: stride, padding: padding)
     Tensor.checkConv("spectrallyNormalizedConv2d", input: x.shape, weight: w.shape, o)
     let pair = SigmaGradientPair(u: u, v: v, weight: w.shape, options: o)
@@ -54,7 +57,7 @@ public func spectrallyNormalizedConv2d(_ x: Tensor, weight w: Tensor, u: Tensor,
         let kernel = (w.shape[2], w.shape[3])
         if GradMode.isEnabled {
             // Recorded: the composition's rule, differentiable in x, W and dy.
-            let m = pair.sigmaGradient()
+            let m = m ?? pair.sigmaGradient()
             let recordedWeight = dividedByInnerProduct(w, with: m, innerProduct: sigma)
             return [c.needsGrad[0] ? Tensor.conv2dInputGradPrimitive(dy, recordedWeight, inputShape: x.shape, o) : nil,
                     c.needsGrad[1] ? innerProductNormalizationGradient(
@@ -73,7 +76,12 @@ public func spectrallyNormalizedConv2d(_ x: Tensor, weight w: Tensor, u: Tensor,
             ? Double(sigma) * innerProduct(dy.storage.pointer, y.storage.pointer, count: y.count)
             : innerProduct(dw.storage.pointer, w.storage.pointer, count: w.count)
         let sd = Double(sigma)
-        pair.addSigmaGradient(scaledBy: Float(-gDotW / (sd * sd)), into: dw, beta: Float(1 / sd))
+        let alpha = Float(-gDotW / (sd * sd))
+        if let m {
+            linearCombination(Float(1 / sd), dw.storage.pointer, alpha, m.storage.pointer, dw.storage.pointer, count: dw.count)
+        } else {
+            pair.addSigmaGradient(scaledBy: alpha, into: dw, beta: Float(1 / sd))
+        }
         return [dx, dw]
     }
 }
