@@ -71,9 +71,10 @@ public final class SpectralNormConv2d: Layer {
     /// evaluation (attacks, curvature, certificates call the model many times with u and v
     /// fixed) it is computed once; a checkpoint loaded into u and v, or training, changes them
     /// and so recomputes it. Comparing the values costs |u| + |v| reads, against |W|·OH·OW
-    /// multiply-adds for the convolution. A training forward never asks for M: its fused
-    /// operation (``spectrallyNormalizedConv2d(_:weight:u:v:sigma:stride:padding:)``) adds M into
-    /// the weight gradient on the backward pass without storing it.
+    /// multiply-adds for the convolution. A training forward does not use this cache: its fused
+    /// operation (``spectrallyNormalizedConv2d(_:weight:u:v:sigma:sigmaGradient:stride:padding:)``)
+    /// adds M into the weight gradient on the backward pass without storing it, or takes the M a
+    /// step run ahead made for a small weight (`iterateAhead`).
     private func sigmaGradient() -> Tensor {
         let (us, vs) = (u.scalars, v.scalars)
         if let cached = sigmaGradientCache, cached.u == us, cached.v == vs {
