@@ -166,7 +166,7 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
         let scratch = ScratchBuffer(O * R)
         defer { scratch.free() }
         conv2dBackwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: scratch.p, algorithm: algorithm)
-        accumulateScaled(scratch.p, into: gradWeight, beta: beta, count: O * R)
+        linearCombination(1, scratch.p, beta, gradWeight, gradWeight, count: O * R)
         return
     }
     conv2dBackwardWeight(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight, beta: beta,
@@ -186,18 +186,5 @@ func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float>, grad
     case .winogradLargeTiles:
         conv2dBackwardWeightWinograd(g, input: input, gradOutput: gradOutput, gradWeight: gradWeight, tile: 4)
     case .smallChannels: preconditionFailure("no weight gradient on \(algorithm)")
-    }
-}
-
-/// y[i] ← x[i] + beta·y[i] over `0..<count` (SIMD16, on the calling thread).
-func accumulateScaled(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, beta: Float, count: Int) {
-    var i = 0
-    while i + 16 <= count {
-        store16(y + i, load16(x + i).addingProduct(beta, load16(y + i)))
-        i += 16
-    }
-    while i < count {
-        y[i] = x[i] + beta * y[i]
-        i += 1
     }
 }

@@ -38,7 +38,8 @@ enum PowerIterationsAhead {
     }
 
     /// Each layer's step on one of two workers (one kernel thread each; the next layer in order
-    /// goes to whichever worker is free), timed as one span of the calling thread's profile.
+    /// goes to whichever worker is free), timed as one span of the calling thread's profile (the
+    /// kernels' own spans inside it do not count: only the outermost span does).
     private static func iterate(_ layers: [SpectralNormConv2d], settings: KernelSettings) {
         let span = KernelProfile.open("power_iteration_ahead")
         defer { span?.close() }
@@ -46,13 +47,11 @@ enum PowerIterationsAhead {
         let next = Atomic<Int>(0)
         let box = LayerList(layers)
         DispatchQueue.concurrentPerform(iterations: 2) { _ in
-            KernelProfile.$current.withValue(nil) {
-                KernelSettings.with(single) {
-                    while true {
-                        let i = next.add(1, ordering: .relaxed).oldValue
-                        guard i < box.layers.count else { return }
-                        box.layers[i].iterateAhead()
-                    }
+            KernelSettings.with(single) {
+                while true {
+                    let i = next.add(1, ordering: .relaxed).oldValue
+                    guard i < box.layers.count else { return }
+                    box.layers[i].iterateAhead()
                 }
             }
         }

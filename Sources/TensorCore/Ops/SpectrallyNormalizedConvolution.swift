@@ -45,11 +45,7 @@ public func spectrallyNormalizedConv2d(_ x: Tensor, weight w: Tensor, u: Tensor,
         conv2dForward(g, input: x.storage.pointer, weight: w.storage.pointer, output: out.storage.pointer)
         scale(out, by: 1 / sigma)
     } else {
-        applied = Tensor(uninitializedShape: w.shape)
-        var s = sigma
-        withUnsafePointer(to: &s) { sp in
-            applyBinary(.divide, w.storage.pointer, strideA: 1, sp, strideB: 0, applied.storage.pointer, count: w.count)
-        }
+        applied = withoutGrad { w / sigma }
         conv2dForward(g, input: x.storage.pointer, weight: applied.storage.pointer, output: out.storage.pointer)
     }
     return Tensor.record(out, op: .spectrallyNormalizedConv2d, inputs: [x, w]) { c in
@@ -128,11 +124,7 @@ struct SigmaGradientPair {
     /// `target ← alpha·M + beta·target`, without storing M: the single-image weight gradient for
     /// output gradient alpha·u, accumulated with beta.
     func addSigmaGradient(scaledBy alpha: Float, into target: Tensor, beta: Float) {
-        let scaledU = Tensor(uninitializedShape: u.shape)
-        var a = alpha
-        withUnsafePointer(to: &a) { ap in
-            applyBinary(.multiply, u.storage.pointer, strideA: 1, ap, strideB: 0, scaledU.storage.pointer, count: u.count)
-        }
+        let scaledU = withoutGrad { u * alpha }
         conv2dBackwardWeight(geometry, input: v.storage.pointer, gradOutput: scaledU.storage.pointer,
                              gradWeight: target.storage.pointer, beta: beta)
     }
