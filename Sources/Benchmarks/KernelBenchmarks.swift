@@ -11,7 +11,9 @@ import TensorKernels
 /// random and allocated once outside the timed region. `filter` keeps the benchmarks whose name
 /// contains it (case-sensitive substring); nil runs everything.
 public enum KernelBenchmarks {
-    public static let threads = 2
+    /// Kernel threads: `BENCH_THREADS` when set (one thread compares a kernel as the LCNN power
+    /// iterations ahead run it, `PowerIterationsAhead`), else 2.
+    public static var threads: Int { PeerBenchmarks.threadCount() }
     /// Alternating rounds of our GEMM and the reference per shape (best median of each kept).
     static let referenceRounds = 5
 
@@ -80,7 +82,8 @@ public enum KernelBenchmarks {
             // bounds for this machine's tiling, backward-weight) through Winograd: F(4×4, 3×3) where
             // it has enough tiles, else F(2×2, 3×3). Their `_small_tiles` twins time F(2×2) where
             // F(4×4) runs, their `_direct` twins the implicit GEMMs Winograd replaces (flops counted
-            // as direct in all).
+            // as direct in all); where the forward and backward-input passes run by filter blocks
+            // (`Conv2dWinograd.schedulesByFilterBlocks`), `_tile_blocks` twins time them by tile blocks.
             let winograd = Conv2dWinograd.applies(to: g)
             let winogradWeight = Conv2dWinograd.appliesToWeightGradient(g)
             let largeTiles = Conv2dWinograd.appliesLargeTiles(to: g)
@@ -90,6 +93,9 @@ public enum KernelBenchmarks {
                 variants.append(("_small_tiles", { $0.winogradLargeTiles = false }))
             }
             if winograd || largeTiles || largeWeightTiles { variants.append(("_direct", { $0.winograd = false })) }
+            if Conv2dWinograd.schedulesByFilterBlocks(g) {
+                variants.append(("_tile_blocks", { $0.winogradFilterBlocks = false }))
+            }
             // Each pass's variants run in interleaved rounds (`BenchmarkClock.interleaved`); a twin's
             // `ratio_default_to_twin` is the median over the rounds of the dispatched variant's time
             // ÷ the twin's (below 1: the default is faster).

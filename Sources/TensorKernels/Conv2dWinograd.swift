@@ -201,8 +201,23 @@ func winogradPackedWeightPlane(rows: Int, depth: Int) -> Int { winogradPlaneStri
 func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint: Bool, tile: Int = 2,
                          into dst: UnsafeMutablePointer<Float>, threads: Int, settings: KernelSettings) {
     let rows = adjoint ? C : O, depth = adjoint ? O : C
-    let panels = packedRows(rows) / gemmMR
+    let items = packedRows(rows) / gemmMR * depth
     let xiStride = winogradPackedWeightPlane(rows: rows, depth: depth)
+    let out = SendablePointer(dst)
+    parallelFor(items, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : items) { range in
+        winogradPackWeightItems(weight, O: O, C: C, adjoint: adjoint, tile: tile, items: range, firstPanel: 0,
+                                into: out.p, planeStride: xiStride)
+    }
+}
+
+/// The serial body of `winogradPackWeights`: items `items` (item = panel·depth + k, one packed
+/// row panel at one k) written to `dst` as if its panel `firstPanel` were panel 0, with
+/// `planeStride` floats between ξ planes — the whole packing (`firstPanel` 0) or the panels of one
+/// block of filters (`winogradConvolutionByFilterBlocks`).
+func winogradPackWeightItems(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint: Bool, tile: Int,
+                             items: Range<Int>, firstPanel: Int, into dst: UnsafeMutablePointer<Float>,
+                             planeStride xiStride: Int) {
+    let rows = adjoint ? C : O, depth = adjoint ? O : C
     // Filter (row r, k) sits at weight + (o·C + c)·9: consecutive rows are 9 floats apart in the
     // adjoint (rows = c) and C·9 apart forward (rows = o).
     let rowStep = adjoint ? 9 : C * 9, kStep = adjoint ? C * 9 : 9
@@ -217,8 +232,7 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
     // transpose's vector load of the staged row is forwarded from a single store.
     let lastWideStart = O * C * 9 - 16   // offset of the last filter start with 16 floats after it
     let planes = (tile + 2) * (tile + 2)
-    let out = SendablePointer(dst)
-    parallelFor(panels * depth, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : panels * depth) { range in
+    do {
         // 16 staged rows, 16 transposed tap vectors, 9 taps (padded to 16), 36 transformed positions.
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 84) { buf in
             let vectors = buf.baseAddress!
@@ -226,7 +240,7 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
             let taps = stage + 256
             let g = vectors + 32, u = vectors + 48
             stage.update(repeating: 0, count: 256)
-            for item in range {
+            for item in items {
                 let q = item / depth, k = item - q * depth
                 let r0 = q * gemmMR
                 let count = min(gemmMR, rows - r0)
@@ -247,7 +261,7 @@ func winogradPackWeights(_ weight: UnsafePointer<Float>, O: Int, C: Int, adjoint
                 transpose16x16(stage, 16, taps, 16)
                 for t in 0..<9 { g[t] = load16(taps + 16 * (adjoint ? 8 - t : t)) }
                 if tile == 4 { winogradLargeTileFilterTransform(g, into: u) } else { winogradFilterTransform(g, into: u) }
-                let d = out.p + q * depth * gemmMR + k * gemmMR
+                let d = dst + (q - firstPanel) * depth * gemmMR + k * gemmMR
                 for xi in 0..<planes {
                     let v = u[xi]
                     let p = UnsafeMutableRawPointer(d + xi * xiStride)
@@ -333,8 +347,11 @@ struct WinogradWorkspace {
 @inline(__always)
 func winogradRowsPerChunk(_ TW: Int) -> Int { TW <= 8 ? 16 / max(1, TW) : 1 }
 
-/// Sources (input images, output gradients) above this many floats (1 MB) have their next channel
-/// prefetched by `forEachPatchChunk`.
+/// Sources (input images, output gradients) of at least this many floats (1 MB, an L2 cache) have
+/// their next channel prefetched by `forEachPatchChunk`. At exactly 1 MB — the 4×4 stage at batch
+/// 32, 512 channels — the source does not stay in L2 beside the transform's buffers: without the
+/// prefetch its input transform's loads missed (11.4 → 8.1 % of that forward pass's samples with
+/// it, issue 17's twelfth session).
 let winogradPrefetchMinSourceFloats = 1 << 18
 
 /// Floats per zero-padded source row of a block (`forEachPatchChunk`): the tile row's
@@ -365,7 +382,7 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
     // c + 1 that a tile row reads next prefetched while channel c is copied (at batch 32, 64
     // channels and 32×32 these loads took 43 % of the input transform's time; a single image's
     // source stays in L2, and prefetching it cost 3–5 %).
-    let prefetchNextChannel = s.N * channels * height * width > winogradPrefetchMinSourceFloats
+    let prefetchNextChannel = s.N * channels * height * width >= winogradPrefetchMinSourceFloats
     /// Copies the `size` padded source rows of tile row r of channel c into `rows`.
     @inline(__always) func copyRows(_ c: Int, _ r: Int) {
         let n = r / s.TH, ti = r - n * s.TH
@@ -456,7 +473,8 @@ func forEachTransformedInputChunk(_ s: WinogradShape, input: UnsafePointer<Float
 func winogradInputTransform(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
                             ws: WinogradWorkspace) {
     forEachTransformedInputChunk(s, input: input, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth) { c, l0, count, v in
-        storeTileLanes(v, planes: s.planes, ws: ws, channels: s.C, channel: c, l0: l0, count: count)
+        storeTileLanes(v, planes: s.planes, into: ws.v.p, planeStride: ws.vStride, channels: s.C, channel: c, l0: l0,
+                       count: count)
     }
 }
 
@@ -486,7 +504,7 @@ func loadPatches(_ rowBuffer: UnsafePointer<Float>, rowWidth: Int, size: Int, st
     }
 }
 
-/// Copies `count` ≤ 64 floats (the spans of gathered tile rows and of their outputs) with vector
+/// Copies `count` floats (the spans of gathered tile rows, short source rows, outputs) with vector
 /// moves of 16, 8 and 4 floats, the last up to three one by one.
 @inline(__always)
 func copySpan(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
@@ -510,18 +528,23 @@ func copySpan(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, 
     while j < count { dst[j] = src[j]; j += 1 }
 }
 
-/// Copies `count` floats from `src` (zeros when nil) with vector moves: these rows are short and a
-/// memmove call per row would cost more than the copy.
+/// Copies `count` floats from `src` (zeros when nil) with vector moves of 16, 8 and 4 floats:
+/// these rows are short (4 and 8 floats on the 4×4 and 8×8 stages), and neither a memmove call
+/// per row nor a float-by-float tail pays there.
 @inline(__always)
 func copyFloats(_ src: UnsafePointer<Float>?, to dst: UnsafeMutablePointer<Float>, count: Int) {
+    if let src { copySpan(src, to: dst, count: count) } else { zeroSpan(dst, count: count) }
+}
+
+/// Writes `count` zeros with vector stores of 16, 8 and 4 floats, the last up to three one by one.
+@inline(__always)
+func zeroSpan(_ dst: UnsafeMutablePointer<Float>, count: Int) {
+    let to = UnsafeMutableRawPointer(dst)
     var j = 0
-    if let src {
-        while j + 16 <= count { store16(dst + j, load16(src + j)); j += 16 }
-        while j < count { dst[j] = src[j]; j += 1 }
-    } else {
-        while j + 16 <= count { store16(dst + j, SIMD16<Float>()); j += 16 }
-        while j < count { dst[j] = 0; j += 1 }
-    }
+    while j + 16 <= count { to.storeBytes(of: SIMD16<Float>(), toByteOffset: 4 * j, as: SIMD16<Float>.self); j += 16 }
+    if j + 8 <= count { to.storeBytes(of: SIMD8<Float>(), toByteOffset: 4 * j, as: SIMD8<Float>.self); j += 8 }
+    if j + 4 <= count { to.storeBytes(of: SIMD4<Float>(), toByteOffset: 4 * j, as: SIMD4<Float>.self); j += 4 }
+    while j < count { dst[j] = 0; j += 1 }
 }
 
 /// V = Bᵀ d B for 16 tiles at once; `d[4i + j]` is element (i, j) of each 4×4 patch and `v[4a + b]`
@@ -547,57 +570,66 @@ func winogradDataTransform(_ d: UnsafePointer<SIMD16<Float>>, into v: UnsafeMuta
 }
 
 /// Stores lanes 0..<count of v[ξ] as tiles l0… of channel `channel` in the packed V of every
-/// ξ < `planes`. A full vector store is used when it stays inside the panel row (lanes past
+/// ξ < `planes` (plane ξ at `base + ξ·planeStride`). A full vector store is used when it stays inside the panel row (lanes past
 /// `count` then land on later tiles of the same row, written afterwards, or on unused lanes).
 @inline(__always)
-func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, planes: Int, ws: WinogradWorkspace, channels: Int, channel: Int,
-                    l0: Int, count: Int) {
+func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, planes: Int, into base: UnsafeMutablePointer<Float>,
+                    planeStride: Int, channels: Int, channel: Int, l0: Int, count: Int) {
     let lane = l0 % gemmNR
     let offset = (l0 / gemmNR) * channels * gemmNR + channel * gemmNR + lane
     if lane + 16 <= gemmNR {
-        for xi in 0..<planes { store16(ws.v.p + xi * ws.vStride + offset, v[xi]) }
+        for xi in 0..<planes { store16(base + xi * planeStride + offset, v[xi]) }
     } else if lane + 8 <= gemmNR && count <= 8 {
         for xi in 0..<planes {
-            UnsafeMutableRawPointer(ws.v.p + xi * ws.vStride + offset).storeBytes(of: v[xi].lowHalf,
-                                                                                  as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(base + xi * planeStride + offset).storeBytes(of: v[xi].lowHalf, as: SIMD8<Float>.self)
         }
     } else if lane + 4 <= gemmNR && count <= 4 {
         for xi in 0..<planes {
-            UnsafeMutableRawPointer(ws.v.p + xi * ws.vStride + offset).storeBytes(of: v[xi].lowHalf.lowHalf,
-                                                                                  as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(base + xi * planeStride + offset).storeBytes(of: v[xi].lowHalf.lowHalf,
+                                                                              as: SIMD4<Float>.self)
         }
     } else {
         for q in 0..<count {
             let l = l0 + q
             let o = (l / gemmNR) * channels * gemmNR + channel * gemmNR + l % gemmNR
-            for xi in 0..<planes { ws.v.p[xi * ws.vStride + o] = v[xi][q] }
+            for xi in 0..<planes { base[xi * planeStride + o] = v[xi][q] }
         }
     }
 }
 
-/// M_ξ = U_ξ · V_ξ for the block's `tiles` tiles (K = C, rows = O).
+/// M_ξ = U_ξ · V_ξ for the block's `tiles` tiles (K = C, rows = O), in the workspace's buffers.
 func winogradBlockGEMM(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, tiles: Int,
                        ws: WinogradWorkspace) {
-    let K = s.C, M = s.O
-    let plane = winogradPackedWeightPlane(rows: M, depth: K)
+    winogradGEMMs(s, packedWeights: packedWeights, planeStride: winogradPackedWeightPlane(rows: s.O, depth: s.C),
+                  rows: s.O, tiles: tiles, v: ws.v.p, vStride: ws.vStride, m: ws.m.p, mStride: ws.mStride, ldm: ws.ldm,
+                  kc: ws.kc, mc: ws.mc, tiling: ws.tiling)
+}
+
+/// M_ξ[row, t] = Σ_c U_ξ[row, c]·V_ξ[c, t] for every ξ, rows < `rows`, tiles t < `tiles` (K = C):
+/// U_ξ packed by `winogradPackWeights` at `packedWeights + ξ·planeStride`, V_ξ in the packed B
+/// layout at `v + ξ·vStride`, M_ξ row-major with `ldm` floats per row at `m + ξ·mStride`.
+func winogradGEMMs(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, planeStride: Int, rows M: Int, tiles: Int,
+                   v: UnsafePointer<Float>, vStride: Int, m: UnsafeMutablePointer<Float>, mStride: Int, ldm: Int,
+                   kc kcBlock: Int, mc mcBlock: Int, tiling: GEMMTiling) {
+    let K = s.C
     let panels = (tiles + gemmNR - 1) / gemmNR
     for xi in 0..<s.planes {
-        let a = packedWeights + xi * plane
-        let b = ws.v.p + xi * ws.vStride
-        let out = ws.m.p + xi * ws.mStride
+        let a = packedWeights + xi * planeStride
+        let b = v + xi * vStride
+        let out = m + xi * mStride
         var pc = 0
         while pc < K {
-            let kc = min(ws.kc, K - pc)
+            let kc = min(kcBlock, K - pc)
             var ic = 0
             while ic < M {
-                let mc = min(ws.mc, M - ic)
+                let mc = min(mcBlock, M - ic)
                 for q in 0..<panels {
                     let bPanel = b + q * K * gemmNR + pc * gemmNR
                     var ir = ic
                     while ir < ic + mc {
-                        runMicroKernel(kc: kc, a: a + ir * K + pc * gemmMR, b: bPanel, c: out + ir * ws.ldm + q * gemmNR,
-                                       ldc: ws.ldm, beta: pc > 0 ? 1 : 0, mr: min(gemmMR, M - ir), nr: gemmNR,
-                                       tiling: ws.tiling)
+                        runMicroKernel(kc: kc, a: a + ir * K + pc * gemmMR, b: bPanel, c: out + ir * ldm + q * gemmNR,
+                                       ldc: ldm, beta: pc > 0 ? 1 : 0, mr: min(gemmMR, M - ir), nr: gemmNR,
+                                       tiling: tiling)
                         ir += gemmMR
                     }
                 }
@@ -608,9 +640,19 @@ func winogradBlockGEMM(_ s: WinogradShape, packedWeights: UnsafePointer<Float>, 
     }
 }
 
-/// Y = Aᵀ M A for the tiles of tile rows [r0, r1), written to `output` [N, O, OH, OW].
+/// Y = Aᵀ M A for the tiles of tile rows [r0, r1), written to `output` [N, O, OH, OW], from the
+/// workspace's M.
 func winogradOutputTransform(_ s: WinogradShape, output: UnsafeMutablePointer<Float>, r0: Int, r1: Int,
                              ws: WinogradWorkspace) {
+    winogradOutputTransform(s, output: output, r0: r0, r1: r1, channels: 0..<s.O, m: ws.m.p, mStride: ws.mStride,
+                            ldm: ws.ldm)
+}
+
+/// Y = Aᵀ M A for output channels `channels` and the tiles of tile rows [r0, r1), written to
+/// `output` [N, O, OH, OW]: M_ξ[o, l] (l the tile's index from tile row r0 on) at
+/// `m + ξ·mStride + (o − channels.lowerBound)·ldm + l`.
+func winogradOutputTransform(_ s: WinogradShape, output: UnsafeMutablePointer<Float>, r0: Int, r1: Int,
+                             channels: Range<Int>, m mBase: UnsafePointer<Float>, mStride: Int, ldm: Int) {
     let TW = s.TW, OH = s.OH, OW = s.OW, O = s.O, tile = s.tile, planes = s.planes
     let group = winogradRowsPerChunk(TW), span = tile * TW, chunkWidth = 16 * tile
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: planes + 4) { buf in
@@ -620,14 +662,15 @@ func winogradOutputTransform(_ s: WinogradShape, output: UnsafeMutablePointer<Fl
         @inline(__always) func outputRow(_ a: Int) {
             if tile == 4 { winogradLargeTileOutputRow(m, a, into: temp) } else { winogradOutputRow(m, a, into: temp) }
         }
-        for o in 0..<O {
+        for o in channels {
+            let mChannel = mBase + (o - channels.lowerBound) * ldm
             if group > 1 {
                 // `group` narrow tile rows per chunk: tile row k's pixels are floats tile·TW·k… of the row.
                 var r = r0
                 while r < r1 {
                     let count = min(group, r1 - r)
-                    let mRow = ws.m.p + o * ws.ldm + (r - r0) * TW
-                    for xi in 0..<planes { m[xi] = load16(mRow + xi * ws.mStride) }
+                    let mRow = mChannel + (r - r0) * TW
+                    for xi in 0..<planes { m[xi] = load16(mRow + xi * mStride) }
                     if tile == 4 { winogradLargeTileOutputColumns(m) }
                     for a in 0..<tile {
                         outputRow(a)
@@ -645,10 +688,10 @@ func winogradOutputTransform(_ s: WinogradShape, output: UnsafeMutablePointer<Fl
             for r in r0..<r1 {
                 let n = r / s.TH, ti = r - n * s.TH
                 let plane = output + (n * O + o) * OH * OW
-                let mRow = ws.m.p + o * ws.ldm + (r - r0) * TW
+                let mRow = mChannel + (r - r0) * TW
                 var tj0 = 0
                 while tj0 < TW {
-                    for xi in 0..<planes { m[xi] = load16(mRow + xi * ws.mStride + tj0) }
+                    for xi in 0..<planes { m[xi] = load16(mRow + xi * mStride + tj0) }
                     if tile == 4 { winogradLargeTileOutputColumns(m) }
                     for a in 0..<tile {
                         let y = tile * ti + a
@@ -726,11 +769,18 @@ func conv2dBackwardInputWinograd(_ g: Conv2dGeometry, gradOutput: UnsafePointer<
 }
 
 /// Packs the weights ([filterOut, filterIn, 3, 3]) and runs the convolution of shape `s`, with
-/// the settings of the calling task (read here, on the thread that entered the kernel).
+/// the settings of the calling task (read here, on the thread that entered the kernel): by blocks
+/// of tiles, or by blocks of filters where those outweigh the input
+/// (`winogradSchedulesByFilterBlocks`, Conv2dWinogradFilterBlocks.swift).
 func runWinograd(_ s: WinogradShape, weight: UnsafePointer<Float>, filterOut: Int, filterIn: Int, adjoint: Bool,
                  input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
     let settings = KernelSettings.current
     let threads = settings.threads(forFlops: s.gemmFlops)
+    if winogradSchedulesByFilterBlocks(s, threads: threads, settings: settings) {
+        winogradConvolutionByFilterBlocks(s, weight: weight, filterOut: filterOut, filterIn: filterIn, adjoint: adjoint,
+                                          input: input, output: output, threads: threads, settings: settings)
+        return
+    }
     let packed = ScratchBuffer(s.planes * winogradPackedWeightPlane(rows: s.O, depth: s.C))
     defer { packed.free() }
     winogradPackWeights(weight, O: filterOut, C: filterIn, adjoint: adjoint, tile: s.tile, into: packed.p,

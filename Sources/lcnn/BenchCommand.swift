@@ -22,12 +22,13 @@ struct BenchCommand: ParsableCommand {
             abstract: "GEMM, im2col GEMM shapes, conv2d forward/backward, softplus, batch norm + softplus and dropout throughput.",
             discussion: """
                 Each line holds `name`, `shape`, `ms` (the median of at least 10 timed runs after \
-                warm-up), `gflops` or `gbps`, and `threads`. GEMM lines add numpy's sgemm of the same \
+                warm-up), `gflops` or `gbps`, and `threads` (BENCH_THREADS, default 2). GEMM lines add numpy's sgemm of the same \
                 shape measured in alternation (five rounds; a naive loop without numpy): `reference_gflops`, \
                 `ratio_to_reference` (best ÷ best) and `ratio_to_reference_rounds` (one ratio per round: \
                 the spread is this run's noise). Convolutions that take Winograd also print, in the same \
                 process, `_small_tiles` twins (F(2×2, 3×3) where F(4×4, 3×3) runs) and `_direct` twins \
-                (the implicit GEMM), all with the direct convolution's flop count, timed in interleaved \
+                (the implicit GEMM), and where the forward and backward-input passes run by filter blocks \
+                `_tile_blocks` twins (by tile blocks), all with the direct convolution's flop count, timed in interleaved \
                 rounds with the dispatched pass; each twin's `ratio_default_to_twin` is the median over \
                 the rounds of the dispatched pass's time ÷ the twin's (below 1: the default is faster). \
                 The `dropout_` lines time \
