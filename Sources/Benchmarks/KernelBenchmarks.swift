@@ -82,8 +82,8 @@ public enum KernelBenchmarks {
             // bounds for this machine's tiling, backward-weight) through Winograd: F(4×4, 3×3) where
             // it has enough tiles, else F(2×2, 3×3). Their `_small_tiles` twins time F(2×2) where
             // F(4×4) runs, their `_direct` twins the implicit GEMMs Winograd replaces (flops counted
-            // as direct in all); where the forward and backward-input passes run by filter blocks
-            // (`Conv2dWinograd.schedulesByFilterBlocks`), `_tile_blocks` twins time them by tile blocks.
+            // as direct in all); where a pass runs by filter blocks (`Conv2dWinograd.schedulesByFilterBlocks`,
+            // `weightGradSchedulesByFilterBlocks`), its `_tile_blocks` twin times it by blocks of tiles.
             let winograd = Conv2dWinograd.applies(to: g)
             let winogradWeight = Conv2dWinograd.appliesToWeightGradient(g)
             let largeTiles = Conv2dWinograd.appliesLargeTiles(to: g)
@@ -93,18 +93,23 @@ public enum KernelBenchmarks {
                 variants.append(("_small_tiles", { $0.winogradLargeTiles = false }))
             }
             if winograd || largeTiles || largeWeightTiles { variants.append(("_direct", { $0.winograd = false })) }
-            if Conv2dWinograd.schedulesByFilterBlocks(g) {
+            let filterBlocks = Conv2dWinograd.schedulesByFilterBlocks(g)
+            let weightFilterBlocks = Conv2dWinograd.weightGradSchedulesByFilterBlocks(g)
+            if filterBlocks || weightFilterBlocks {
                 variants.append(("_tile_blocks", { $0.winogradFilterBlocks = false }))
             }
             // Each pass's variants run in interleaved rounds (`BenchmarkClock.interleaved`); a twin's
             // `ratio_default_to_twin` is the median over the rounds of the dispatched variant's time
             // ÷ the twin's (below 1: the default is faster).
             let passes: [(name: String, hasTwin: (String) -> Bool, body: () -> Void)] = [
-                (names[0], { _ in true }, { conv2dForward(g, input: x, weight: w, output: y) }),
-                (names[1], { _ in true }, { conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx) }),
+                (names[0], { $0 != "_tile_blocks" || filterBlocks }, { conv2dForward(g, input: x, weight: w, output: y) }),
+                (names[1], { $0 != "_tile_blocks" || filterBlocks }, {
+                    conv2dBackwardInput(g, gradOutput: y, weight: w, gradInput: dx)
+                }),
                 (names[2], { suffix in
                     suffix == "" || (suffix == "_direct" && (winogradWeight || largeWeightTiles))
                         || (suffix == "_small_tiles" && largeWeightTiles && winogradWeight)
+                        || (suffix == "_tile_blocks" && weightFilterBlocks)
                 }, { conv2dBackwardWeight(g, input: x, gradOutput: y, gradWeight: dw) }),
             ]
             for pass in passes where wanted(pass.name) {

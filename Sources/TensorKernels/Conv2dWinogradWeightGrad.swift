@@ -16,7 +16,8 @@
 // (144). Workers take disjoint runs of tile-row blocks and accumulate private Z sums, added in the
 // final transform — or, when the tiles are too few to share
 // (`winogradWeightGradMinTilesPerWorker`), they transform disjoint channels of each block into
-// one shared V and Ŷ, then compute disjoint sets of the positions ξ of one shared Z.
+// one shared V and Ŷ, then compute disjoint sets of the positions ξ of one shared Z; where the
+// filters also outnumber the tiles, by blocks of filters instead (Conv2dWinogradWeightGradFilterBlocks.swift).
 
 /// Whether `conv2dBackwardWeight` takes the Winograd path: the forward conditions
 /// (`winogradApplies`) and at least `weightGradMinTiles` output tiles (`WinogradThresholds` of
@@ -251,6 +252,10 @@ func winogradFilterGradient(_ z: UnsafePointer<SIMD16<Float>>, into taps: Unsafe
 /// stage (BENCHMARKS.md, "fourth session" and "tenth session").
 let winogradWeightGradMinTilesPerWorker = 256
 
+/// Tile rows per block of the weight gradient: about 256 tiles, the GEMMs' depth.
+@inline(__always)
+func winogradWeightGradBlockRows(_ s: WinogradShape) -> Int { max(1, 256 / max(1, s.TW)) }
+
 /// Weight gradient of an eligible convolution (`winogradApplies(g)`) on `tile`×`tile` output
 /// tiles (2 or 4), same contract as `conv2dBackwardWeight`: `gradWeight` [O, C, 3, 3] is overwritten.
 func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
@@ -261,10 +266,15 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
                           ph: g.paddingHeight, pw: g.paddingWidth, tile: tile)
     let planes = s.planes
     let threads = settings.threads(forFlops: s.gemmFlops)
+    if winogradWeightGradSchedulesByFilterBlocks(s, threads: threads, settings: settings) {
+        winogradWeightGradByFilterBlocks(s, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
+                                         threads: threads, settings: settings)
+        return
+    }
     let rowsTotal = s.tileRows
     let splitPositions = threads > 1 && rowsTotal * s.TW < winogradWeightGradMinTilesPerWorker * threads
     // Blocks of about 256 tiles (the GEMMs' depth); split among workers, at least one each.
-    var rowsPerBlock = max(1, 256 / max(1, s.TW))
+    var rowsPerBlock = winogradWeightGradBlockRows(s)
     if !splitPositions { rowsPerBlock = min(rowsPerBlock, (rowsTotal + threads - 1) / threads) }
     let blocks = (rowsTotal + rowsPerBlock - 1) / rowsPerBlock
     let workers = splitPositions ? min(threads, planes) : min(threads, blocks)

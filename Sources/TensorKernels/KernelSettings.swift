@@ -33,10 +33,12 @@ public struct KernelSettings: Sendable, Equatable {
     /// (`Conv2dWinograd.appliesLargeTiles`, `appliesLargeTilesToWeightGradient`); off, every
     /// Winograd pass uses F(2×2, 3×3).
     public var winogradLargeTiles = true
-    /// Whether Winograd forward and backward-input passes whose transformed filters outweigh their
-    /// transformed input run by blocks of filters (`Conv2dWinograd.schedulesByFilterBlocks`,
-    /// Conv2dWinogradFilterBlocks.swift); off, every pass runs by blocks of tiles. The values are
-    /// the same up to rounding (the same products, summed in the same order).
+    /// Whether Winograd passes of layers with more filters than tiles run by blocks of filters:
+    /// forward and backward-input (`Conv2dWinograd.schedulesByFilterBlocks`,
+    /// Conv2dWinogradFilterBlocks.swift) and the weight gradient
+    /// (`Conv2dWinograd.weightGradSchedulesByFilterBlocks`); off, by blocks of tiles (of positions
+    /// for a few-tile weight gradient). The values are the same: the same products, summed in the
+    /// same order.
     public var winogradFilterBlocks = true
     /// Whether training-mode batch norm directly followed by softplus runs as one fused operation
     /// (`batchNormSoftplus` in TensorCore: one pass writing the activation, one fused backward

@@ -27,8 +27,8 @@ struct BenchCommand: ParsableCommand {
                 `ratio_to_reference` (best ÷ best) and `ratio_to_reference_rounds` (one ratio per round: \
                 the spread is this run's noise). Convolutions that take Winograd also print, in the same \
                 process, `_small_tiles` twins (F(2×2, 3×3) where F(4×4, 3×3) runs) and `_direct` twins \
-                (the implicit GEMM), and where the forward and backward-input passes run by filter blocks \
-                `_tile_blocks` twins (by tile blocks), all with the direct convolution's flop count, timed in interleaved \
+                (the implicit GEMM), and where a pass runs by filter blocks `_tile_blocks` twins (by \
+                blocks of tiles or of positions), all with the direct convolution's flop count, timed in interleaved \
                 rounds with the dispatched pass; each twin's `ratio_default_to_twin` is the median over \
                 the rounds of the dispatched pass's time ÷ the twin's (below 1: the default is faster). \
                 The `dropout_` lines time \

@@ -64,26 +64,56 @@ private func geometry(_ n: Int, _ c: Int, _ h: Int, _ w: Int, _ o: Int, _ p: Int
         }
     }
 
+    @Test(arguments: 0..<shapes.count)
+    func weightGradientByFilterBlocksGivesThePositionSplitValues(_ index: Int) {
+        let (g, tile) = Self.shapes[index]
+        var rng = TestRNG(geometrySeed(g) &+ 1)
+        let x = rng.array(g.batch * g.inChannels * g.inHeight * g.inWidth)
+        let dy = rng.array(g.batch * g.outChannels * g.outHeight * g.outWidth)
+        let s = WinogradShape(N: g.batch, C: g.inChannels, H: g.inHeight, W: g.inWidth, O: g.outChannels,
+                              ph: g.paddingHeight, pw: g.paddingWidth, tile: tile)
+        KernelSettings.with({ $0.threads = 2; $0.gemmParallelFlops = 0; $0.tiling = .wide }) {
+            var positions = [Float](repeating: .nan, count: g.outChannels * g.inChannels * 9)
+            KernelSettings.with({ $0.winogradFilterBlocks = false }) {
+                conv2dBackwardWeightWinograd(g, input: x, gradOutput: dy, gradWeight: &positions, tile: tile)
+            }
+            #expect(relativeError(positions, referenceConvBackwardWeight(g, x, dy)) < 1e-5)
+            for threads in [1, 2] {
+                var dw = [Float](repeating: .nan, count: positions.count)
+                winogradWeightGradByFilterBlocks(s, input: x, gradOutput: dy, gradWeight: &dw, threads: threads,
+                                                 settings: KernelSettings.current)
+                let same = dw == positions
+                #expect(same, "weight gradient \(g), tile \(tile), \(threads) threads")
+            }
+        }
+    }
+
     @Test func dispatchedPassesTakeFilterBlocksWhereTheRuleSaysSo() {
-        // 64 channels at 4×4, batch 16 (64 tiles of 2×2, 64 filters) through the public entry
-        // points: the same values with the schedule on and off.
-        let g = geometry(16, 64, 4, 4, 64, 1)
-        KernelSettings.with({ $0.threads = 2; $0.gemmParallelFlops = 0 }) {
+        // 64 → 128 channels at 4×4, batch 32 (128 tiles of 2×2) through the public entry points:
+        // the same values with the schedule on and off (the backward-input pass, 64 filters, keeps
+        // the tile blocks).
+        let g = geometry(32, 64, 4, 4, 128, 1)
+        KernelSettings.with({ $0.threads = 2; $0.gemmParallelFlops = 0; $0.tiling = .wide }) {
             #expect(Conv2dWinograd.schedulesByFilterBlocks(g))
             var rng = TestRNG(geometrySeed(g))
-            let x = rng.array(g.batch * 64 * 16), w = rng.array(64 * 64 * 9), dy = rng.array(g.batch * 64 * 16)
+            let x = rng.array(g.batch * 64 * 16), w = rng.array(128 * 64 * 9), dy = rng.array(g.batch * 128 * 16)
             var y = [Float](repeating: .nan, count: dy.count), dx = [Float](repeating: .nan, count: x.count)
             var yTiles = y, dxTiles = dx
+            var dw = [Float](repeating: .nan, count: w.count), dwTiles = dw
+            #expect(Conv2dWinograd.weightGradSchedulesByFilterBlocks(g))
             conv2dForward(g, input: x, weight: w, output: &y)
             conv2dBackwardInput(g, gradOutput: dy, weight: w, gradInput: &dx)
+            conv2dBackwardWeight(g, input: x, gradOutput: dy, gradWeight: &dw)
             KernelSettings.with({ $0.winogradFilterBlocks = false }) {
-                #expect(!Conv2dWinograd.schedulesByFilterBlocks(g))
+                #expect(!Conv2dWinograd.schedulesByFilterBlocks(g) && !Conv2dWinograd.weightGradSchedulesByFilterBlocks(g))
                 conv2dForward(g, input: x, weight: w, output: &yTiles)
                 conv2dBackwardInput(g, gradOutput: dy, weight: w, gradInput: &dxTiles)
+                conv2dBackwardWeight(g, input: x, gradOutput: dy, gradWeight: &dwTiles)
             }
-            let same = y == yTiles && dx == dxTiles
+            let same = y == yTiles && dx == dxTiles && dw == dwTiles
             #expect(same)
             #expect(relativeError(y, referenceConv(g, x, w)) < 1e-5)
+            #expect(relativeError(dw, referenceConvBackwardWeight(g, x, dy)) < 1e-5)
         }
     }
 
