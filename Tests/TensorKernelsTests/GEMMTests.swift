@@ -98,9 +98,9 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
     }
 
     /// With one B panel (n ≤ 32), alpha 1 and A not transposed, the narrow tiling reads A's rows in
-    /// place instead of packing them. Rows tails of 1–5, several MC and KC blocks (the in-place
-    /// pointer must follow both), every beta, one and two workers; bit for bit the packed sums of
-    /// the wide tiling, and the reference.
+    /// place instead of packing them (the wide one too up to 16 columns, below). Rows tails of 1–5,
+    /// several MC and KC blocks (the in-place pointer must follow both), every beta, one and two
+    /// workers; bit for bit the wide tiling's sums, and the reference.
     @Test func narrowTilesReadASinglePanelInPlace() {
         Self.checkInPlaceAgainstPacked(transposeA: false, shapes: [(7, 1, 9), (13, 5, 300), (100, 16, 700),
                                                                    (301, 17, 40), (49, 32, 513), (6, 31, 1)], seed: 200)
@@ -114,6 +114,36 @@ func checkGEMM(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Floa
     @Test func wideTilesReadATransposedPanelInPlace() {
         Self.checkInPlaceAgainstPacked(transposeA: true, shapes: [(4, 1, 9), (8, 16, 300), (300, 16, 700),
                                                                   (148, 17, 40), (576, 32, 513), (30, 5, 64)], seed: 300)
+    }
+
+    /// With at most 16 columns of B, alpha 1 and A not transposed, the wide tiling reads A's rows
+    /// in place too (the narrow tiles' 6×16 sub-tiles): bit for bit the packed sums, which the same
+    /// product with one more (zero) column of B — 17 columns, packed — gives in its first n
+    /// columns; and the reference. Row tails, several MC and KC blocks, one and two workers.
+    @Test func wideTilesReadARowsInPlaceUpToSixteenColumns() {
+        for (idx, s) in [(7, 1, 9), (13, 5, 300), (100, 16, 700), (301, 12, 40), (240, 16, 1200)].enumerated() {
+            let (m, n, k) = s
+            var rng = TestRNG(UInt64(idx) + 400)
+            let a = rng.array(m * k), b = rng.array(k * n)
+            var wider = [Float](repeating: 0, count: k * (n + 1))
+            for p in 0..<k { for j in 0..<n { wider[p * (n + 1) + j] = b[p * n + j] } }
+            KernelSettings.with({ $0.tiling = .wide }) {
+                for threads in [1, 2] {
+                    #expect(checkGEMM(false, false, m, n, k, alpha: 1, beta: 0, pad: idx % 3, threads: threads,
+                                      seed: UInt64(idx)), "\(m)×\(n)×\(k), \(threads) threads")
+                    KernelSettings.with({ $0.threads = threads }) {
+                        var inPlace = [Float](repeating: .nan, count: m * n), packed = [Float](repeating: .nan, count: m * (n + 1))
+                        sgemm(transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n,
+                              beta: 0, c: &inPlace, ldc: n)
+                        sgemm(transposeA: false, transposeB: false, m: m, n: n + 1, k: k, alpha: 1, a: a, lda: k, b: wider,
+                              ldb: n + 1, beta: 0, c: &packed, ldc: n + 1)
+                        var same = true
+                        for i in 0..<m { for j in 0..<n where inPlace[i * n + j] != packed[i * (n + 1) + j] { same = false } }
+                        #expect(same, "\(m)×\(n)×\(k), \(threads) threads")
+                    }
+                }
+            }
+        }
     }
 
     /// Each (m, n, k): against the reference under both tilings (one reads A in place, the other
