@@ -60,7 +60,9 @@ extension Conv2dWinograd {
 /// transformed input, and on one thread at least `winogradFilterBlocksOneThreadMinFilterFloats`
 /// of transformed filters. Measured in issue 17's twelfth session; with all shapes sent here,
 /// the batch-32 stages with more tiles than filters were 1.08–1.20 (128 channels at 16×16) and
-/// 1.26–1.76 (64 at 32×32) times slower.
+/// 1.26–1.76 (64 at 32×32) times slower. Measured on the wide (AVX-512) tiling only; the AVX2
+/// tiling takes the same rule, whose reason (U's and Z's round trips through memory) does not
+/// depend on the register tile.
 func winogradSchedulesByFilterBlocks(_ s: WinogradShape, threads: Int, settings: KernelSettings) -> Bool {
     let tiles = s.tileRows * s.TW
     return settings.winogradFilterBlocks && s.O >= tiles && s.planes * s.C * tiles <= winogradFilterBlocksMaxInputFloats
