@@ -232,42 +232,40 @@ func winogradPackWeightItems(_ weight: UnsafePointer<Float>, O: Int, C: Int, adj
     // transpose's vector load of the staged row is forwarded from a single store.
     let lastWideStart = O * C * 9 - 16   // offset of the last filter start with 16 floats after it
     let planes = (tile + 2) * (tile + 2)
-    do {
-        // 16 staged rows, 16 transposed tap vectors, 9 taps (padded to 16), 36 transformed positions.
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 84) { buf in
-            let vectors = buf.baseAddress!
-            let stage = UnsafeMutableRawPointer(vectors).assumingMemoryBound(to: Float.self)
-            let taps = stage + 256
-            let g = vectors + 32, u = vectors + 48
-            stage.update(repeating: 0, count: 256)
-            for item in items {
-                let q = item / depth, k = item - q * depth
-                let r0 = q * gemmMR
-                let count = min(gemmMR, rows - r0)
-                let src = weight + r0 * rowStep + k * kStep
-                for r in 0..<count { lcnn_prefetch_for_read(src + lookahead + r * rowStep) }
-                for r in 0..<count {
-                    let f = src + r * rowStep
-                    let row = stage + 16 * r
-                    if f - weight <= lastWideStart {
-                        store16(row, load16(f))
-                    } else {
-                        for t in 0..<9 { row[t] = f[t] }
-                    }
+    // 16 staged rows, 16 transposed tap vectors, 9 taps (padded to 16), 36 transformed positions.
+    withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 84) { buf in
+        let vectors = buf.baseAddress!
+        let stage = UnsafeMutableRawPointer(vectors).assumingMemoryBound(to: Float.self)
+        let taps = stage + 256
+        let g = vectors + 32, u = vectors + 48
+        stage.update(repeating: 0, count: 256)
+        for item in items {
+            let q = item / depth, k = item - q * depth
+            let r0 = q * gemmMR
+            let count = min(gemmMR, rows - r0)
+            let src = weight + r0 * rowStep + k * kStep
+            for r in 0..<count { lcnn_prefetch_for_read(src + lookahead + r * rowStep) }
+            for r in 0..<count {
+                let f = src + r * rowStep
+                let row = stage + 16 * r
+                if f - weight <= lastWideStart {
+                    store16(row, load16(f))
+                } else {
+                    for t in 0..<9 { row[t] = f[t] }
                 }
-                if count < gemmMR {
-                    for r in count..<gemmMR { store16(stage + 16 * r, SIMD16<Float>()) }
-                }
-                transpose16x16(stage, 16, taps, 16)
-                for t in 0..<9 { g[t] = load16(taps + 16 * (adjoint ? 8 - t : t)) }
-                if tile == 4 { winogradLargeTileFilterTransform(g, into: u) } else { winogradFilterTransform(g, into: u) }
-                let d = dst + (q - firstPanel) * depth * gemmMR + k * gemmMR
-                for xi in 0..<planes {
-                    let v = u[xi]
-                    let p = UnsafeMutableRawPointer(d + xi * xiStride)
-                    p.storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
-                    p.storeBytes(of: SIMD4<Float>(v[8], v[9], v[10], v[11]), toByteOffset: 32, as: SIMD4<Float>.self)
-                }
+            }
+            if count < gemmMR {
+                for r in count..<gemmMR { store16(stage + 16 * r, SIMD16<Float>()) }
+            }
+            transpose16x16(stage, 16, taps, 16)
+            for t in 0..<9 { g[t] = load16(taps + 16 * (adjoint ? 8 - t : t)) }
+            if tile == 4 { winogradLargeTileFilterTransform(g, into: u) } else { winogradFilterTransform(g, into: u) }
+            let d = dst + (q - firstPanel) * depth * gemmMR + k * gemmMR
+            for xi in 0..<planes {
+                let v = u[xi]
+                let p = UnsafeMutableRawPointer(d + xi * xiStride)
+                p.storeBytes(of: v.lowHalf, as: SIMD8<Float>.self)
+                p.storeBytes(of: SIMD4<Float>(v[8], v[9], v[10], v[11]), toByteOffset: 32, as: SIMD4<Float>.self)
             }
         }
     }
@@ -570,8 +568,9 @@ func winogradDataTransform(_ d: UnsafePointer<SIMD16<Float>>, into v: UnsafeMuta
 }
 
 /// Stores lanes 0..<count of v[ξ] as tiles l0… of channel `channel` in the packed V of every
-/// ξ < `planes` (plane ξ at `base + ξ·planeStride`). A full vector store is used when it stays inside the panel row (lanes past
-/// `count` then land on later tiles of the same row, written afterwards, or on unused lanes).
+/// ξ < `planes` (plane ξ at `base + ξ·planeStride`). A full vector store is used when it stays
+/// inside the panel row (lanes past `count` then land on later tiles of the same row, written
+/// afterwards, or on unused lanes).
 @inline(__always)
 func storeTileLanes(_ v: UnsafePointer<SIMD16<Float>>, planes: Int, into base: UnsafeMutablePointer<Float>,
                     planeStride: Int, channels: Int, channel: Int, l0: Int, count: Int) {

@@ -94,9 +94,8 @@ func winogradConvolutionByFilterBlocks(_ s: WinogradShape, weight: UnsafePointer
         let rows = ScratchBuffer(s.patch * rowWidth)
         defer { rows.free() }
         rows.p.update(repeating: 0, count: s.patch * rowWidth)
-        let channels = (t * s.C / transformers)..<((t + 1) * s.C / transformers)
         forEachTransformedInputChunk(s, input: input, r0: 0, r1: s.tileRows, rows: rows.p, rowWidth: rowWidth,
-                                     only: channels) { c, l0, count, transformed in
+                                     only: workerShare(t, of: s.C, workers: transformers)) { c, l0, count, transformed in
             storeTileLanes(transformed, planes: s.planes, into: shared.p, planeStride: vStride, channels: s.C,
                            channel: c, l0: l0, count: count)
         }
@@ -111,10 +110,10 @@ func winogradConvolutionByFilterBlocks(_ s: WinogradShape, weight: UnsafePointer
     parallelChunks(workers) { t in
         let packed = ScratchBuffer(s.planes * planeStride), m = ScratchBuffer(s.planes * mStride)
         defer { packed.free(); m.free() }
-        var q0 = t * panels / workers
-        let end = (t + 1) * panels / workers
-        while q0 < end {
-            let q1 = min(end, q0 + blockPanels)
+        let mine = workerShare(t, of: panels, workers: workers)
+        var q0 = mine.lowerBound
+        while q0 < mine.upperBound {
+            let q1 = min(mine.upperBound, q0 + blockPanels)
             let o0 = q0 * gemmMR, o1 = min(s.O, q1 * gemmMR)
             winogradPackWeightItems(weight, O: filterOut, C: filterIn, adjoint: adjoint, tile: s.tile,
                                     items: (q0 * s.C)..<(q1 * s.C), firstPanel: q0, into: packed.p,

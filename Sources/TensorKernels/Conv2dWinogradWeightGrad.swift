@@ -66,6 +66,15 @@ struct WinogradWeightGradWorkspace {
         packedB = ScratchBuffer((s.C + gemmNR - 1) / gemmNR * gemmNR * maxTiles)
     }
 
+    /// `workers` workspaces for blocks of up to `maxTiles` tiles sharing the first one's V and Ŷ
+    /// (the workers of a channel-shared transform; free them all, the first last or not).
+    static func shared(_ s: WinogradShape, maxTiles: Int, tiling: GEMMTiling, workers: Int) -> [WinogradWeightGradWorkspace] {
+        let owner = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: tiling)
+        return [owner] + (1..<max(1, workers)).map { _ in
+            WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: tiling, sharing: owner)
+        }
+    }
+
     func free() {
         if ownsOperands {
             v.free()
@@ -252,6 +261,19 @@ func winogradFilterGradient(_ z: UnsafePointer<SIMD16<Float>>, into taps: Unsafe
 /// stage (BENCHMARKS.md, "fourth session" and "tenth session").
 let winogradWeightGradMinTilesPerWorker = 256
 
+/// V and Ŷ of tile rows [r0, r1) into the shared buffers of `workspaces` (`WinogradWeightGradWorkspace.shared`),
+/// one worker per workspace, each on a disjoint share of the input and of the output channels.
+func winogradWeightGradSharedTransforms(_ s: WinogradShape, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                        r0: Int, r1: Int, workspaces: [WinogradWeightGradWorkspace]) {
+    let workers = workspaces.count
+    parallelChunks(workers) { t in
+        winogradWeightGradInput(s, input: input, r0: r0, r1: r1, channels: workerShare(t, of: s.C, workers: workers),
+                                ws: workspaces[t])
+        winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1,
+                                 channels: workerShare(t, of: s.O, workers: workers), ws: workspaces[t])
+    }
+}
+
 /// Tile rows per block of the weight gradient: about 256 tiles, the GEMMs' depth.
 @inline(__always)
 func winogradWeightGradBlockRows(_ s: WinogradShape) -> Int { max(1, 256 / max(1, s.TW)) }
@@ -288,21 +310,15 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     if splitPositions {
         // Each block's transforms once, the channels shared among the workers, then its GEMMs,
         // the positions shared: worker 0's V and Ŷ are the one copy every worker writes and reads.
-        let owner = WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling)
-        let workspaces = [owner] + (1..<workers).map { _ in
-            WinogradWeightGradWorkspace(s, maxTiles: maxTiles, tiling: settings.tiling, sharing: owner)
-        }
+        let workspaces = WinogradWeightGradWorkspace.shared(s, maxTiles: maxTiles, tiling: settings.tiling,
+                                                            workers: workers)
         defer { for ws in workspaces { ws.free() } }
-        func share(_ t: Int, of count: Int) -> Range<Int> { (t * count / workers)..<((t + 1) * count / workers) }
         for b in 0..<blocks {
             let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
+            winogradWeightGradSharedTransforms(s, input: input, gradOutput: gradOutput, r0: r0, r1: r1,
+                                               workspaces: workspaces)
             parallelChunks(workers) { t in
-                winogradWeightGradInput(s, input: input, r0: r0, r1: r1, channels: share(t, of: s.C), ws: workspaces[t])
-                winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1, channels: share(t, of: s.O),
-                                         ws: workspaces[t])
-            }
-            parallelChunks(workers) { t in
-                for xi in share(t, of: planes) {
+                for xi in workerShare(t, of: planes, workers: workers) {
                     winogradWeightGradGEMM(s, xi: xi, tiles: (r1 - r0) * s.TW, accumulate: b > 0, z: zBase.p + xi * plane,
                                            ws: workspaces[t])
                 }

@@ -49,19 +49,13 @@ func winogradWeightGradByFilterBlocks(_ s: WinogradShape, input: UnsafePointer<F
                                       gradWeight: UnsafeMutablePointer<Float>, threads: Int, settings: KernelSettings) {
     let tiles = s.tileRows * s.TW, planes = s.planes
     let workers = max(1, min(threads, planes))
-    let owner = WinogradWeightGradWorkspace(s, maxTiles: tiles, tiling: settings.tiling)
-    let workspaces = [owner] + (1..<workers).map { _ in
-        WinogradWeightGradWorkspace(s, maxTiles: tiles, tiling: settings.tiling, sharing: owner)
-    }
+    let workspaces = WinogradWeightGradWorkspace.shared(s, maxTiles: tiles, tiling: settings.tiling, workers: workers)
     defer { for ws in workspaces { ws.free() } }
-    func share(_ t: Int, of count: Int) -> Range<Int> { (t * count / workers)..<((t + 1) * count / workers) }
+    let owner = workspaces[0]
 
     // 1. V and Ŷ of every tile, the channels shared.
-    parallelChunks(workers) { t in
-        winogradWeightGradInput(s, input: input, r0: 0, r1: s.tileRows, channels: share(t, of: s.C), ws: workspaces[t])
-        winogradWeightGradOutput(s, gradOutput: gradOutput, r0: 0, r1: s.tileRows, channels: share(t, of: s.O),
-                                 ws: workspaces[t])
-    }
+    winogradWeightGradSharedTransforms(s, input: input, gradOutput: gradOutput, r0: 0, r1: s.tileRows,
+                                       workspaces: workspaces)
 
     // 2. V_ξᵀ as B panels ([c / 32][t][32]) for every ξ, the positions shared.
     let bPlane = (s.C + gemmNR - 1) / gemmNR * gemmNR * tiles
@@ -69,7 +63,7 @@ func winogradWeightGradByFilterBlocks(_ s: WinogradShape, input: UnsafePointer<F
     defer { packedB.free() }
     let b = SendablePointer(packedB.p), dW = SendablePointer(gradWeight)
     parallelChunks(workers) { t in
-        for xi in share(t, of: planes) {
+        for xi in workerShare(t, of: planes, workers: workers) {
             packB(transpose: true, b: owner.v.p + xi * owner.vStride, ldb: owner.ldt, p0: 0, kc: tiles, j0: 0, nc: s.C,
                   into: b.p + xi * bPlane)
         }
@@ -82,7 +76,7 @@ func winogradWeightGradByFilterBlocks(_ s: WinogradShape, input: UnsafePointer<F
     parallelChunks(panelWorkers) { t in
         let a = ScratchBuffer(gemmMR * tiles), z = ScratchBuffer(planes * zPlane)
         defer { a.free(); z.free() }
-        for q in (t * panels / panelWorkers)..<((t + 1) * panels / panelWorkers) {
+        for q in workerShare(t, of: panels, workers: panelWorkers) {
             let o0 = q * gemmMR, rows = min(gemmMR, s.O - o0)
             for xi in 0..<planes {
                 prepackABlock(owner.dy.p + xi * owner.dyStride + o0 * owner.ldt, lda: owner.ldt, m: rows, k: tiles,

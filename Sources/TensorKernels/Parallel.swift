@@ -24,10 +24,16 @@ func parallelFor(_ n: Int, threads maxThreads: Int, minimumWorkPerThread: Int, _
         return
     }
     parallelChunks(threads) { i in
-        let lo = i * n / threads
-        let hi = (i + 1) * n / threads
-        if lo < hi { body(lo..<hi) }
+        let range = workerShare(i, of: n, workers: threads)
+        if !range.isEmpty { body(range) }
     }
+}
+
+/// Worker t's share of `0..<count` split into `workers` contiguous near-equal ranges:
+/// `[⌊t·count/workers⌋, ⌊(t+1)·count/workers⌋)` (empty when count < workers for some t).
+@inline(__always)
+func workerShare(_ t: Int, of count: Int, workers: Int) -> Range<Int> {
+    (t * count / workers)..<((t + 1) * count / workers)
 }
 
 /// Runs `body(i)` for `i` in `0..<count` with one `concurrentPerform` fork (or inline when
