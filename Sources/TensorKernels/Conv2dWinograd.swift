@@ -367,8 +367,12 @@ func winogradPatchRowWidth(_ s: WinogradShape) -> Int { s.tile * s.TW + s.tile +
 /// `winogradRowsPerChunk` at a time into one chunk (lanes past `count` then hold stale but finite
 /// values). `size` is the input patch (tile + 2) or, for the weight gradient's output-gradient
 /// tiles, the tile itself. `channelRange` (nil: all) restricts the walk to those channels.
+/// `lastImage`, when given, is read as the shape's last image (n = N − 1) instead of the one after
+/// the first N − 1 at `source`: a batch plus one image held elsewhere (the weight gradient's
+/// σ̂ term, `conv2dBackwardWeight(_:input:gradOutput:extraImage:scale:gradWeight:)`).
 @inline(__always)
-func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, lastImage: UnsafePointer<Float>? = nil,
+                       channels: Int, height: Int, width: Int,
                        padTop: Int, padLeft: Int, size: Int, r0: Int, r1: Int, rows: UnsafeMutablePointer<Float>,
                        rowWidth: Int, patches: UnsafeMutablePointer<SIMD16<Float>>, only channelRange: Range<Int>? = nil,
                        _ body: (_ channel: Int, _ l0: Int, _ count: Int) -> Void) {
@@ -384,7 +388,9 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
     /// Copies the `size` padded source rows of tile row r of channel c into `rows`.
     @inline(__always) func copyRows(_ c: Int, _ r: Int) {
         let n = r / s.TH, ti = r - n * s.TH
-        let plane = source + (n * channels + c) * height * width
+        let image = n == s.N - 1 ? lastImage ?? source + n * channels * height * width
+                                 : source + n * channels * height * width
+        let plane = image + c * height * width
         if prefetchNextChannel && c + 1 < walked.upperBound {
             let next = plane + height * width
             for i in 0..<size {
@@ -449,15 +455,18 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, channel
 
 /// V = Bᵀ d B for the input tiles of tile rows [r0, r1), 16 at a time: `body(channel, l0, count, v)`
 /// receives `v[ξ]` (ξ < `s.planes`) for tiles l0…l0 + count − 1 of the block (the forward pass and
-/// the weight gradient store them in their own layouts); `channelRange` as in `forEachPatchChunk`.
+/// the weight gradient store them in their own layouts); `channelRange` and `lastImage` as in
+/// `forEachPatchChunk`.
 @inline(__always)
-func forEachTransformedInputChunk(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
+func forEachTransformedInputChunk(_ s: WinogradShape, input: UnsafePointer<Float>, lastImage: UnsafePointer<Float>? = nil,
+                                  r0: Int, r1: Int,
                                   rows: UnsafeMutablePointer<Float>, rowWidth: Int, only channelRange: Range<Int>? = nil,
                                   _ body: (_ channel: Int, _ l0: Int, _ count: Int, _ v: UnsafePointer<SIMD16<Float>>) -> Void) {
     let planes = s.planes
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 2 * planes) { buf in
         let d = buf.baseAddress!, v = d + planes
-        forEachPatchChunk(s, source: input, channels: s.C, height: s.H, width: s.W, padTop: s.ph, padLeft: s.pw,
+        forEachPatchChunk(s, source: input, lastImage: lastImage, channels: s.C, height: s.H, width: s.W,
+                          padTop: s.ph, padLeft: s.pw,
                           size: s.patch, r0: r0, r1: r1, rows: rows, rowWidth: rowWidth, patches: d,
                           only: channelRange) { c, l0, count in
             if s.tile == 4 { winogradLargeTileDataTransform(d, into: v) } else { winogradDataTransform(d, into: v) }

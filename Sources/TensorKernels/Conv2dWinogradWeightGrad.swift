@@ -109,11 +109,12 @@ func winogradGradientTransform(_ d: UnsafePointer<SIMD16<Float>>, into y: Unsafe
 }
 
 /// Writes V_ξ[c, l] (every position ξ, tile l of the block) for tile rows [r0, r1) and the
-/// channels c in `channels` (nil: all) into `ws.v`.
-func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, r0: Int, r1: Int,
-                             channels: Range<Int>? = nil, ws: WinogradWeightGradWorkspace) {
-    forEachTransformedInputChunk(s, input: input, r0: r0, r1: r1, rows: ws.rows.p, rowWidth: ws.rowWidth,
-                                 only: channels) { c, l0, _, v in
+/// channels c in `channels` (nil: all) into `ws.v`; the last image from `lastImage` when given
+/// (`forEachPatchChunk`).
+func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, lastImage: UnsafePointer<Float>? = nil,
+                             r0: Int, r1: Int, channels: Range<Int>? = nil, ws: WinogradWeightGradWorkspace) {
+    forEachTransformedInputChunk(s, input: input, lastImage: lastImage, r0: r0, r1: r1, rows: ws.rows.p,
+                                 rowWidth: ws.rowWidth, only: channels) { c, l0, _, v in
         let dst = ws.v.p + c * ws.ldt + l0
         for xi in 0..<s.planes { store16(dst + xi * ws.vStride, v[xi]) }
     }
@@ -121,13 +122,14 @@ func winogradWeightGradInput(_ s: WinogradShape, input: UnsafePointer<Float>, r0
 
 /// Writes Ŷ_ξ[o, l] (every position ξ) for tile rows [r0, r1) and the output channels o in
 /// `channels` (nil: all) of `gradOutput` [N, O, OH, OW] into `ws.dy` (tile × tile gradient tiles,
-/// zero past the output's edge).
-func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, r0: Int, r1: Int,
-                              channels: Range<Int>? = nil, ws: WinogradWeightGradWorkspace) {
+/// zero past the output's edge); the last image from `lastImage` when given.
+func winogradWeightGradOutput(_ s: WinogradShape, gradOutput: UnsafePointer<Float>, lastImage: UnsafePointer<Float>? = nil,
+                              r0: Int, r1: Int, channels: Range<Int>? = nil, ws: WinogradWeightGradWorkspace) {
     let tileArea = s.tile * s.tile
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: tileArea + s.planes) { buf in
         let d = buf.baseAddress!, y = d + tileArea
-        forEachPatchChunk(s, source: gradOutput, channels: s.O, height: s.OH, width: s.OW, padTop: 0, padLeft: 0,
+        forEachPatchChunk(s, source: gradOutput, lastImage: lastImage, channels: s.O, height: s.OH, width: s.OW,
+                          padTop: 0, padLeft: 0,
                           size: s.tile, r0: r0, r1: r1, rows: ws.rows.p + s.patch * ws.rowWidth, rowWidth: ws.rowWidth,
                           patches: d, only: channels) { o, l0, _ in
             if s.tile == 4 { winogradLargeTileGradientTransform(d, into: y) } else { winogradGradientTransform(d, into: y) }
@@ -182,12 +184,13 @@ func winogradWeightGradGEMM(_ s: WinogradShape, xi: Int, tiles: Int, accumulate:
     }
 }
 
-/// dW[o, c] = Gᵀ (Σ_w Z_w[o, c]) G for the filter pairs in `range` (pair = o·C + c): copy w of Z
-/// (one per worker of a tile split, one in all for a position split) starts at
+/// dW[o, c] = scale · Gᵀ (Σ_w Z_w[o, c]) G for the filter pairs in `range` (pair = o·C + c): copy
+/// w of Z (one per worker of a tile split, one in all for a position split) starts at
 /// `sums + w·planes·plane`, laid out [ξ][o·C + c] with ξ planes `plane` floats apart; `tile`
-/// picks G (F(2×2) or F(4×4), `planes` = (tile + 2)²).
+/// picks G (F(2×2) or F(4×4), `planes` = (tile + 2)²). The scale multiplies the summed Z (G is
+/// linear), so 1 leaves the values bit for bit those of no scale.
 func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float>, copies: Int, plane: Int,
-                              tile: Int = 2, gradWeight: UnsafeMutablePointer<Float>) {
+                              tile: Int = 2, scale: Float = 1, gradWeight: UnsafeMutablePointer<Float>) {
     let planes = (tile + 2) * (tile + 2)
     withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: planes + 32) { buf in
         let m = buf.baseAddress!
@@ -206,7 +209,7 @@ func winogradWeightGradFinish(pairs range: Range<Int>, sums: UnsafePointer<Float
                         for q in 0..<count { sum[q] += src[q] }
                     }
                 }
-                m[xi] = sum
+                m[xi] = scale == 1 ? sum : sum * scale
             }
             if tile == 4 { winogradLargeTileFilterGradient(m, into: stage) } else { winogradFilterGradient(m, into: stage) }
             // Rows are taps, lanes pairs: transpose so each pair's 9 taps are contiguous.
@@ -262,14 +265,16 @@ func winogradFilterGradient(_ z: UnsafePointer<SIMD16<Float>>, into taps: Unsafe
 let winogradWeightGradMinTilesPerWorker = 256
 
 /// V and Ŷ of tile rows [r0, r1) into the shared buffers of `workspaces` (`WinogradWeightGradWorkspace.shared`),
-/// one worker per workspace, each on a disjoint share of the input and of the output channels.
+/// one worker per workspace, each on a disjoint share of the input and of the output channels;
+/// the last image's from `lastImage` when given.
 func winogradWeightGradSharedTransforms(_ s: WinogradShape, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
-                                        r0: Int, r1: Int, workspaces: [WinogradWeightGradWorkspace]) {
+                                        lastImage: WeightGradExtraImage?, r0: Int, r1: Int,
+                                        workspaces: [WinogradWeightGradWorkspace]) {
     let workers = workspaces.count
     parallelChunks(workers) { t in
-        winogradWeightGradInput(s, input: input, r0: r0, r1: r1, channels: workerShare(t, of: s.C, workers: workers),
-                                ws: workspaces[t])
-        winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1,
+        winogradWeightGradInput(s, input: input, lastImage: lastImage?.input, r0: r0, r1: r1,
+                                channels: workerShare(t, of: s.C, workers: workers), ws: workspaces[t])
+        winogradWeightGradOutput(s, gradOutput: gradOutput, lastImage: lastImage?.gradOutput, r0: r0, r1: r1,
                                  channels: workerShare(t, of: s.O, workers: workers), ws: workspaces[t])
     }
 }
@@ -280,17 +285,19 @@ func winogradWeightGradBlockRows(_ s: WinogradShape) -> Int { max(1, 256 / max(1
 
 /// Weight gradient of an eligible convolution (`winogradApplies(g)`) on `tile`×`tile` output
 /// tiles (2 or 4), same contract as `conv2dBackwardWeight`: `gradWeight` [O, C, 3, 3] is overwritten.
+/// With `extraImage` the batch has one more image, g.batch + 1 in all, read from there (its tiles
+/// are the last of the GEMMs' depth); `scale` multiplies the result (`winogradWeightGradFinish`).
 func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Float>,
                                   gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>,
-                                  tile: Int = 2) {
+                                  tile: Int = 2, extraImage: WeightGradExtraImage? = nil, scale: Float = 1) {
     let settings = KernelSettings.current   // read once, on the thread that entered the kernel
-    let s = WinogradShape(N: g.batch, C: g.inChannels, H: g.inHeight, W: g.inWidth, O: g.outChannels,
-                          ph: g.paddingHeight, pw: g.paddingWidth, tile: tile)
+    let s = WinogradShape(N: g.batch + (extraImage == nil ? 0 : 1), C: g.inChannels, H: g.inHeight, W: g.inWidth,
+                          O: g.outChannels, ph: g.paddingHeight, pw: g.paddingWidth, tile: tile)
     let planes = s.planes
     let threads = settings.threads(forFlops: s.gemmFlops)
     if winogradWeightGradSchedulesByFilterBlocks(s, threads: threads, settings: settings) {
-        winogradWeightGradByFilterBlocks(s, input: input, gradOutput: gradOutput, gradWeight: gradWeight,
-                                         threads: threads, settings: settings)
+        winogradWeightGradByFilterBlocks(s, input: input, gradOutput: gradOutput, lastImage: extraImage, scale: scale,
+                                         gradWeight: gradWeight, threads: threads, settings: settings)
         return
     }
     let rowsTotal = s.tileRows
@@ -315,8 +322,8 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
         defer { for ws in workspaces { ws.free() } }
         for b in 0..<blocks {
             let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
-            winogradWeightGradSharedTransforms(s, input: input, gradOutput: gradOutput, r0: r0, r1: r1,
-                                               workspaces: workspaces)
+            winogradWeightGradSharedTransforms(s, input: input, gradOutput: gradOutput, lastImage: extraImage,
+                                               r0: r0, r1: r1, workspaces: workspaces)
             parallelChunks(workers) { t in
                 for xi in workerShare(t, of: planes, workers: workers) {
                     winogradWeightGradGEMM(s, xi: xi, tiles: (r1 - r0) * s.TW, accumulate: b > 0, z: zBase.p + xi * plane,
@@ -332,8 +339,9 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
             let (b0, b1) = (t * blocks / workers, (t + 1) * blocks / workers)
             for b in b0..<b1 {
                 let r0 = b * rowsPerBlock, r1 = min(rowsTotal, r0 + rowsPerBlock)
-                winogradWeightGradInput(s, input: input, r0: r0, r1: r1, ws: ws)
-                winogradWeightGradOutput(s, gradOutput: gradOutput, r0: r0, r1: r1, ws: ws)
+                winogradWeightGradInput(s, input: input, lastImage: extraImage?.input, r0: r0, r1: r1, ws: ws)
+                winogradWeightGradOutput(s, gradOutput: gradOutput, lastImage: extraImage?.gradOutput, r0: r0, r1: r1,
+                                         ws: ws)
                 for xi in 0..<planes {
                     winogradWeightGradGEMM(s, xi: xi, tiles: (r1 - r0) * s.TW, accumulate: b > b0, z: z + xi * plane,
                                            ws: ws)
@@ -345,6 +353,7 @@ func conv2dBackwardWeightWinograd(_ g: Conv2dGeometry, input: UnsafePointer<Floa
     let groups = (pairCount + 15) / 16
     parallelFor(groups, threads: settings.threadCount, minimumWorkPerThread: threads > 1 ? 64 : groups) { range in
         winogradWeightGradFinish(pairs: (range.lowerBound * 16)..<min(pairCount, range.upperBound * 16),
-                                 sums: zBase.p, copies: copies, plane: plane, tile: tile, gradWeight: out.p)
+                                 sums: zBase.p, copies: copies, plane: plane, tile: tile, scale: scale,
+                                 gradWeight: out.p)
     }
 }

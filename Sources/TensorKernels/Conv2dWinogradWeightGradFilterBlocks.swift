@@ -44,8 +44,10 @@ func winogradWeightGradSchedulesByFilterBlocks(_ s: WinogradShape, threads: Int,
 }
 
 /// The weight gradient of shape `s` by filter blocks, same contract as
-/// `conv2dBackwardWeightWinograd` (`gradWeight` [O, C, 3, 3] overwritten).
+/// `conv2dBackwardWeightWinograd` (`gradWeight` [O, C, 3, 3] overwritten; the last of the s.N
+/// images from `lastImage` when given; the result times `scale`).
 func winogradWeightGradByFilterBlocks(_ s: WinogradShape, input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                                      lastImage: WeightGradExtraImage? = nil, scale: Float = 1,
                                       gradWeight: UnsafeMutablePointer<Float>, threads: Int, settings: KernelSettings) {
     let tiles = s.tileRows * s.TW, planes = s.planes
     let workers = max(1, min(threads, planes))
@@ -54,8 +56,8 @@ func winogradWeightGradByFilterBlocks(_ s: WinogradShape, input: UnsafePointer<F
     let owner = workspaces[0]
 
     // 1. V and Ŷ of every tile, the channels shared.
-    winogradWeightGradSharedTransforms(s, input: input, gradOutput: gradOutput, r0: 0, r1: s.tileRows,
-                                       workspaces: workspaces)
+    winogradWeightGradSharedTransforms(s, input: input, gradOutput: gradOutput, lastImage: lastImage, r0: 0,
+                                       r1: s.tileRows, workspaces: workspaces)
 
     // 2. V_ξᵀ as B panels ([c / 32][t][32]) for every ξ, the positions shared.
     let bPlane = (s.C + gemmNR - 1) / gemmNR * gemmNR * tiles
@@ -90,7 +92,7 @@ func winogradWeightGradByFilterBlocks(_ s: WinogradShape, input: UnsafePointer<F
                 }
             }
             winogradWeightGradFinish(pairs: 0..<(rows * s.C), sums: z.p, copies: 1, plane: zPlane, tile: s.tile,
-                                     gradWeight: dW.p + o0 * s.C * 9)
+                                     scale: scale, gradWeight: dW.p + o0 * s.C * 9)
         }
     }
 }

@@ -4,7 +4,8 @@ import _TestSupport
 
 /// `spectrallyNormalizedConv2d(x, weight: W, u:, v:)` = conv(x; W/⟨u, conv(v; W)⟩): gradient checks
 /// (first order: the rule that adds σ̂'s gradient into the weight gradient without storing it, with
-/// ⟨g, W⟩ read over the weight and over the output; second order: the recorded composition) and
+/// ⟨g, W⟩ read over the weight, and over the output with v as one more image of the weight
+/// gradient; second order: the recorded composition) and
 /// agreement with `conv2d(x, weight: dividedByInnerProduct(W, with: M))`.
 @Suite("spectrallyNormalizedConv2d")
 struct SpectrallyNormalizedConvolutionTests {
@@ -42,7 +43,9 @@ struct SpectrallyNormalizedConvolutionTests {
 
     @Test("matches the composition with M in value and gradients",
           arguments: [([4, 8, 6, 6], [16, 8, 3, 3], 1, 1), ([2, 24, 4, 4], [40, 24, 3, 3], 1, 1),
-                      ([2, 12, 8, 8], [20, 12, 3, 3], 2, 1), ([3, 16, 5, 5], [8, 16, 1, 1], 1, 0)])
+                      ([2, 12, 8, 8], [20, 12, 3, 3], 2, 1), ([3, 16, 5, 5], [8, 16, 1, 1], 1, 0),
+                      // v as the 32nd image of a Winograd weight gradient (128 tiles of 2×2).
+                      ([31, 64, 4, 4], [64, 64, 3, 3], 1, 1)])
     func matchesComposition(_ shapes: ([Int], [Int], Int, Int)) {
         let (xShape, wShape, stride, padding) = shapes
         let x = Fixtures.normal(xShape, seed: 411).requiringGrad()

@@ -12,11 +12,15 @@ import TensorKernels
 /// Composed as `conv2d(x, weight: dividedByInnerProduct(W, with: M))` a training step writes M
 /// in the forward pass and reads it back beside g in a linear combination: three weight-sized
 /// passes besides the convolution that makes M. On a first-order backward pass this operation
-/// stores no M: it writes g, then adds the single-image weight gradient of v for the output
-/// gradient −(⟨g, W⟩/σ̂²)·u into it with beta 1/σ̂ (the implicit GEMM scales C in its tile stores;
-/// `conv2dBackwardWeight`). ⟨g, W⟩ is read where it is cheaper: over W, or over the output, as
-/// σ̂·⟨dy, y⟩ (⟨g, W⟩ = Σₙ⟨dyₙ, conv(xₙ; W)⟩ and conv(x; W) = σ̂·y) — at batch 32 the output of a
-/// 512-channel stage of ResNet-18 has a ninth of its weight's elements. When the backward pass is
+/// stores no M. ⟨g, W⟩ is read where it is cheaper: over W, or over the output, as σ̂·⟨dy, y⟩
+/// (⟨g, W⟩ = Σₙ⟨dyₙ, conv(xₙ; W)⟩ and conv(x; W) = σ̂·y) — at batch 32 the output of a
+/// 512-channel stage of ResNet-18 has a ninth of its weight's elements. Read over the output it is
+/// known before g, and ∂W = (1/σ̂)·(g − ⟨dy, y⟩·M) is one weight gradient of the batch with v as one
+/// more image, its output gradient −⟨dy, y⟩·u (`conv2dBackwardWeight(_:input:gradOutput:extraImage:scale:gradWeight:)`:
+/// on the Winograd layers 4 more tiles in 132 instead of a single-image convolution and a
+/// weight-sized pass). Read over W, the operation writes g, then adds the single-image weight
+/// gradient of v for the output gradient −(⟨g, W⟩/σ̂²)·u into it with beta 1/σ̂ (the implicit GEMM
+/// scales C in its tile stores; `conv2dBackwardWeight`). When the backward pass is
 /// recorded (higher-order gradients) the rule is the composition's, in tensor operations (M made
 /// once per backward pass).
 ///
@@ -66,12 +70,19 @@ public func spectrallyNormalizedConv2d(_ x: Tensor, weight w: Tensor, u: Tensor,
         }
         guard c.needsGrad[1] else { return [dx, nil] }
         let dw = Tensor(uninitializedShape: w.shape)
+        let (y, sd) = (c.output, Double(sigma))
+        if m == nil && y.count < w.count {
+            // ⟨g, W⟩ = σ̂·⟨dy, y⟩ is known before g, so ∂W = (1/σ̂)·(g − ⟨dy, y⟩·M) is one weight
+            // gradient: the batch's and v's for the output gradient −⟨dy, y⟩·u, as one more image.
+            let dyDotY = innerProduct(dy.storage.pointer, y.storage.pointer, count: y.count)
+            pair.weightGradient(g, input: x, gradOutput: dy, plusSigmaGradientTimes: Float(-dyDotY),
+                                scale: Float(1 / sd), into: dw)
+            return [dx, dw]
+        }
         conv2dBackwardWeight(g, input: x.storage.pointer, gradOutput: dy.storage.pointer, gradWeight: dw.storage.pointer)
-        let y = c.output
         let gDotW = y.count < w.count
-            ? Double(sigma) * innerProduct(dy.storage.pointer, y.storage.pointer, count: y.count)
+            ? sd * innerProduct(dy.storage.pointer, y.storage.pointer, count: y.count)
             : innerProduct(dw.storage.pointer, w.storage.pointer, count: w.count)
-        let sd = Double(sigma)
         let alpha = Float(-gDotW / (sd * sd))
         if let m {
             linearCombination(Float(1 / sd), dw.storage.pointer, alpha, m.storage.pointer, dw.storage.pointer, count: dw.count)
@@ -127,5 +138,15 @@ struct SigmaGradientPair {
         let scaledU = withoutGrad { u * alpha }
         conv2dBackwardWeight(geometry, input: v.storage.pointer, gradOutput: scaledU.storage.pointer,
                              gradWeight: target.storage.pointer, beta: beta)
+    }
+
+    /// `target ← scale·(g + coefficient·M)`, g the weight gradient of `batch` (x, dy): v is one more
+    /// image of the batch, with output gradient coefficient·u (the kernel's extra image).
+    func weightGradient(_ batch: Conv2dGeometry, input x: Tensor, gradOutput dy: Tensor,
+                        plusSigmaGradientTimes coefficient: Float, scale: Float, into target: Tensor) {
+        let scaledU = withoutGrad { u * coefficient }
+        conv2dBackwardWeight(batch, input: x.storage.pointer, gradOutput: dy.storage.pointer,
+                             extraImage: WeightGradExtraImage(input: v.storage.pointer, gradOutput: scaledU.storage.pointer),
+                             scale: scale, gradWeight: target.storage.pointer)
     }
 }
