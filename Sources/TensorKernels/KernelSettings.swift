@@ -52,6 +52,11 @@ public struct KernelSettings: Sendable, Equatable {
     /// 32, 64 channels at 32×32 0.82–0.90, 128 at 16×16 0.87–0.89, 256 at 8×8 0.90–0.94, 512 at
     /// 4×4 1.06–1.14; batch 128, the SmallCNN's 32 at 26×26 0.85–0.89 and 64 at 24×24 0.87–0.89.
     public var fuseBatchNormSoftplusMinPixels = 64
+    /// Whether a residual block's sum directly followed by softplus, act(scale·(a + b)), runs as
+    /// one fused operation (`scaledSumSoftplus` in TensorCore: one pass forward, the scale folded
+    /// into the softplus backward kernel); off, as the sum and the activation one after the other.
+    /// The values are the same up to rounding (bit for bit at scale 1 and ½).
+    public var fuseSumSoftplus = true
 
     /// Settings with the given tiling and thread count and every other value at its default.
     public init(tiling: GEMMTiling = .detected, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {

@@ -547,23 +547,27 @@ public func sigmoidScaled(_ x: UnsafePointer<Float>, beta: Float, _ y: UnsafeMut
 }
 
 struct OpSigmoidScaledProduct: BinaryVectorOp {
-    let beta: Vec16
-    @_transparent func apply(_ g: Vec16, _ x: Vec16) -> Vec16 { g * vsigmoidImpl(x * beta) }
+    let beta: Vec16, gradScale: Vec16
+    @_transparent func apply(_ g: Vec16, _ x: Vec16) -> Vec16 { g * gradScale * vsigmoidImpl(x * beta) }
 }
 
-/// y[i] = g[i]·σ(β·x[i]): the input gradient of softplus_β (and of centered softplus) in one pass.
+/// y[i] = gradScale·g[i]·σ(β·x[i]): the input gradient of softplus_β (and of centered softplus) in
+/// one pass; `gradScale` (exact at 1) is the factor of a fused sum before it (`scaledSumSoftplusForward`).
 public func softplusBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, beta: Float,
-                             _ y: UnsafeMutablePointer<Float>, count: Int) {
+                             _ y: UnsafeMutablePointer<Float>, count: Int, gradScale: Float = 1) {
     let span = KernelProfile.open("softplus_backward")
     defer { span?.close() }
-    stream2(g, 1, x, 1, y, count, minWork: streamingMinHeavy, OpSigmoidScaledProduct(beta: Vec16(repeating: beta)))
+    stream2(g, 1, x, 1, y, count, minWork: streamingMinHeavy,
+            OpSigmoidScaledProduct(beta: Vec16(repeating: beta), gradScale: Vec16(repeating: gradScale)))
 }
 
 /// The backward pass of softplus with a learnable β in one pass: writes
-/// `gradInput[i] = g[i]·σ(β·x[i])` (when `gradInput` is non-nil) and returns
-/// `Σᵢ g[i]·(x[i]·σ(β·x[i]) − y[i])`, which divided by β is ∂L/∂β (y = the forward output).
+/// `gradInput[i] = gradScale·g[i]·σ(β·x[i])` (when `gradInput` is non-nil; `gradScale` as in
+/// `softplusBackward`) and returns `Σᵢ g[i]·(x[i]·σ(β·x[i]) − y[i])`, which divided by β is ∂L/∂β
+/// (y = the forward output).
 public func softplusBackwardWithBeta(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
-                                     beta: Float, gradInput: UnsafeMutablePointer<Float>?, count: Int) -> Float {
+                                     beta: Float, gradInput: UnsafeMutablePointer<Float>?, count: Int,
+                                     gradScale: Float = 1) -> Float {
     let span = KernelProfile.open("softplus_backward")
     defer { span?.close() }
     if count <= 0 { return 0 }
@@ -575,7 +579,7 @@ public func softplusBackwardWithBeta(_ g: UnsafePointer<Float>, _ x: UnsafePoint
         let sp = SendablePointer(sums.baseAddress!)
         parallelChunks(threads) { t in
             let start = t * blocks / threads * 16, end = min(count, (t + 1) * blocks / threads * 16)
-            let vb = Vec16(repeating: beta)
+            let vb = Vec16(repeating: beta), vs = Vec16(repeating: gradScale)
             var acc = Vec16()
             var i = start
             while i + 16 <= end {
@@ -583,14 +587,14 @@ public func softplusBackwardWithBeta(_ g: UnsafePointer<Float>, _ x: UnsafePoint
                 let xv = UnsafeRawPointer(x + i).loadUnaligned(as: Vec16.self)
                 let yv = UnsafeRawPointer(y + i).loadUnaligned(as: Vec16.self)
                 let s = vsigmoidImpl(xv * vb)
-                if let out { UnsafeMutableRawPointer(out.p + i).storeBytes(of: gv * s, as: Vec16.self) }
+                if let out { UnsafeMutableRawPointer(out.p + i).storeBytes(of: gv * vs * s, as: Vec16.self) }
                 acc = acc.addingProduct(gv, xv * s - yv)
                 i += 16
             }
             var tail: Float = 0
             while i < end {
                 let s = 1 / (1 + expf(-beta * x[i]))
-                out?.p[i] = g[i] * s
+                out?.p[i] = g[i] * gradScale * s
                 tail += g[i] * (x[i] * s - y[i])
                 i += 1
             }

@@ -55,10 +55,16 @@ struct BatchNormActivationFusionTests {
         let ops: Set<Op>
 
         init(_ c: ModelCase, fused: Bool, penalty: Float = 0) {
+            self.init(c, settings: { $0.fuseBatchNormSoftplus = fused; $0.fuseBatchNormSoftplusMinPixels = 16 },
+                      penalty: penalty)
+        }
+
+        /// The step with the kernel settings `settings` makes.
+        init(_ c: ModelCase, settings: (inout KernelSettings) -> Void, penalty: Float = 0) {
             let model = c.make()
             let x = Fixtures.normal([4] + c.inputShape, seed: 3).requiringGrad()
             let labels = [0, 1, 2, 1]
-            let (loss, ops): (Tensor, Set<Op>) = KernelSettings.with({ $0.fuseBatchNormSoftplus = fused; $0.fuseBatchNormSoftplusMinPixels = 16 }) {
+            let (loss, ops): (Tensor, Set<Op>) = KernelSettings.with(settings) {
                 training {
                     let logits = model(x)
                     let ce = crossEntropy(logits: logits, labels: labels)
@@ -71,9 +77,7 @@ struct BatchNormActivationFusionTests {
             self.model = model
             self.loss = loss
             self.ops = ops
-            gradients = KernelSettings.with({ $0.fuseBatchNormSoftplus = fused; $0.fuseBatchNormSoftplusMinPixels = 16 }) {
-                TensorCore.gradients(of: loss, wrt: model.parameters)
-            }
+            gradients = KernelSettings.with(settings) { TensorCore.gradients(of: loss, wrt: model.parameters) }
         }
     }
 

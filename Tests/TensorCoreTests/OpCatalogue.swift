@@ -90,6 +90,9 @@ enum OpCatalogue {
         .scaledSum: OpCheck({ [normal([2, 3, 2], 176), normal([2, 3, 2], 177)] }) {
             square(scaledSum($0[0], $0[1], scale: 0.5)) * $0[0]
         },
+        .scaledSumSoftplus: OpCheck({ [normal([2, 3, 3], 184), normal([2, 3, 3], 185), Tensor(Float(1.3))] }) {
+            scaledSumSoftplus($0[0], $0[1], scale: 0.5, beta: $0[2], centered: true) * $0[0]
+        },
         .dividedByInnerProduct: OpCheck({ [normal([3, 4], 67)] }) {
             tanh(dividedByInnerProduct($0[0], with: Fixtures.normal([3, 4], seed: 68)) * 3)
         },

@@ -33,7 +33,7 @@ public final class BasicBlock: Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let main = bn2(conv2(batchNormThenActivation(bn1, act1, conv1(x))))
         let side = shortcut.map { $0(x) } ?? x
-        return act2(halveSum ? scaledSum(main, side, scale: 0.5) : main + side)
+        return sumThenActivation(act2, main, side, scale: halveSum ? 0.5 : 1)
     }
 
     public func visit(_ v: inout TensorVisitor) {

@@ -105,6 +105,8 @@ public enum Op: String, CaseIterable, Sendable {
     case conv2dWeightGrad
     /// scale·(a + b), same shapes, forward `linearCombination`. Backward: `scaledSum` in Ops/ScaledSum.swift.
     case scaledSum
+    /// softplus_β(scale·(a + b)) (centered or not), same shapes, forward `scaledSumSoftplusForward`. Backward: `scaledSumSoftplus` in Ops/ScaledSumSoftplus.swift (fused `softplusBackward*` with `gradScale` unrecorded).
+    case scaledSumSoftplus
     /// w/⟨w, m⟩, forward `innerProduct` + `applyBinary(.divide)`. Backward: `dividedByInnerProduct` in Ops/InnerProductNormalization.swift.
     case dividedByInnerProduct
     /// conv(x; w/⟨u, conv(v; w)⟩), (u, v) constant, forward `applyBinary(.divide)` + `conv2dForward`. Backward: `spectrallyNormalizedConv2d` in Ops/SpectrallyNormalizedConvolution.swift (no M stored on first-order passes).

@@ -11,7 +11,12 @@ public func scaledSum(_ a: Tensor, _ b: Tensor, scale: Float) -> Tensor {
     guard a.shape == b.shape else { shapeMismatch("scaledSum", a.shape, b.shape, "differ") }
     let out = Tensor(uninitializedShape: a.shape)
     linearCombination(scale, a.storage.pointer, scale, b.storage.pointer, out.storage.pointer, count: out.count)
-    return Tensor.record(out, op: .scaledSum, inputs: [a, b]) { c in
+    return recordScaledSum(out, a, b, scale: scale)
+}
+
+/// `out`, which holds scale·(a + b), recorded as that function of a and b (scaledSum's rule).
+func recordScaledSum(_ out: Tensor, _ a: Tensor, _ b: Tensor, scale: Float) -> Tensor {
+    Tensor.record(out, op: .scaledSum, inputs: [a, b]) { c in
         guard c.needsGrad[0] || c.needsGrad[1] else { return [nil, nil] }
         let g = scale == 1 ? c.gradOutput : c.gradOutput * scale
         return [c.needsGrad[0] ? g : nil, c.needsGrad[1] ? g : nil]

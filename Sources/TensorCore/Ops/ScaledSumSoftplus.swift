@@ -1,0 +1,47 @@
+import TensorKernels
+
+/// softplus_β(scale·(a + b)) (centered or not; Ops/Softplus.swift) for operands of one shape, as one
+/// recorded operation: the end of a residual block, act(½·(F(x) + S(x))) in the LCNN ResNets
+/// (paper §3.4; SPEC §3) and act(F(x) + S(x)) in the Standard ones.
+///
+/// Composed as `softplus(scaledSum(a, b, scale:))` a first-order step makes three passes over the
+/// activations forward (the sum writes z, the softplus reads it and writes y) and, for scale ≠ 1,
+/// four backward (∂z = g·σ(βz), then ∂a = ∂b = scale·∂z). Fused, the forward reads a and b once and
+/// writes z and y (`scaledSumSoftplusForward`), and the softplus backward kernel writes
+/// scale·g·σ(βz) at once (`gradScale`), handed to both operands; ∂β = Σ g·(zσ(βz) − y)/β as softplus's.
+///
+/// z is recorded as scaledSum's function of a and b, and a recorded backward pass (higher-order
+/// gradients) applies softplus's rule to it in tensor operations, so every order differentiates
+/// through the same values the composition would.
+public func scaledSumSoftplus(_ a: Tensor, _ b: Tensor, scale: Float, beta: Tensor, centered: Bool) -> Tensor {
+    guard a.shape == b.shape else { shapeMismatch("scaledSumSoftplus", a.shape, b.shape, "differ") }
+    guard beta.count == 1 else { invalidShape("scaledSumSoftplus", beta.shape, "is not a scalar β") }
+    let betaValue = beta.storage.pointer[0]
+    guard betaValue > 0 else { fatalError("scaledSumSoftplus: β must be positive, got \(betaValue)") }
+    let sum = Tensor(uninitializedShape: a.shape), out = Tensor(uninitializedShape: a.shape)
+    scaledSumSoftplusForward(a.storage.pointer, b.storage.pointer, scale: scale, beta: betaValue, centered: centered,
+                             sum: sum.storage.pointer, out.storage.pointer, count: out.count)
+    let z = recordScaledSum(sum, a, b, scale: scale)
+    return Tensor.record(out, op: .scaledSumSoftplus, inputs: [a, b, beta]) { c in
+        let (g, beta) = (c.gradOutput, c.inputs[2])
+        let needSum = c.needsGrad[0] || c.needsGrad[1]
+        if !GradMode.isEnabled {
+            // First order: scale·g·σ(βz) (and Σ g·(zσ − y)) in one pass of the softplus kernels.
+            let gz = needSum ? Tensor(uninitializedShape: z.shape) : nil
+            var gBeta: Tensor?
+            if c.needsGrad[2] {
+                let total = softplusBackwardWithBeta(g.storage.pointer, z.storage.pointer, c.output.storage.pointer,
+                                                     beta: betaValue, gradInput: gz?.storage.pointer, count: z.count,
+                                                     gradScale: scale)
+                gBeta = Tensor([total / betaValue], shape: beta.shape)
+            } else if let gz {
+                softplusBackward(g.storage.pointer, z.storage.pointer, beta: betaValue, gz.storage.pointer, count: z.count,
+                                 gradScale: scale)
+            }
+            return [c.needsGrad[0] ? gz : nil, c.needsGrad[1] ? gz : nil, gBeta]
+        }
+        let rule = softplusRule(g, z, beta: beta, output: c.output, needX: needSum, needBeta: c.needsGrad[2])
+        let gz = rule[0].map { scale == 1 ? $0 : $0 * scale }
+        return [c.needsGrad[0] ? gz : nil, c.needsGrad[1] ? gz : nil, rule[1]]
+    }
+}
