@@ -65,6 +65,13 @@ public enum KernelBenchmarks {
             ("resnet_128to128_3x3_16_b1", geo(1, 128, 16, 128, 3, 1, 1)),
             ("resnet_256to256_3x3_8_b1", geo(1, 256, 8, 256, 3, 1, 1)),
             ("resnet_512to512_3x3_4_b1", geo(1, 512, 4, 512, 3, 1, 1)),
+            ("resnet_3to64_3x3_32_b1", geo(1, 3, 32, 64, 3, 1, 1)),
+            ("resnet_64to128_3x3_s2_b1", geo(1, 64, 32, 128, 3, 2, 1)),
+            ("resnet_128to256_3x3_s2_b1", geo(1, 128, 16, 256, 3, 2, 1)),
+            ("resnet_256to512_3x3_s2_b1", geo(1, 256, 8, 512, 3, 2, 1)),
+            ("resnet_64to128_1x1_s2_b1", geo(1, 64, 32, 128, 1, 2, 0)),
+            ("resnet_128to256_1x1_s2_b1", geo(1, 128, 16, 256, 1, 2, 0)),
+            ("resnet_256to512_1x1_s2_b1", geo(1, 256, 8, 512, 1, 2, 0)),
         ]
         for (label, g) in convs {
             let names = ["conv2d_fwd_" + label, "conv2d_bwd_input_" + label, "conv2d_bwd_weight_" + label]
