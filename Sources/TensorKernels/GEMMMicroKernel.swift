@@ -1,4 +1,3 @@
-import CKernelHints
 
 /// Register-blocked micro-kernel: C[0..<mr, 0..<nr] = A·B + beta·C for one packed tile.
 ///
@@ -10,9 +9,6 @@ import CKernelHints
 ///   acc[r][j] = Σ_{p<kc} a[p·aStep + r] · b[p·32 + j],
 /// and C[r·ldc + j] = acc[r][j] + beta·C[r·ldc + j] for r < mr ≤ rows, j < nr; when beta == 0
 /// C is not read.
-/// How many k steps ahead the wide micro-kernels prefetch an A read in place (`aStep` ≠ 12).
-let inPlaceAPrefetchSteps = 16
-
 @inline(__always)
 func microKernelBody(_ rows: Int, _ wide: Bool, kc: Int, a: UnsafePointer<Float>, aStep: Int = gemmMR,
                      b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
@@ -30,13 +26,8 @@ func microKernelBody(_ rows: Int, _ wide: Bool, kc: Int, a: UnsafePointer<Float>
     var c11a = SIMD16<Float>(), c11b = SIMD16<Float>()
     var ap = a
     var bp = UnsafeRawPointer(b)
-    // A read in place steps aStep floats (a weight row, kilobytes) per k: every step is a new
-    // cache line the hardware prefetchers do not follow, so it is asked for a few steps ahead
-    // (a prefetch never faults, past A's end included).
-    let prefetchesA = aStep != gemmMR
     var p = 0
     while p < kc {
-        if prefetchesA { lcnn_prefetch_for_read(ap + inPlaceAPrefetchSteps * aStep) }
         let b0 = bp.loadUnaligned(as: SIMD16<Float>.self)
         let b1 = wide ? bp.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self) : SIMD16<Float>()
         let x0 = SIMD16<Float>(repeating: ap[0])
