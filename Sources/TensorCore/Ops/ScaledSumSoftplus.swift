@@ -12,9 +12,13 @@ import TensorKernels
 ///
 /// z is recorded as scaledSum's function of a and b, and a recorded backward pass (higher-order
 /// gradients) applies softplus's rule to it in tensor operations, so every order differentiates
-/// through the same values the composition would.
+/// through the same values the composition would. With `KernelSettings.fuseSumSoftplus` off the
+/// two operations run one after the other (`a + b` at scale 1, else `scaledSum`).
 public func scaledSumSoftplus(_ a: Tensor, _ b: Tensor, scale: Float, beta: Tensor, centered: Bool) -> Tensor {
     guard a.shape == b.shape else { shapeMismatch("scaledSumSoftplus", a.shape, b.shape, "differ") }
+    guard KernelSettings.current.fuseSumSoftplus else {
+        return softplus(scale == 1 ? a + b : scaledSum(a, b, scale: scale), beta: beta, centered: centered)
+    }
     guard beta.count == 1 else { invalidShape("scaledSumSoftplus", beta.shape, "is not a scalar β") }
     let betaValue = beta.storage.pointer[0]
     guard betaValue > 0 else { fatalError("scaledSumSoftplus: β must be positive, got \(betaValue)") }
