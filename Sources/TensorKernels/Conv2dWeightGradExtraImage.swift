@@ -32,7 +32,7 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
     augmented.batch += 1
     let weightCount = g.outChannels * g.inChannels * g.kernelHeight * g.kernelWidth
     if weightCount <= 0 { return }
-    if g.batch >= 0 && g.outHeight > 0 && g.outWidth > 0 {
+    if g.outHeight > 0 && g.outWidth > 0 {
         let algorithm = Conv2dDispatch.weightGradAlgorithm(for: augmented)
         if algorithm == .winograd || algorithm == .winogradLargeTiles {
             let span = KernelProfile.open("conv2d_backward_weight", flops: augmented.directFlops)
@@ -48,6 +48,7 @@ public func conv2dBackwardWeight(_ g: Conv2dGeometry, input: UnsafePointer<Float
     let outputCount = g.outChannels * max(0, g.outHeight) * max(0, g.outWidth)
     let scaled = ScratchBuffer(max(1, outputCount))
     defer { scaled.free() }
-    for i in 0..<outputCount { scaled.p[i] = scale * extraImage.gradOutput[i] }
+    var factor = scale
+    applyBinary(.multiply, extraImage.gradOutput, strideA: 1, &factor, strideB: 0, scaled.p, count: outputCount)
     conv2dBackwardWeight(single, input: extraImage.input, gradOutput: scaled.p, gradWeight: gradWeight, beta: scale)
 }

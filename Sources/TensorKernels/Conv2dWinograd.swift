@@ -388,8 +388,7 @@ func forEachPatchChunk(_ s: WinogradShape, source: UnsafePointer<Float>, lastIma
     /// Copies the `size` padded source rows of tile row r of channel c into `rows`.
     @inline(__always) func copyRows(_ c: Int, _ r: Int) {
         let n = r / s.TH, ti = r - n * s.TH
-        let image = n == s.N - 1 ? lastImage ?? source + n * channels * height * width
-                                 : source + n * channels * height * width
+        let image = (n == s.N - 1 ? lastImage : nil) ?? source + n * channels * height * width
         let plane = image + c * height * width
         if prefetchNextChannel && c + 1 < walked.upperBound {
             let next = plane + height * width

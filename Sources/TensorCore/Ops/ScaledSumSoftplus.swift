@@ -19,9 +19,7 @@ public func scaledSumSoftplus(_ a: Tensor, _ b: Tensor, scale: Float, beta: Tens
     guard KernelSettings.current.fuseSumSoftplus else {
         return softplus(scale == 1 ? a + b : scaledSum(a, b, scale: scale), beta: beta, centered: centered)
     }
-    guard beta.count == 1 else { invalidShape("scaledSumSoftplus", beta.shape, "is not a scalar β") }
-    let betaValue = beta.storage.pointer[0]
-    guard betaValue > 0 else { fatalError("scaledSumSoftplus: β must be positive, got \(betaValue)") }
+    let betaValue = positiveScalarBeta("scaledSumSoftplus", beta)
     let sum = Tensor(uninitializedShape: a.shape), out = Tensor(uninitializedShape: a.shape)
     scaledSumSoftplusForward(a.storage.pointer, b.storage.pointer, scale: scale, beta: betaValue, centered: centered,
                              sum: sum.storage.pointer, out.storage.pointer, count: out.count)
@@ -30,19 +28,10 @@ public func scaledSumSoftplus(_ a: Tensor, _ b: Tensor, scale: Float, beta: Tens
         let (g, beta) = (c.gradOutput, c.inputs[2])
         let needSum = c.needsGrad[0] || c.needsGrad[1]
         if !GradMode.isEnabled {
-            // First order: scale·g·σ(βz) (and Σ g·(zσ − y)) in one pass of the softplus kernels.
-            let gz = needSum ? Tensor(uninitializedShape: z.shape) : nil
-            var gBeta: Tensor?
-            if c.needsGrad[2] {
-                let total = softplusBackwardWithBeta(g.storage.pointer, z.storage.pointer, c.output.storage.pointer,
-                                                     beta: betaValue, gradInput: gz?.storage.pointer, count: z.count,
-                                                     gradScale: scale)
-                gBeta = Tensor([total / betaValue], shape: beta.shape)
-            } else if let gz {
-                softplusBackward(g.storage.pointer, z.storage.pointer, beta: betaValue, gz.storage.pointer, count: z.count,
-                                 gradScale: scale)
-            }
-            return [c.needsGrad[0] ? gz : nil, c.needsGrad[1] ? gz : nil, gBeta]
+            // scale·g·σ(βz), one tensor for both operands (and ∂β) in one pass of the softplus kernels.
+            let first = softplusFirstOrderGradients(g, z, output: c.output, beta: beta, needX: needSum,
+                                                    needBeta: c.needsGrad[2], gradScale: scale)
+            return [c.needsGrad[0] ? first.x : nil, c.needsGrad[1] ? first.x : nil, first.beta]
         }
         let rule = softplusRule(g, z, beta: beta, output: c.output, needX: needSum, needBeta: c.needsGrad[2])
         let gz = rule[0].map { scale == 1 ? $0 : $0 * scale }

@@ -32,26 +32,44 @@ public func scaledSigmoid(_ x: Tensor, beta: Tensor) -> Tensor {
 /// - Parameters:
 ///   - centered: subtract log 2 so that the activation passes through the origin (B2).
 public func softplus(_ x: Tensor, beta: Tensor, centered: Bool = false) -> Tensor {
-    guard beta.count == 1 else { invalidShape("softplus", beta.shape, "is not a scalar β") }
-    let b = beta.storage.pointer[0]
-    guard b > 0 else { fatalError("softplus: β must be positive, got \(b)") }
+    let b = positiveScalarBeta("softplus", beta)
     let out = Tensor(uninitializedShape: x.shape)
     softplusForward(x.storage.pointer, beta: b, centered: centered, out.storage.pointer, count: x.count)
     return Tensor.record(out, op: centered ? .centeredSoftplus : .softplus, inputs: [x, beta]) { c in
         let (x, beta, g) = (c.inputs[0], c.inputs[1], c.gradOutput)
         if !GradMode.isEnabled {
-            // First-order pass (not recorded): one fused kernel for ∂x = g·σ(βx) and Σ g·(xσ − y).
-            let gx = c.needsGrad[0] ? Tensor(uninitializedShape: x.shape) : nil
-            guard c.needsGrad[1] else {
-                softplusBackward(g.storage.pointer, x.storage.pointer, beta: b, gx!.storage.pointer, count: x.count)
-                return [gx, nil]
-            }
-            let total = softplusBackwardWithBeta(g.storage.pointer, x.storage.pointer, c.output.storage.pointer, beta: b,
-                                                 gradInput: gx?.storage.pointer, count: x.count)
-            return [gx, Tensor([total / b], shape: beta.shape)]
+            let first = softplusFirstOrderGradients(g, x, output: c.output, beta: beta, needX: c.needsGrad[0],
+                                                    needBeta: c.needsGrad[1])
+            return [first.x, first.beta]
         }
         return softplusRule(g, x, beta: beta, output: c.output, needX: c.needsGrad[0], needBeta: c.needsGrad[1])
     }
+}
+
+/// The value of a softplus operation's β: a scalar tensor holding a positive number (otherwise a
+/// clear error naming `op`, β's shape or value).
+func positiveScalarBeta(_ op: String, _ beta: Tensor) -> Float {
+    guard beta.count == 1 else { invalidShape(op, beta.shape, "is not a scalar β") }
+    let b = beta.storage.pointer[0]
+    guard b > 0 else { fatalError("\(op): β must be positive, got \(b)") }
+    return b
+}
+
+/// Softplus's first-order (unrecorded) gradients in one fused kernel pass: ∂x = gradScale·g·σ(βx)
+/// where `needX` and ∂β = Σ g·(xσ(βx) − y)/β (β's shape) where `needBeta`, y the forward output.
+/// `gradScale` is the factor of a sum fused before the activation (``scaledSumSoftplus(_:_:scale:beta:centered:)``).
+func softplusFirstOrderGradients(_ g: Tensor, _ x: Tensor, output: Tensor, beta: Tensor, needX: Bool, needBeta: Bool,
+                                 gradScale: Float = 1) -> (x: Tensor?, beta: Tensor?) {
+    let b = beta.storage.pointer[0]
+    let gx = needX ? Tensor(uninitializedShape: x.shape) : nil
+    guard needBeta else {
+        if let gx { softplusBackward(g.storage.pointer, x.storage.pointer, beta: b, gx.storage.pointer, count: x.count,
+                                     gradScale: gradScale) }
+        return (gx, nil)
+    }
+    let total = softplusBackwardWithBeta(g.storage.pointer, x.storage.pointer, output.storage.pointer, beta: b,
+                                         gradInput: gx?.storage.pointer, count: x.count, gradScale: gradScale)
+    return (gx, Tensor([total / b], shape: beta.shape))
 }
 
 /// Softplus's rule in tensor operations (for recorded backward passes): `[∂x, ∂β]` with
